@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * liblmm — shared memory blocks managed by a manager process, handed out as
+ * sealed memfds over a Unix socket.
+ *
+ * Conventions, everywhere in this header:
+ *   - functions return 0 (or a non-negative value) on success and a negative
+ *     errno on failure; nothing is ever printed and nothing exits;
+ *   - handles are opaque; every unref/free function accepts NULL and returns NULL;
+ *   - an fd argument is *borrowed* unless the comment says *consumed*;
+ *   - every fd the library creates is close-on-exec.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LMM_EXPORT __attribute__((visibility("default")))
+
+/* Longest block name in bytes, without the terminating NUL. */
+#define LMM_NAME_MAX 200
+
+typedef struct lmm_client lmm_client;
+typedef struct lmm_segment lmm_segment;
+typedef struct lmm_manager lmm_manager;
+
+/* ---------------------------------------------------------------- client */
+
+/**
+ * lmm_default_socket_path() - the manager socket a client uses by default
+ * @buf: receives the path
+ * @size: size of @buf
+ *
+ * $LMM_SOCKET if set, else $XDG_RUNTIME_DIR/lmm/lmmd.sock, else for root
+ * /run/lmm/lmmd.sock.
+ *
+ * Return: 0, -ENXIO when there is no runtime directory, -ENAMETOOLONG.
+ */
+LMM_EXPORT int lmm_default_socket_path(char *buf, size_t size);
+
+/**
+ * lmm_client_connect() - connect to a manager
+ * @path: socket path, or NULL for lmm_default_socket_path()
+ * @ret: receives the client
+ *
+ * Return: 0, or a negative errno: -ENOENT/-ECONNREFUSED when no manager
+ * listens there, -EACCES when the socket may not be opened.
+ */
+LMM_EXPORT int lmm_client_connect(const char *path, lmm_client **ret);
+
+/**
+ * lmm_client_unref() - close the connection and free the client
+ *
+ * Segments made through the client stay valid: they own their fds.
+ * Return: NULL.
+ */
+LMM_EXPORT lmm_client *lmm_client_unref(lmm_client *c);
+
+/**
+ * lmm_client_last_error() - the manager's explanation of the last failure
+ *
+ * Return: a one-line message (owned by @c, valid until the next call), or
+ * NULL when the last call did not fail in the manager.
+ */
+LMM_EXPORT const char *lmm_client_last_error(const lmm_client *c);
+
+/**
+ * lmm_client_set_timeout() - bound the time a call waits for the manager
+ * @usec: microseconds; 0 waits forever. The default is 25 s.
+ */
+LMM_EXPORT int lmm_client_set_timeout(lmm_client *c, uint64_t usec);
+
+/**
+ * lmm_client_shutdown_manager() - ask the manager to shut down
+ *
+ * The manager seals every block against writable mappings, drops its
+ * references and exits. Mappings that exist keep working.
+ */
+LMM_EXPORT int lmm_client_shutdown_manager(lmm_client *c);
+
+/* ---------------------------------------------------------------- blocks */
+
+enum {
+        /* Back the block with huge pages (MFD_HUGETLB). The size is rounded up
+         * to the huge page size; fails with -ENOMEM when none are free. */
+        LMM_CREATE_HUGETLB = 1u << 0,
+        /* Scope the block to this connection: the manager releases it when
+         * the connection closes, for any reason (exit, crash, kill -9). */
+        LMM_CREATE_SCOPE_CONNECTION = 1u << 1,
+};
+
+enum {
+        /* Open read-only: the fd is O_RDONLY and can only be mapped
+         * read-only. This is a guarantee only against a holder that cannot
+         * open files (a sandboxed worker) or for a frozen block: a process
+         * that can open /proc/self/fd/N can reopen an unfrozen block
+         * read-write. */
+        LMM_OPEN_RDONLY = 1u << 0,
+};
+
+/* Flags reported in lmm_block_info.flags. */
+enum {
+        LMM_BLOCK_HUGETLB = 1u << 0,
+        LMM_BLOCK_SCOPE_CONNECTION = 1u << 1,
+        LMM_BLOCK_FROZEN = 1u << 2,
+        LMM_BLOCK_ADOPTED = 1u << 3,
+};
+
+typedef struct lmm_segment_opts {
+        uint64_t size;    /* bytes, > 0 */
+        const char *name; /* NULL: the manager makes one up ("lmm_%016x") */
+        uint32_t flags;   /* LMM_CREATE_* */
+} lmm_segment_opts;
+
+typedef struct lmm_block_info {
+        uint64_t id;       /* unique within the manager, never reused */
+        uint64_t size;     /* bytes */
+        uint32_t seals;    /* F_SEAL_* as F_GET_SEALS reports them */
+        uint32_t flags;    /* LMM_BLOCK_* */
+        uint32_t owner_uid;
+        int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
+        char name[LMM_NAME_MAX + 1];
+} lmm_block_info;
+
+/**
+ * lmm_segment_create() - create a new block in the manager
+ *
+ * The block is an anonymous memfd of exactly @o->size bytes (rounded up to
+ * the huge page size for LMM_CREATE_HUGETLB), sealed against shrinking and
+ * growing, zero-filled. @ret holds a read-write fd to it.
+ *
+ * Return: 0; -EEXIST for a name in use; -EINVAL for a bad size, name or
+ * flag; -EDQUOT past the manager's per-user limits; -ENOMEM.
+ */
+LMM_EXPORT int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret);
+
+/**
+ * lmm_segment_open() - open an existing block by name
+ * @flags: LMM_OPEN_*
+ *
+ * Return: 0, -ENOENT when no block has that name.
+ */
+LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags,
+                                lmm_segment **ret);
+
+/**
+ * lmm_segment_adopt() - hand a memfd of one's own to the manager
+ * @fd: a memfd made with MFD_ALLOW_SEALING (borrowed; the manager receives
+ *      its own copy)
+ * @name: name to give it, or NULL
+ *
+ * Python's track_segment(). The manager checks that @fd is a memfd, seals
+ * its size and from then on treats it like a block of its own.
+ *
+ * Return: 0; -EBADF; -EINVAL when @fd is not a sealable memfd; -EPERM when
+ * it can no longer be sealed.
+ */
+LMM_EXPORT int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
+                                 lmm_segment **ret);
+
+/**
+ * lmm_segment_from_fd() - wrap a block fd that arrived some other way
+ * @fd: consumed, also on failure
+ * @name: for lmm_segment_get_name(), may be NULL
+ *
+ * For workers that received blocks as fds. Checks that @fd is a memfd sealed
+ * against shrinking, so that mapping it can never SIGBUS.
+ *
+ * Return: 0, -EBADF, -EINVAL (not a memfd), -EPERM (not size-sealed).
+ */
+LMM_EXPORT int lmm_segment_from_fd(int fd, const char *name, lmm_segment **ret);
+
+/** lmm_segment_unref() - unmap and close. Return: NULL. */
+LMM_EXPORT lmm_segment *lmm_segment_unref(lmm_segment *s);
+
+enum {
+        LMM_MAP_RDONLY = 1u << 0, /* map read-only even where writable is allowed */
+};
+
+/**
+ * lmm_segment_map() - map the whole block, shared
+ * @flags: LMM_MAP_*
+ * @ret_addr: receives the address (may be NULL)
+ *
+ * The seals and the size are checked first (a block that could shrink is
+ * refused). The mapping is writable unless the fd is read-only, the block is
+ * frozen, or LMM_MAP_RDONLY is given. Mapping twice returns the same address.
+ *
+ * Return: 0, or 1 when the mapping is read-only; -EPERM when the block lost
+ * its size seal, -EIO when its size is not the one announced.
+ */
+LMM_EXPORT int lmm_segment_map(lmm_segment *s, uint32_t flags, void **ret_addr);
+
+/** lmm_segment_unmap() - drop the mapping; the fd stays open. */
+LMM_EXPORT int lmm_segment_unmap(lmm_segment *s);
+
+/** lmm_segment_get_fd() - the block's fd, owned by @s (borrow it). */
+LMM_EXPORT int lmm_segment_get_fd(const lmm_segment *s);
+LMM_EXPORT uint64_t lmm_segment_get_size(const lmm_segment *s);
+LMM_EXPORT const char *lmm_segment_get_name(const lmm_segment *s);
+/** lmm_segment_get_data() - address of the mapping, or NULL when unmapped. */
+LMM_EXPORT void *lmm_segment_get_data(const lmm_segment *s);
+/** lmm_segment_is_writable() - whether the current mapping is writable. */
+LMM_EXPORT bool lmm_segment_is_writable(const lmm_segment *s);
+
+/**
+ * lmm_block_release() - drop the manager's reference and the name
+ *
+ * Python's unlink(). Holders keep their memory; the kernel frees it when the
+ * last one closes. Return: 0, -ENOENT.
+ */
+LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
+
+/**
+ * lmm_block_freeze() - seal a block F_SEAL_FUTURE_WRITE
+ *
+ * From then on nobody can map it writable or write() it; mappings that exist
+ * keep working (publish, then share). Return: 0, -ENOENT.
+ */
+LMM_EXPORT int lmm_block_freeze(lmm_client *c, const char *name);
+
+/** lmm_block_stat() - what the manager knows of one block. */
+LMM_EXPORT int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret);
+
+/**
+ * lmm_block_list() - every block the manager holds
+ * @ret_blocks: receives an array, free() it
+ * @ret_n: receives its length
+ */
+LMM_EXPORT int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *ret_n);
+
+/**
+ * lmm_seals_to_string() - "shrink,grow,future_write"
+ * Return: @buf, or "" for no seals.
+ */
+LMM_EXPORT const char *lmm_seals_to_string(uint32_t seals, char *buf, size_t size);
+
+/* ---------------------------------------------------------------- manager */
+
+typedef struct lmm_manager_opts {
+        const uid_t *allow_uids; /* besides the manager's own uid */
+        size_t n_allow_uids;
+        const gid_t *allow_gids;
+        size_t n_allow_gids;
+        uint64_t max_bytes_per_uid;  /* 0: default (8 GiB) */
+        uint32_t max_blocks_per_uid; /* 0: default (4096) */
+        uint32_t max_conns_per_uid;  /* 0: default (256) */
+} lmm_manager_opts;
+
+/**
+ * lmm_manager_new() - a manager core, to embed in a service
+ * @o: NULL for the defaults
+ */
+LMM_EXPORT int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret);
+
+/**
+ * lmm_manager_free() - close every connection and drop every block without
+ * sealing (use lmm_manager_shutdown() first for the documented shutdown).
+ * Return: NULL.
+ */
+LMM_EXPORT lmm_manager *lmm_manager_free(lmm_manager *m);
+
+/**
+ * lmm_manager_listen() - create the socket at @path and serve it
+ *
+ * The directory is created 0700 when missing (0755 when other users are
+ * allowed); the socket is 0600 (0666 when other users are allowed, the
+ * manager checks SO_PEERCRED). A stale socket is replaced; a live one gives
+ * -EADDRINUSE. The manager removes the socket at shutdown.
+ */
+LMM_EXPORT int lmm_manager_listen(lmm_manager *m, const char *path);
+
+/**
+ * lmm_manager_add_listener() - serve an already listening socket
+ * @fd: consumed; a SOCK_SEQPACKET socket (socket activation)
+ */
+LMM_EXPORT int lmm_manager_add_listener(lmm_manager *m, int fd);
+
+/**
+ * lmm_manager_add_connection() - serve one already connected socket
+ * @fd: consumed; SOCK_SEQPACKET
+ * @owner: when true the manager shuts down once this connection closes, so
+ *         that the process that started it cannot leave it orphaned
+ */
+LMM_EXPORT int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner);
+
+/**
+ * lmm_manager_get_fd() - an epoll fd that is readable when the manager has
+ * work; call lmm_manager_dispatch() then. Borrowed.
+ */
+LMM_EXPORT int lmm_manager_get_fd(const lmm_manager *m);
+
+/**
+ * lmm_manager_dispatch() - handle what is pending, waiting at most
+ * @timeout_usec (0: do not wait; UINT64_MAX: wait forever)
+ *
+ * Return: 0, or 1 once the manager has shut down.
+ */
+LMM_EXPORT int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec);
+
+/**
+ * lmm_manager_run() - serve until shut down (Python's serve_forever())
+ */
+LMM_EXPORT int lmm_manager_run(lmm_manager *m);
+
+/**
+ * lmm_manager_shutdown() - the documented shutdown: stop accepting, seal
+ * every block shrink|grow|future_write|seal, drop the manager's fds, remove
+ * the socket. Idempotent.
+ */
+LMM_EXPORT int lmm_manager_shutdown(lmm_manager *m);
+
+/** lmm_manager_is_shut_down() - whether lmm_manager_shutdown() has run. */
+LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
+
+/** Log callback: one line, no newline; level as syslog's LOG_*. */
+typedef void (*lmm_log_func)(int level, const char *line, void *userdata);
+LMM_EXPORT void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata);
+
+/** Statistics for tests and status output. */
+typedef struct lmm_manager_stats {
+        uint64_t n_blocks, n_bytes, n_connections;
+} lmm_manager_stats;
+LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * transport — sendmsg()/recvmsg() with SCM_RIGHTS. See transport.h.
+ */
+
+#include <string.h>
+#include <sys/socket.h>
+
+#include "transport.h"
+#include "util.h"
+#include "wire.h"
+
+int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+                   bool nonblock) {
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (n_fds > WIRE_FDS_MAX)
+                return -EINVAL;
+        if (n_fds > 0) {
+                struct cmsghdr *c;
+
+                mh.msg_control = control.buf;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+
+        do
+                n = sendmsg(sock, &mh, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+        if ((size_t) n != len) /* SEQPACKET sends whole records or nothing */
+                return -EIO;
+        return 0;
+}
+
+ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
+                       size_t *ret_n_fds, bool nonblock) {
+        /* Room for one more fd than allowed, so that a peer that sends too
+         * many is seen as such rather than as MSG_CTRUNC. */
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * (WIRE_FDS_MAX + 1))];
+        } control;
+        struct iovec iov = { .iov_base = buf, .iov_len = size };
+        struct msghdr mh = {
+                .msg_iov = &iov,
+                .msg_iovlen = 1,
+                .msg_control = control.buf,
+                .msg_controllen = sizeof(control.buf),
+        };
+        int fds[WIRE_FDS_MAX + 1];
+        size_t n_fds = 0;
+        bool bad = false;
+        ssize_t n;
+
+        if (max_fds > WIRE_FDS_MAX)
+                max_fds = WIRE_FDS_MAX;
+
+        do
+                n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | (nonblock ? MSG_DONTWAIT : 0));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return negative_errno();
+
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        const uint8_t *d = CMSG_DATA(c);
+
+                        for (size_t i = 0; i < k; i++) {
+                                int fd;
+
+                                memcpy(&fd, d + i * sizeof(int), sizeof(int));
+                                if (n_fds < ELEMENTSOF(fds))
+                                        fds[n_fds++] = fd;
+                                else {
+                                        safe_close(fd);
+                                        bad = true;
+                                }
+                        }
+                } else
+                        bad = true; /* nothing else was asked for */
+        }
+
+        if (bad || (mh.msg_flags & MSG_CTRUNC) || n_fds > max_fds) {
+                close_many(fds, n_fds);
+                return -EBADMSG;
+        }
+        if (mh.msg_flags & MSG_TRUNC) {
+                close_many(fds, n_fds);
+                return -EMSGSIZE;
+        }
+        if (n == 0 && n_fds > 0) { /* an empty record with fds is a protocol error, not EOF */
+                close_many(fds, n_fds);
+                return -EBADMSG;
+        }
+
+        memcpy(ret_fds, fds, sizeof(int) * n_fds);
+        *ret_n_fds = n_fds;
+        return n;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * transport — one message and its fds over a SOCK_SEQPACKET socket.
+ *
+ * The only place where lmm calls sendmsg()/recvmsg(). Sending never raises
+ * SIGPIPE. Receiving caps the fds a message may carry, makes every received
+ * fd close-on-exec, and on any anomaly (truncated data, truncated control
+ * data, more fds than allowed, foreign control messages) closes every fd that
+ * did arrive before it returns the error, so that no fd is ever left without
+ * an owner.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * transport_send() - send @len bytes and @n_fds fds (borrowed) as one message.
+ * @nonblock: fail with -EAGAIN instead of waiting for buffer space.
+ * Return: 0, -EAGAIN, -EPIPE/-ECONNRESET when the peer is gone.
+ */
+int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+                   bool nonblock);
+
+/*
+ * transport_recv() - receive one message into @buf.
+ * @ret_fds: receives up to @max_fds fds, owned by the caller on success.
+ * Return: the message length; 0 at end of stream; -EAGAIN; -EMSGSIZE for a
+ * message longer than @size; -EBADMSG for bad control data (fds closed).
+ */
+ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
+                       size_t *ret_n_fds, bool nonblock);

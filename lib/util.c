@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * util — fd helpers and syscall wrappers. See util.h for the guarantees.
+ */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <linux/magic.h>
+
+#include "lmm.h"
+#include "util.h"
+
+#ifndef MFD_NOEXEC_SEAL
+#define MFD_NOEXEC_SEAL 0x0008U
+#endif
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
+
+void close_many(const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                safe_close(fds[i]);
+}
+
+int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd) {
+        _cleanup_close_ int fd = -EBADF;
+        unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB : 0);
+
+        if (size > INT64_MAX)
+                return -EFBIG;
+
+        fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
+        if (fd < 0 && errno == EINVAL) /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
+                fd = memfd_create(name, flags);
+        if (fd < 0)
+                return negative_errno();
+        if (ftruncate(fd, (off_t) size) < 0)
+                return negative_errno();
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+                return negative_errno();
+
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int fd_get_seals(int fd) {
+        int r = fcntl(fd, F_GET_SEALS);
+        return r < 0 ? negative_errno() : r;
+}
+
+int fd_add_seals(int fd, unsigned seals) {
+        return fcntl(fd, F_ADD_SEALS, seals) < 0 ? negative_errno() : 0;
+}
+
+int fd_is_memfd(int fd) {
+        struct statfs sfs;
+        char path[64], target[PATH_MAX];
+        ssize_t n;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        if (sfs.f_type != TMPFS_MAGIC && sfs.f_type != (typeof(sfs.f_type)) HUGETLBFS_MAGIC)
+                return 0;
+
+        /* A memfd is an unlinked file whose link reads "/memfd:NAME (deleted)".
+         * A tmpfs file that was merely deleted has a real path instead. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+                return negative_errno();
+        target[n] = 0;
+        if (strncmp(target, "/memfd:", 7) != 0)
+                return 0;
+
+        /* Only memfds answer F_GET_SEALS on tmpfs; a file opened elsewhere fails with EINVAL. */
+        return fcntl(fd, F_GET_SEALS) >= 0;
+}
+
+int fd_get_size(int fd, uint64_t *ret) {
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        *ret = (uint64_t) st.st_size;
+        return 0;
+}
+
+int fd_reopen(int fd, int flags, int *ret_fd) {
+        char path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        r = open(path, flags | O_CLOEXEC);
+        if (r < 0)
+                return negative_errno();
+        *ret_fd = r;
+        return 0;
+}
+
+int fd_is_writable(int fd) {
+        int fl = fcntl(fd, F_GETFL);
+
+        if (fl < 0)
+                return negative_errno();
+        return (fl & O_ACCMODE) == O_RDWR || (fl & O_ACCMODE) == O_WRONLY;
+}
+
+static int meminfo_get(const char *key, uint64_t *ret) {
+        _cleanup_free_ char *line = NULL;
+        size_t len = 0, klen = strlen(key);
+        FILE *f;
+        int r = -ENOENT;
+
+        f = fopen("/proc/meminfo", "re");
+        if (!f)
+                return negative_errno();
+        while (getline(&line, &len, f) > 0) {
+                if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+                        *ret = strtoull(line + klen + 1, NULL, 10);
+                        r = 0;
+                        break;
+                }
+        }
+        fclose(f);
+        return r;
+}
+
+uint64_t hugepage_size(void) {
+        uint64_t kb;
+
+        if (meminfo_get("Hugepagesize", &kb) < 0)
+                return 0;
+        return kb * 1024;
+}
+
+int hugepages_free_bytes(uint64_t *ret) {
+        uint64_t n;
+        int r;
+
+        r = meminfo_get("HugePages_Free", &n);
+        if (r < 0)
+                return r;
+        *ret = n * hugepage_size();
+        return 0;
+}
+
+int mkdir_p_mode(const char *path, unsigned mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return negative_errno();
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0) {
+                if (errno != EEXIST)
+                        return negative_errno();
+                return 0;
+        }
+        /* mkdir() honours the umask; the mode asked for is the one wanted. */
+        if (chmod(p, mode) < 0)
+                return negative_errno();
+        return 1;
+}
+
+const char *format_bytes(uint64_t n, char *buf, size_t size) {
+        static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+        unsigned u = 0;
+        uint64_t whole = n, rem = 0;
+
+        while (whole >= 1024 && u + 1 < ELEMENTSOF(units)) {
+                rem = whole % 1024;
+                whole /= 1024;
+                u++;
+        }
+        if (u == 0 || rem == 0)
+                snprintf(buf, size, "%" PRIu64 " %s", whole, units[u]);
+        else
+                snprintf(buf, size, "%" PRIu64 ".%" PRIu64 " %s", whole, rem * 10 / 1024, units[u]);
+        return buf;
+}
+
+int parse_size(const char *s, uint64_t *ret) {
+        unsigned long long v;
+        unsigned shift = 0;
+        char *end;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0)
+                return -ERANGE;
+        switch (*end) {
+        case 0: break;
+        case 'k': case 'K': shift = 10; end++; break;
+        case 'm': case 'M': shift = 20; end++; break;
+        case 'g': case 'G': shift = 30; end++; break;
+        case 't': case 'T': shift = 40; end++; break;
+        default: return -EINVAL;
+        }
+        /* Accept "4K", "4KB", "4KiB". */
+        if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "b") == 0))
+                end += strlen(end);
+        if (*end)
+                return -EINVAL;
+        if (shift && v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret = (uint64_t) v << shift;
+        return 0;
+}
+
+bool name_is_valid(const char *name, size_t len) {
+        if (len == 0 || len > LMM_NAME_MAX)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) name[i];
+                if (c < 0x20 || c == 0x7f || c == '/')
+                        return false;
+        }
+        return true;
+}
+
+uint64_t now_usec(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+}

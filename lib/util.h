@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * util — the bottom layer: cleanup helpers, fd ownership, and the few syscall
+ * wrappers that every other module uses. Every function here converts libc's
+ * errno convention into a negative errno return, once, so that nothing above
+ * touches errno. Every fd created here is close-on-exec from birth.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define _public_ __attribute__((visibility("default")))
+#define _unused_ __attribute__((unused))
+#define _likely_(x) __builtin_expect(!!(x), 1)
+#define _unlikely_(x) __builtin_expect(!!(x), 0)
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Close an fd if it is valid; never retried (close() on EINTR has closed it). Return: -EBADF. */
+static inline int safe_close(int fd) {
+        if (fd >= 0) {
+                int saved = errno;
+                (void) close(fd);
+                errno = saved;
+        }
+        return -EBADF;
+}
+
+static inline void closep(int *fd) {
+        safe_close(*fd);
+}
+static inline void freep(void *p) {
+        free(*(void **) p);
+}
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_free_ _cleanup_(freep)
+
+#define TAKE_GENERIC(var, null)                  \
+        ({                                       \
+                __typeof__(var) *_pvar_ = &(var); \
+                __typeof__(var) _val_ = *_pvar_;  \
+                *_pvar_ = (null);                 \
+                _val_;                            \
+        })
+#define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
+#define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
+
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)  \
+        static inline void func##p(type *p) {    \
+                if (*p)                          \
+                        *p = func(*p);           \
+        }
+
+/* Close every fd in @fds (borrowed array, fds consumed). */
+void close_many(const int *fds, size_t n);
+
+/* Negative errno from errno, never 0 (a libc call that failed without errno is a bug). */
+static inline int negative_errno(void) {
+        return errno > 0 ? -errno : -EIO;
+}
+
+/*
+ * memfd_new_sealed() - an anonymous, sealable, non-executable memfd of exactly
+ * @size bytes, sealed F_SEAL_SHRINK|F_SEAL_GROW. With @hugetlb the size must
+ * already be a multiple of the huge page size.
+ */
+int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd);
+
+/* fd_get_seals() - F_GET_SEALS of @fd (borrowed). Return: seals, or -EINVAL for a non-memfd. */
+int fd_get_seals(int fd);
+
+/* fd_add_seals() - F_ADD_SEALS on @fd (borrowed). */
+int fd_add_seals(int fd, unsigned seals);
+
+/* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
+int fd_is_memfd(int fd);
+
+/* fd_get_size() - st_size of @fd (borrowed). */
+int fd_get_size(int fd, uint64_t *ret);
+
+/* fd_reopen() - a new open file description of @fd (borrowed) with @flags, through /proc/self/fd. */
+int fd_reopen(int fd, int flags, int *ret_fd);
+
+/* fd_is_writable() - whether @fd (borrowed) was opened for writing. Return: 0, 1 or -errno. */
+int fd_is_writable(int fd);
+
+/* hugepage_size() - the default huge page size in bytes; 0 when unknown. */
+uint64_t hugepage_size(void);
+
+/* hugepages_free_bytes() - bytes of free default-size huge pages. */
+int hugepages_free_bytes(uint64_t *ret);
+
+/* mkdir_p_mode() - create @path's directory chain; the last one gets @mode. */
+int mkdir_p_mode(const char *path, unsigned mode);
+
+/* format_bytes() - "64 MiB", "1.5 GiB", "17 B". Return: @buf. */
+const char *format_bytes(uint64_t n, char *buf, size_t size);
+
+/* parse_size() - "4096", "4K", "64M", "1G", "2T" (binary units). */
+int parse_size(const char *s, uint64_t *ret);
+
+/* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
+bool name_is_valid(const char *name, size_t len);
+
+/* now_usec() - CLOCK_MONOTONIC in microseconds. */
+uint64_t now_usec(void);

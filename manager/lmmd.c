@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lmmd — the manager daemon: options, socket activation, signals and logging
+ * around the manager core in liblmm (server.c).
+ */
+
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+
+#include "lmm.h"
+#include "util.h"
+
+static int arg_log_level = LOG_INFO;
+
+static void log_line(int level, const char *line, void *userdata) {
+        if (level > arg_log_level)
+                return;
+        fprintf(stderr, "lmmd: %s\n", line);
+}
+
+static void help(void) {
+        printf("Usage: lmmd [OPTIONS]\n"
+               "\n"
+               "The lmm manager: hands out sealed memfd blocks over a Unix socket.\n"
+               "\n"
+               "  -s, --socket PATH        listen on PATH (default: $XDG_RUNTIME_DIR/lmm/lmmd.sock,\n"
+               "                           /run/lmm/lmmd.sock for root); ignored under socket activation\n"
+               "      --allow-uid UID      also serve this user (name or number; repeatable)\n"
+               "      --allow-gid GID      also serve members of this group (repeatable)\n"
+               "      --max-bytes SIZE     bytes per user (default 8G; suffixes K, M, G, T)\n"
+               "      --max-blocks N       blocks per user (default 4096)\n"
+               "      --max-connections N  connections per user (default 256)\n"
+               "  -v, --verbose            log every request\n"
+               "  -q, --quiet              log warnings and errors only\n"
+               "  -h, --help               show this help\n"
+               "      --version            show the version\n"
+               "\n"
+               "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
+               "writable mappings, the manager's references are dropped, the socket removed.\n"
+               "Mappings that clients hold keep working.\n");
+}
+
+static int parse_uint32(const char *s, uint32_t *ret) {
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || v > UINT32_MAX || s[0] == '-')
+                return -EINVAL;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+static int parse_uid(const char *s, uid_t *ret) {
+        struct passwd *pw;
+        uint32_t v;
+
+        if (parse_uint32(s, &v) == 0 && v != (uint32_t) -1) {
+                *ret = v;
+                return 0;
+        }
+        pw = getpwnam(s);
+        if (!pw)
+                return -ESRCH;
+        *ret = pw->pw_uid;
+        return 0;
+}
+
+static int parse_gid(const char *s, gid_t *ret) {
+        struct group *gr;
+        uint32_t v;
+
+        if (parse_uint32(s, &v) == 0 && v != (uint32_t) -1) {
+                *ret = v;
+                return 0;
+        }
+        gr = getgrnam(s);
+        if (!gr)
+                return -ESRCH;
+        *ret = gr->gr_gid;
+        return 0;
+}
+
+int main(int argc, char *argv[]) {
+        enum { ARG_ALLOW_UID = 0x100, ARG_ALLOW_GID, ARG_MAX_BYTES, ARG_MAX_BLOCKS, ARG_MAX_CONNS, ARG_VERSION };
+        static const struct option options[] = {
+                { "socket", required_argument, NULL, 's' },
+                { "allow-uid", required_argument, NULL, ARG_ALLOW_UID },
+                { "allow-gid", required_argument, NULL, ARG_ALLOW_GID },
+                { "max-bytes", required_argument, NULL, ARG_MAX_BYTES },
+                { "max-blocks", required_argument, NULL, ARG_MAX_BLOCKS },
+                { "max-connections", required_argument, NULL, ARG_MAX_CONNS },
+                { "verbose", no_argument, NULL, 'v' },
+                { "quiet", no_argument, NULL, 'q' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        uid_t uids[64];
+        gid_t gids[64];
+        lmm_manager_opts o = { .allow_uids = uids, .allow_gids = gids };
+        const char *socket_path = NULL;
+        char default_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+        lmm_manager *m = NULL;
+        _cleanup_close_ int sfd = -EBADF, efd = -EBADF;
+        sigset_t mask;
+        int c, r, n_activated;
+
+        while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
+                switch (c) {
+                case 's':
+                        socket_path = optarg;
+                        break;
+                case ARG_ALLOW_UID:
+                        if (o.n_allow_uids >= ELEMENTSOF(uids)) {
+                                fprintf(stderr, "lmmd: at most %zu --allow-uid options\n", ELEMENTSOF(uids));
+                                return 2;
+                        }
+                        if (parse_uid(optarg, &uids[o.n_allow_uids]) < 0) {
+                                fprintf(stderr, "lmmd: --allow-uid %s: no such user\n", optarg);
+                                return 2;
+                        }
+                        o.n_allow_uids++;
+                        break;
+                case ARG_ALLOW_GID:
+                        if (o.n_allow_gids >= ELEMENTSOF(gids)) {
+                                fprintf(stderr, "lmmd: at most %zu --allow-gid options\n", ELEMENTSOF(gids));
+                                return 2;
+                        }
+                        if (parse_gid(optarg, &gids[o.n_allow_gids]) < 0) {
+                                fprintf(stderr, "lmmd: --allow-gid %s: no such group\n", optarg);
+                                return 2;
+                        }
+                        o.n_allow_gids++;
+                        break;
+                case ARG_MAX_BYTES:
+                        if (parse_size(optarg, &o.max_bytes_per_uid) < 0 || o.max_bytes_per_uid == 0) {
+                                fprintf(stderr, "lmmd: --max-bytes %s: not a size (try 512M or 4G)\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_MAX_BLOCKS:
+                        if (parse_uint32(optarg, &o.max_blocks_per_uid) < 0 || o.max_blocks_per_uid == 0) {
+                                fprintf(stderr, "lmmd: --max-blocks %s: not a positive number\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_MAX_CONNS:
+                        if (parse_uint32(optarg, &o.max_conns_per_uid) < 0 || o.max_conns_per_uid == 0) {
+                                fprintf(stderr, "lmmd: --max-connections %s: not a positive number\n", optarg);
+                                return 2;
+                        }
+                        break;
+                case 'v':
+                        arg_log_level = LOG_DEBUG;
+                        break;
+                case 'q':
+                        arg_log_level = LOG_WARNING;
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("lmmd %s\n", LMM_VERSION);
+                        return 0;
+                default:
+                        fprintf(stderr, "lmmd: try 'lmmd --help'\n");
+                        return 2;
+                }
+        }
+        if (optind < argc) {
+                fprintf(stderr, "lmmd: unexpected argument '%s'; try 'lmmd --help'\n", argv[optind]);
+                return 2;
+        }
+
+        /* Signals arrive through the event loop, never asynchronously. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                fprintf(stderr, "lmmd: cannot create a signalfd: %m\n");
+                return 1;
+        }
+
+        r = lmm_manager_new(&o, &m);
+        if (r < 0) {
+                fprintf(stderr, "lmmd: cannot set up the manager: %s\n", strerror(-r));
+                return 1;
+        }
+        lmm_manager_set_log(m, log_line, NULL);
+
+        n_activated = sd_listen_fds(true);
+        if (n_activated < 0) {
+                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n", strerror(-n_activated));
+                goto fail;
+        }
+        for (int i = 0; i < n_activated; i++) {
+                r = lmm_manager_add_listener(m, SD_LISTEN_FDS_START + i);
+                if (r < 0) {
+                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d: %s\n",
+                                SD_LISTEN_FDS_START + i,
+                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket" : strerror(-r));
+                        goto fail;
+                }
+        }
+        if (n_activated == 0) {
+                if (!socket_path) {
+                        r = lmm_default_socket_path(default_path, sizeof(default_path));
+                        if (r < 0) {
+                                fprintf(stderr, "lmmd: no socket path: XDG_RUNTIME_DIR is not set; use --socket PATH\n");
+                                goto fail;
+                        }
+                        socket_path = default_path;
+                }
+                r = lmm_manager_listen(m, socket_path);
+                if (r < 0) {
+                        fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
+                                r == -EADDRINUSE ? "another manager is serving it" : strerror(-r));
+                        goto fail;
+                }
+                log_line(LOG_INFO, "listening", NULL);
+                if (arg_log_level >= LOG_INFO)
+                        fprintf(stderr, "lmmd: serving %s\n", socket_path);
+        }
+
+        efd = epoll_create1(EPOLL_CLOEXEC);
+        if (efd < 0 ||
+            epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = sfd }) < 0 ||
+            epoll_ctl(efd, EPOLL_CTL_ADD, lmm_manager_get_fd(m),
+                      &(struct epoll_event){ .events = EPOLLIN, .data.fd = lmm_manager_get_fd(m) }) < 0) {
+                fprintf(stderr, "lmmd: cannot set up the event loop: %m\n");
+                goto fail;
+        }
+
+        (void) sd_notify(false, "READY=1\nSTATUS=serving");
+
+        for (;;) {
+                struct epoll_event ev[2];
+                int n = epoll_wait(efd, ev, ELEMENTSOF(ev), -1);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        fprintf(stderr, "lmmd: epoll_wait failed: %m\n");
+                        goto fail;
+                }
+                for (int i = 0; i < n; i++) {
+                        if (ev[i].data.fd == sfd) {
+                                struct signalfd_siginfo si;
+
+                                if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                                        char line[64];
+                                        snprintf(line, sizeof(line), "%s received, shutting down",
+                                                 sigabbrev_np((int) si.ssi_signo));
+                                        log_line(LOG_INFO, line, NULL);
+                                        (void) sd_notify(false, "STOPPING=1");
+                                        r = lmm_manager_shutdown(m);
+                                        m = lmm_manager_free(m);
+                                        return r < 0 ? 1 : 0;
+                                }
+                        } else {
+                                r = lmm_manager_dispatch(m, 0);
+                                if (r < 0) {
+                                        fprintf(stderr, "lmmd: %s\n", strerror(-r));
+                                        goto fail;
+                                }
+                                if (r > 0) {
+                                        (void) sd_notify(false, "STOPPING=1");
+                                        m = lmm_manager_free(m);
+                                        return 0;
+                                }
+                        }
+                }
+        }
+
+fail:
+        lmm_manager_free(m);
+        return 1;
+}
