@@ -291,6 +291,7 @@ static void info_from_wire(const wire_block *b, lmm_block_info *ret) {
                 .flags = b->flags,
                 .owner_uid = b->uid,
                 .owner_pid = b->pid,
+                .inode = b->ino,
         };
         strcpy(ret->name, b->name);
 }

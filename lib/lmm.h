@@ -126,6 +126,7 @@ typedef struct lmm_block_info {
         uint32_t flags;    /* LMM_BLOCK_* */
         uint32_t owner_uid;
         int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
+        uint64_t inode;    /* st_ino of the memfd, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
 } lmm_block_info;
 

@@ -539,6 +539,7 @@ static int reply_error(lmm_manager *m, conn *c, uint32_t serial, int error, cons
 
 static void block_to_wire(const registry_block *b, wire_block *w) {
         int seals = fd_get_seals(b->fd);
+        struct stat st;
 
         *w = (wire_block){
                 .id = b->id,
@@ -547,6 +548,7 @@ static void block_to_wire(const registry_block *b, wire_block *w) {
                 .flags = b->flags,
                 .uid = b->uid,
                 .pid = b->pid,
+                .ino = fstat(b->fd, &st) == 0 ? (uint64_t) st.st_ino : 0,
         };
         strcpy(w->name, b->name);
 }
