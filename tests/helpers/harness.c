@@ -176,7 +176,7 @@ bool harness_memfd_anywhere(const char *name) {
         if (!d)
                 return false;
         while (!found && (de = readdir(d))) {
-                char maps[64], line[PATH_MAX + 256], want[PATH_MAX];
+                char maps[300], line[PATH_MAX + 256], want[PATH_MAX];
                 FILE *f;
 
                 if (de->d_name[0] < '1' || de->d_name[0] > '9')
@@ -256,8 +256,8 @@ int harness_run(const char *const *argv, const char *input, char *out, size_t si
         if (input) {
                 size_t n = strlen(input);
                 /* Inputs are small; a pipe holds 64 KiB. */
-                if (write(in_pipe[1], input, n) != (ssize_t) n)
-                        ; /* the child may not read it all; its exit status tells */
+                /* The child may not read it all; its exit status tells. */
+                (void) !write(in_pipe[1], input, n);
         }
         close(in_pipe[1]);
         drain(out_pipe[0], out, size, &olen);
