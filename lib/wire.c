@@ -196,7 +196,7 @@ static bool name_ok(const char *name, bool may_be_empty) {
 
 int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
         writer w = { .p = buf, .size = MIN(size, (size_t) WIRE_MESSAGE_MAX) };
-        size_t body;
+        uint32_t body;
 
         if (!type_is_valid(m->type))
                 return -EINVAL;
@@ -270,8 +270,8 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
 
         if (w.overflow)
                 return -ENOBUFS;
-        body = w.len - WIRE_HEADER_SIZE;
-        *(uint32_t *) (void *) (buf + 8) = htole32((uint32_t) body);
+        body = htole32((uint32_t) (w.len - WIRE_HEADER_SIZE));
+        memcpy(buf + 8, &body, sizeof(uint32_t));
         *ret_len = w.len;
         return 0;
 }

@@ -138,6 +138,20 @@ int harness_count_fds(pid_t pid) {
         return pid ? n : n - 1; /* our own count includes the directory fd */
 }
 
+int harness_settled_fds(pid_t pid) {
+        int last = harness_count_fds(pid), same = 0;
+
+        for (int i = 0; i < 300 && same < 3; i++) {
+                int n;
+
+                sleep_ms(10);
+                n = harness_count_fds(pid);
+                same = n == last ? same + 1 : 0;
+                last = n;
+        }
+        return last;
+}
+
 int harness_count_memfds(pid_t pid, const char *name) {
         char path[64], link[PATH_MAX + 1], want[PATH_MAX];
         struct dirent *de;

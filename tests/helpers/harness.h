@@ -33,6 +33,10 @@ int harness_wait_exit(pid_t pid, int timeout_ms);
 /* harness_count_fds() - number of open fds of @pid (0 for self). */
 int harness_count_fds(pid_t pid);
 
+/* harness_settled_fds() - the fd count of @pid once it has not changed for 30 ms: the
+ * manager closes a connection's fds after the peer already saw the close. */
+int harness_settled_fds(pid_t pid);
+
 /* harness_count_memfds() - fds of @pid whose link is "/memfd:@name (deleted)"; NULL name: any memfd. */
 int harness_count_memfds(pid_t pid, const char *name);
 
