@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "client.h"
 #include "lmm.h"
 #include "segment.h"
 #include "transport.h"
@@ -54,11 +55,24 @@ _public_ int lmm_default_socket_path(char *buf, size_t size) {
         return 0;
 }
 
+int client_new_from_fd(int fd, lmm_client **ret) {
+        lmm_client *c;
+
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        c->fd = fd;
+        c->timeout_usec = DEFAULT_TIMEOUT_USEC;
+        *ret = c;
+        return 0;
+}
+
 _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         char def[sizeof(sa.sun_path)];
-        lmm_client *c;
         int r;
 
         if (!ret)
@@ -79,13 +93,7 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return negative_errno();
 
-        c = calloc(1, sizeof(*c));
-        if (!c)
-                return -ENOMEM;
-        c->fd = TAKE_FD(fd);
-        c->timeout_usec = DEFAULT_TIMEOUT_USEC;
-        *ret = c;
-        return 0;
+        return client_new_from_fd(TAKE_FD(fd), ret);
 }
 
 _public_ lmm_client *lmm_client_unref(lmm_client *c) {

@@ -321,6 +321,15 @@ LMM_EXPORT int lmm_manager_shutdown(lmm_manager *m);
 /** lmm_manager_is_shut_down() - whether lmm_manager_shutdown() has run. */
 LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
 
+/**
+ * lmm_manager_handle_signals() - shut down cleanly on SIGTERM and SIGINT
+ *
+ * Blocks both signals in the calling thread and watches them through a
+ * signalfd on the manager's epoll fd. For a process whose only job is to be
+ * the manager (lmmd, lmm_server_start()).
+ */
+LMM_EXPORT int lmm_manager_handle_signals(lmm_manager *m);
+
 /** Log callback: one line, no newline; level as syslog's LOG_*. */
 typedef void (*lmm_log_func)(int level, const char *line, void *userdata);
 LMM_EXPORT void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata);
@@ -330,6 +339,72 @@ typedef struct lmm_manager_stats {
         uint64_t n_blocks, n_bytes, n_connections;
 } lmm_manager_stats;
 LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret);
+
+/* ---------------------------------------------------------------- server */
+
+/*
+ * A manager process started by this program: Python's
+ * SharedMemoryManager().start(). It needs no system-wide lmmd. It ends when
+ * lmm_server_shutdown() is called, and also when this program exits or is
+ * killed, since it serves only as long as its owner connection is open.
+ */
+typedef struct lmm_server lmm_server;
+
+/* Runs in the manager process before it serves (Python's initializer).
+ * Return: >= 0 to go on, a negative errno to abort the start with it. */
+typedef int (*lmm_initializer)(void *initargs);
+
+typedef struct lmm_server_opts {
+        const lmm_manager_opts *manager; /* limits and allowed users; NULL: defaults */
+        const char *socket_path; /* NULL: a fresh private directory in $XDG_RUNTIME_DIR or /tmp */
+        lmm_initializer initializer;
+        void *initargs;
+} lmm_server_opts;
+
+/**
+ * lmm_server_start() - fork a manager process and connect to it
+ * @o: NULL for the defaults
+ *
+ * The manager process keeps no fd of its caller's but stdin, stdout and
+ * stderr; it ignores SIGINT (a terminal's ^C reaches the program, whose exit
+ * then ends the manager) and shuts down cleanly on SIGTERM.
+ *
+ * Return: 0 once the manager accepts connections; the initializer's error;
+ * -EADDRINUSE when @o->socket_path is served already.
+ */
+LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
+
+/** lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere. */
+LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
+
+/** lmm_server_get_client() - the owner connection, owned by @s. */
+LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
+
+/** lmm_server_get_pid() - the manager process. */
+LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
+
+/**
+ * lmm_server_shutdown() - the documented shutdown, then wait for the process
+ *
+ * Return: 0 when the manager sealed every block and exited cleanly. Idempotent.
+ */
+LMM_EXPORT int lmm_server_shutdown(lmm_server *s);
+
+/** lmm_server_unref() - shut down if still running, and free. Return: NULL. */
+LMM_EXPORT lmm_server *lmm_server_unref(lmm_server *s);
+
+/* Scope helpers, the counterpart of Python's "with":
+ *     _lmm_cleanup_(lmm_server_unrefp) lmm_server *smm = NULL;                */
+#define _lmm_cleanup_(f) __attribute__((cleanup(f)))
+static inline void lmm_server_unrefp(lmm_server **p) {
+        *p = lmm_server_unref(*p);
+}
+static inline void lmm_client_unrefp(lmm_client **p) {
+        *p = lmm_client_unref(*p);
+}
+static inline void lmm_segment_unrefp(lmm_segment **p) {
+        *p = lmm_segment_unref(*p);
+}
 
 #ifdef __cplusplus
 }

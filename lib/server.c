@@ -21,7 +21,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -50,6 +53,7 @@
 typedef enum source_type {
         SOURCE_LISTENER,
         SOURCE_CONNECTION,
+        SOURCE_SIGNAL,
 } source_type;
 
 typedef struct listener {
@@ -86,6 +90,8 @@ struct lmm_manager {
         gid_t *allow_gids;
         size_t n_allow_gids;
         listener *listeners;
+        source_type signal_source;
+        int signal_fd;
         conn *conns;
         uint64_t n_conns;
         bool shut_down;
@@ -132,6 +138,8 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         if (!m)
                 return -ENOMEM;
         m->uid = geteuid();
+        m->signal_source = SOURCE_SIGNAL;
+        m->signal_fd = -EBADF;
         registry_init(&m->reg, o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
                       o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                       o->max_conns_per_uid ?: DEFAULT_MAX_CONNS);
@@ -905,6 +913,41 @@ static void on_conn(lmm_manager *m, conn *c, uint32_t events) {
 
 /* ------------------------------------------------------------ loop */
 
+_public_ int lmm_manager_handle_signals(lmm_manager *m) {
+        sigset_t mask;
+        int fd;
+
+        if (!m)
+                return -EINVAL;
+        if (m->signal_fd >= 0)
+                return 0;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->signal_source }) < 0) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        /* Blocked only once the signalfd is there to take them. */
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        m->signal_fd = fd;
+        return 0;
+}
+
+static void on_signal(lmm_manager *m) {
+        struct signalfd_siginfo si;
+
+        if (read(m->signal_fd, &si, sizeof(si)) != sizeof(si))
+                return;
+        logf_(m, LOG_INFO, "%s received, shutting down", sigabbrev_np((int) si.ssi_signo) ?: "signal");
+        m->shutdown_requested = true;
+}
+
 _public_ int lmm_manager_shutdown(lmm_manager *m) {
         unsigned failed = 0;
 
@@ -975,8 +1018,10 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                  * each fd appears once per batch: no pointer here is stale. */
                 if (*t == SOURCE_CONNECTION)
                         on_conn(m, (conn *) t, ev[i].events);
-                else
+                else if (*t == SOURCE_LISTENER)
                         on_accept(m, (listener *) t);
+                else
+                        on_signal(m);
         }
 
         if (m->shutdown_requested) {
@@ -1013,6 +1058,10 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         while (m->reg.head)
                 safe_close(registry_remove(&m->reg, m->reg.head));
         registry_done(&m->reg);
+        if (m->signal_fd >= 0) {
+                (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
+                safe_close(m->signal_fd);
+        }
         safe_close(m->epoll_fd);
         free(m->allow_uids);
         free(m->allow_gids);

@@ -241,3 +241,29 @@ uint64_t now_usec(void) {
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
 }
+
+int close_all_fds_except(const int *keep, size_t n_keep) {
+        int sorted[16];
+        unsigned from = 3;
+
+        if (n_keep > ELEMENTSOF(sorted))
+                return -E2BIG;
+        memcpy(sorted, keep, n_keep * sizeof(int));
+        /* A tiny insertion sort: n_keep is two or three. */
+        for (size_t i = 1; i < n_keep; i++)
+                for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+                        int t = sorted[j];
+                        sorted[j] = sorted[j - 1];
+                        sorted[j - 1] = t;
+                }
+        for (size_t i = 0; i < n_keep; i++) {
+                if (sorted[i] < (int) from) /* stdio, or a duplicate */
+                        continue;
+                if ((unsigned) sorted[i] > from && close_range(from, (unsigned) sorted[i] - 1, 0) < 0)
+                        return negative_errno();
+                from = (unsigned) sorted[i] + 1;
+        }
+        if (close_range(from, ~0U, 0) < 0)
+                return negative_errno();
+        return 0;
+}

@@ -113,3 +113,6 @@ bool name_is_valid(const char *name, size_t len);
 
 /* now_usec() - CLOCK_MONOTONIC in microseconds. */
 uint64_t now_usec(void);
+
+/* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */
+int close_all_fds_except(const int *keep, size_t n_keep);

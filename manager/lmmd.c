@@ -10,8 +10,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <systemd/sd-daemon.h>
@@ -112,8 +110,6 @@ int main(int argc, char *argv[]) {
         const char *socket_path = NULL;
         char default_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
         lmm_manager *m = NULL;
-        _cleanup_close_ int sfd = -EBADF, efd = -EBADF;
-        sigset_t mask;
         int c, r, n_activated;
 
         while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
@@ -183,17 +179,7 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
 
-        /* Signals arrive through the event loop, never asynchronously. */
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
         signal(SIGPIPE, SIG_IGN);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-        if (sfd < 0) {
-                fprintf(stderr, "lmmd: cannot create a signalfd: %m\n");
-                return 1;
-        }
 
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
@@ -201,6 +187,12 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         lmm_manager_set_log(m, log_line, NULL);
+        /* Signals arrive through the event loop, never asynchronously. */
+        r = lmm_manager_handle_signals(m);
+        if (r < 0) {
+                fprintf(stderr, "lmmd: cannot watch SIGTERM and SIGINT: %s\n", strerror(-r));
+                goto fail;
+        }
 
         n_activated = sd_listen_fds(true);
         if (n_activated < 0) {
@@ -236,55 +228,13 @@ int main(int argc, char *argv[]) {
                         fprintf(stderr, "lmmd: serving %s\n", socket_path);
         }
 
-        efd = epoll_create1(EPOLL_CLOEXEC);
-        if (efd < 0 ||
-            epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &(struct epoll_event){ .events = EPOLLIN, .data.fd = sfd }) < 0 ||
-            epoll_ctl(efd, EPOLL_CTL_ADD, lmm_manager_get_fd(m),
-                      &(struct epoll_event){ .events = EPOLLIN, .data.fd = lmm_manager_get_fd(m) }) < 0) {
-                fprintf(stderr, "lmmd: cannot set up the event loop: %m\n");
-                goto fail;
-        }
-
         (void) sd_notify(false, "READY=1\nSTATUS=serving");
-
-        for (;;) {
-                struct epoll_event ev[2];
-                int n = epoll_wait(efd, ev, ELEMENTSOF(ev), -1);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        fprintf(stderr, "lmmd: epoll_wait failed: %m\n");
-                        goto fail;
-                }
-                for (int i = 0; i < n; i++) {
-                        if (ev[i].data.fd == sfd) {
-                                struct signalfd_siginfo si;
-
-                                if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-                                        char line[64];
-                                        snprintf(line, sizeof(line), "%s received, shutting down",
-                                                 sigabbrev_np((int) si.ssi_signo));
-                                        log_line(LOG_INFO, line, NULL);
-                                        (void) sd_notify(false, "STOPPING=1");
-                                        r = lmm_manager_shutdown(m);
-                                        m = lmm_manager_free(m);
-                                        return r < 0 ? 1 : 0;
-                                }
-                        } else {
-                                r = lmm_manager_dispatch(m, 0);
-                                if (r < 0) {
-                                        fprintf(stderr, "lmmd: %s\n", strerror(-r));
-                                        goto fail;
-                                }
-                                if (r > 0) {
-                                        (void) sd_notify(false, "STOPPING=1");
-                                        m = lmm_manager_free(m);
-                                        return 0;
-                                }
-                        }
-                }
-        }
+        r = lmm_manager_run(m);
+        (void) sd_notify(false, "STOPPING=1");
+        if (r < 0)
+                fprintf(stderr, "lmmd: the event loop failed: %s\n", strerror(-r));
+        m = lmm_manager_free(m);
+        return r < 0 ? 1 : 0;
 
 fail:
         lmm_manager_free(m);
