@@ -683,6 +683,14 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
 
         if (n_fds != 1)
                 return -EBADMSG;
+        /* Only what the peer could write may be adopted: reopening through
+         * /proc would otherwise turn a read-only fd into a writable one. */
+        r = fd_is_writable(fds[0]);
+        if (r <= 0) {
+                fds[0] = safe_close(fds[0]);
+                return reply_error(m, c, q->serial, EPERM, "cannot adopt: the fd must be a read-write memfd (%s)",
+                                   r == 0 ? "it is read-only" : strerror(-r));
+        }
         /* Keep an open file description of our own: the peer's shares its file offset. */
         r = fd_reopen(fds[0], O_RDWR, &fd);
         fds[0] = safe_close(fds[0]);

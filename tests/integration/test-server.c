@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lmm_server_start() and the embedded manager core: Python's start(),
+ * connect(), get_server().serve_forever() and "with", in real processes.
+ */
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lmm.h"
+
+TestSuite(server, .timeout = 60);
+
+static bool alive(pid_t pid) {
+        return kill(pid, 0) == 0;
+}
+
+Test(server, start_serves_other_processes_and_shutdown_seals) {
+        lmm_server *smm = NULL;
+        lmm_segment *s = NULL;
+        char *p, address[256];
+        pid_t child, mpid;
+
+        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+        mpid = lmm_server_get_pid(smm);
+        snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
+        cr_assert(alive(mpid));
+        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096, .name = "shared" }, &s), 0);
+        cr_assert_eq(lmm_segment_map(s, 0, (void **) &p), 0);
+        strcpy(p, "parent");
+
+        child = fork();
+        if (child == 0) {
+                lmm_client *c = NULL;
+                lmm_segment *o = NULL;
+                char *q = NULL;
+
+                if (lmm_client_connect(address, &c) < 0 || lmm_segment_open(c, "shared", 0, &o) < 0 ||
+                    lmm_segment_map(o, 0, (void **) &q) != 0 || strcmp(q, "parent") != 0)
+                        _exit(1);
+                strcpy(q, "child");
+                _exit(0);
+        }
+        cr_assert_eq(harness_wait_exit(child, 10000), 0);
+        cr_assert_str_eq(p, "child");
+
+        cr_assert_eq(lmm_server_shutdown(smm), 0);
+        cr_assert_not(alive(mpid), "the manager process is gone (and reaped)");
+        cr_assert_eq(access(address, F_OK), -1, "the socket is gone");
+        strcpy(p, "still writable");
+        cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & (F_SEAL_SEAL | 0x10), F_SEAL_SEAL | 0x10);
+        cr_assert_eq(lmm_server_shutdown(smm), 0, "idempotent");
+        lmm_segment_unref(s);
+        lmm_server_unref(smm);
+}
+
+Test(server, the_owner_dying_ends_the_manager_cleanly) {
+        int info[2];
+        pid_t owner, mpid = 0;
+
+        /* Become the reaper of orphans, so that the manager, once its owner
+         * is dead, is ours to wait for. */
+        cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+        cr_assert_eq(pipe2(info, O_CLOEXEC), 0);
+        owner = fork();
+        if (owner == 0) {
+                lmm_server *smm = NULL;
+                lmm_segment *s = NULL;
+                pid_t p;
+
+                if (lmm_server_start(NULL, &smm) < 0 ||
+                    lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096, .name = "orphan" }, &s) < 0)
+                        _exit(1);
+                p = lmm_server_get_pid(smm);
+                (void) !write(info[1], &p, sizeof(p));
+                pause();
+                _exit(0);
+        }
+        close(info[1]);
+        cr_assert_eq(read(info[0], &mpid, sizeof(mpid)), (ssize_t) sizeof(mpid));
+        cr_assert(alive(mpid));
+        kill(owner, SIGKILL);
+        waitpid(owner, NULL, 0);
+
+        cr_assert_eq(harness_wait_exit(mpid, 5000), 0, "the manager shut down cleanly (exit 0) on its own");
+        cr_assert_not(harness_memfd_anywhere("lmm:orphan"), "and nothing is left");
+}
+
+static int init_writes_pid(void *arg) {
+        FILE *f = fopen(arg, "we");
+        if (!f)
+                return -errno;
+        fprintf(f, "%d\n", (int) getpid());
+        fclose(f);
+        return 0;
+}
+
+static int init_fails(void *arg) {
+        return -EPERM;
+}
+
+Test(server, initializer_runs_in_the_manager_before_it_serves) {
+        char path[] = "/tmp/lmm-init-XXXXXX";
+        int fd = mkostemp(path, O_CLOEXEC), pid = 0;
+        lmm_server *smm = NULL;
+        FILE *f;
+
+        close(fd);
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .initializer = init_writes_pid, .initargs = path }, &smm), 0);
+        f = fopen(path, "re");
+        cr_assert_eq(fscanf(f, "%d", &pid), 1);
+        fclose(f);
+        unlink(path);
+        cr_assert_eq(pid, lmm_server_get_pid(smm));
+        lmm_server_unref(smm);
+}
+
+Test(server, a_failing_initializer_fails_the_start) {
+        lmm_server *smm = NULL;
+        int before = harness_count_fds(0);
+
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .initializer = init_fails }, &smm), -EPERM);
+        cr_assert_null(smm);
+        cr_assert_eq(harness_count_fds(0), before, "no fd left behind");
+        cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "no child left behind");
+}
+
+Test(server, the_manager_holds_none_of_its_parents_fds) {
+        lmm_server *smm = NULL;
+        int leaky[2];
+        struct stat st;
+        char path[64];
+
+        cr_assert_eq(pipe(leaky), 0); /* deliberately not close-on-exec */
+        cr_assert_eq(fstat(leaky[0], &st), 0);
+        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+        for (int fd = 3; fd < 64; fd++) {
+                struct stat o;
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) lmm_server_get_pid(smm), fd);
+                if (stat(path, &o) == 0)
+                        cr_assert_neq(o.st_ino, st.st_ino, "fd %d is the parent's pipe", fd);
+        }
+        lmm_server_unref(smm);
+        close(leaky[0]);
+        close(leaky[1]);
+}
+
+Test(server, sigint_is_ignored_and_sigterm_shuts_down) {
+        lmm_server *smm = NULL;
+        lmm_segment *s = NULL;
+        pid_t mpid;
+
+        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+        mpid = lmm_server_get_pid(smm);
+        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096 }, &s), 0);
+        kill(mpid, SIGINT);
+        usleep(50000);
+        cr_assert(alive(mpid), "a ^C meant for the program does not end the manager");
+        kill(mpid, SIGTERM);
+        cr_assert_eq(harness_wait_exit(mpid, 5000), 0);
+        cr_assert(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & F_SEAL_SEAL, "sealed at shutdown");
+        lmm_segment_unref(s);
+        lmm_server_unref(smm);
+}
+
+Test(server, cleanup_attribute_is_the_with_block) {
+        pid_t mpid;
+        char address[256];
+
+        {
+                _lmm_cleanup_(lmm_server_unrefp) lmm_server *smm = NULL;
+                cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+                mpid = lmm_server_get_pid(smm);
+                snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
+        }
+        cr_assert_not(alive(mpid));
+        cr_assert_eq(access(address, F_OK), -1);
+}
+
+Test(server, explicit_socket_path_and_address_in_use) {
+        char dir[] = "/tmp/lmm-srv-XXXXXX", path[300];
+        lmm_server *a = NULL, *b = NULL;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/m.sock", dir);
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .socket_path = path }, &a), 0);
+        cr_assert_str_eq(lmm_server_get_address(a), path);
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .socket_path = path }, &b), -EADDRINUSE);
+        lmm_server_unref(a);
+        rmdir(dir);
+}
+
+static void *serve(void *m) {
+        return (void *) (intptr_t) lmm_manager_run(m);
+}
+
+Test(server, serve_forever_in_a_thread_of_ones_own) {
+        char dir[] = "/tmp/lmm-thr-XXXXXX", path[300];
+        lmm_manager *m = NULL;
+        lmm_client *c = NULL;
+        lmm_segment *s = NULL;
+        lmm_manager_stats st;
+        pthread_t t;
+        void *ret;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/m.sock", dir);
+        cr_assert_eq(lmm_manager_new(NULL, &m), 0);
+        cr_assert_eq(lmm_manager_listen(m, path), 0);
+        cr_assert_eq(pthread_create(&t, NULL, serve, m), 0);
+
+        cr_assert_eq(lmm_client_connect(path, &c), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "t" }, &s), 0);
+        cr_assert_eq(lmm_client_shutdown_manager(c), 0);
+        cr_assert_eq(pthread_join(t, &ret), 0);
+        cr_assert_eq((intptr_t) ret, 0);
+        cr_assert(lmm_manager_is_shut_down(m));
+        lmm_manager_get_stats(m, &st);
+        cr_assert_eq(st.n_blocks, 0);
+        cr_assert(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & F_SEAL_SEAL);
+        lmm_segment_unref(s);
+        lmm_client_unref(c);
+        lmm_manager_free(m);
+        rmdir(dir);
+}
