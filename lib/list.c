@@ -34,10 +34,12 @@
 #include "util.h"
 
 /* The counters are native atomics: the little-endian layout is the native one. */
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the list layout assumes a little-endian host");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "the list layout assumes a little-endian host");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "lock-free 64-bit atomics are needed across processes");
 _Static_assert(sizeof(double) == 8, "doubles are IEEE 754 binary64");
-_Static_assert(LIST_DESC_SIZE % 8 == 0 && LIST_HEADER_SIZE % 8 == 0, "8-byte alignment of every field");
+_Static_assert(LIST_DESC_SIZE % 8 == 0 && LIST_HEADER_SIZE % 8 == 0,
+               "8-byte alignment of every field");
 
 /* ---------------------------------------------------------------- layout */
 
@@ -272,7 +274,8 @@ static inline uint8_t *desc_at(const list_layout *l, uint64_t i) {
 }
 
 /* The slot of descriptor @d, checked against the slot area. */
-static int desc_slot(const list_layout *l, const uint8_t *d, uint8_t **ret_slot, uint64_t *ret_cap) {
+static int desc_slot(const list_layout *l, const uint8_t *d, uint8_t **ret_slot,
+                     uint64_t *ret_cap) {
         uint64_t off = le64toh(load64(d + LIST_DESC_SLOT_OFFSET));
         uint64_t cap = le64toh(load64(d + LIST_DESC_SLOT_SIZE));
 
@@ -380,27 +383,31 @@ static int item_read_at(const list_layout *l, uint64_t i, read_mode mode, void *
                 }
                 if (bad)
                         return -EBADMSG;
-                *ret = (item_read){
-                        .type = type, .word = word, .cap = cap, .too_small = too_small, .equal = equal
-                };
+                *ret = (item_read){.type = type,
+                                   .word = word,
+                                   .cap = cap,
+                                   .too_small = too_small,
+                                   .equal = equal};
                 return 0;
         }
 }
 
 int list_layout_open(void *base, uint64_t size, list_layout *ret) {
         const uint8_t *b = base;
-        list_layout l = { .base = base, .size = size, .lock_timeout_nsec = LIST_LOCK_TIMEOUT_NSEC };
+        list_layout l = {.base = base, .size = size, .lock_timeout_nsec = LIST_LOCK_TIMEOUT_NSEC};
         uint64_t total, prev_end = 0;
 
         if (!base || ((uintptr_t) base & 7) || !ret)
                 return -EINVAL;
         if (size < LIST_HEADER_SIZE)
                 return -EBADMSG;
-        if (le64toh(atomic_load_explicit(a64(b + LIST_HDR_MAGIC), memory_order_acquire)) != LIST_MAGIC)
+        if (le64toh(atomic_load_explicit(a64(b + LIST_HDR_MAGIC), memory_order_acquire)) !=
+            LIST_MAGIC)
                 return -EBADMSG;
         if (le32toh(load32(b + LIST_HDR_VERSION)) != LIST_VERSION ||
             le32toh(load32(b + LIST_HDR_HEADER_SIZE)) != LIST_HEADER_SIZE ||
-            le32toh(load32(b + LIST_HDR_DESC_SIZE)) != LIST_DESC_SIZE || load32(b + LIST_HDR_FLAGS) != 0)
+            le32toh(load32(b + LIST_HDR_DESC_SIZE)) != LIST_DESC_SIZE ||
+            load32(b + LIST_HDR_FLAGS) != 0)
                 return -EBADMSG;
 
         /* Copy the header once; later scribbles on it are never read. */
@@ -456,7 +463,7 @@ int list_layout_get(const list_layout *l, uint64_t i, lmm_item *ret, void *buf, 
         if (r < 0)
                 return r;
 
-        lmm_item v = { .type = (lmm_item_type) it.type, .capacity = (size_t) it.cap };
+        lmm_item v = {.type = (lmm_item_type) it.type, .capacity = (size_t) it.cap};
         switch (it.type) {
         case LMM_ITEM_INT:
                 v.i = (int64_t) it.word;
@@ -519,8 +526,8 @@ int list_layout_set(const list_layout *l, uint64_t i, const lmm_item *v) {
         seq = a64(d + LIST_DESC_SEQ);
         s = atomic_load_explicit(seq, memory_order_relaxed);
         for (;;) {
-                if (!(s & 1) && atomic_compare_exchange_weak_explicit(seq, &s, s + 1, memory_order_acquire,
-                                                                      memory_order_relaxed))
+                if (!(s & 1) && atomic_compare_exchange_weak_explicit(
+                                        seq, &s, s + 1, memory_order_acquire, memory_order_relaxed))
                         break;
                 r = backoff_wait(l, &bo);
                 if (r < 0)
@@ -633,7 +640,8 @@ _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *it
         r = list_layout_size(items, n, &size);
         if (r < 0)
                 return r;
-        r = lmm_segment_create(c, &(lmm_segment_opts){ .size = size, .name = name, .flags = create_flags }, &s);
+        r = lmm_segment_create(
+                c, &(lmm_segment_opts){.size = size, .name = name, .flags = create_flags}, &s);
         if (r < 0)
                 return r;
         r = lmm_segment_map(s, 0, &addr);

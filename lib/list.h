@@ -37,10 +37,10 @@ enum {
 
 /* Descriptor i, at desc_offset + i * LIST_DESC_SIZE. */
 enum {
-        LIST_DESC_SEQ = 0,       /* u64 sequence: even stable, odd being written */
-        LIST_DESC_TYPE = 8,      /* u32 lmm_item_type */
-        LIST_DESC_RESERVED = 12, /* u32 0 */
-        LIST_DESC_VALUE = 16,    /* u64 int64, double bits, bool, or STR/BYTES length */
+        LIST_DESC_SEQ = 0,          /* u64 sequence: even stable, odd being written */
+        LIST_DESC_TYPE = 8,         /* u32 lmm_item_type */
+        LIST_DESC_RESERVED = 12,    /* u32 0 */
+        LIST_DESC_VALUE = 16,       /* u64 int64, double bits, bool, or STR/BYTES length */
         LIST_DESC_SLOT_OFFSET = 24, /* u64 slot offset within the slot area */
         LIST_DESC_SLOT_SIZE = 32,   /* u64 slot size */
 };

@@ -493,7 +493,8 @@ LMM_EXPORT int lmm_list_set(lmm_list *l, size_t i, const lmm_item *v);
  * lmm_list_count() - how many items equal @v (same type and value; doubles
  * compare with ==, so NaN equals nothing; @v's capacity is ignored)
  *
- * Return: the count (>= 0, fits in int: LMM_LIST_LEN_MAX), or -EBADMSG, -EBUSY as for lmm_list_get().
+ * Return: the count (>= 0; an int holds LMM_LIST_LEN_MAX), or -EINVAL,
+ * -EILSEQ for a bad @v, -EBADMSG, -EBUSY as for lmm_list_get().
  */
 LMM_EXPORT int lmm_list_count(lmm_list *l, const lmm_item *v);
 

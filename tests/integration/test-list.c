@@ -51,7 +51,9 @@ TestSuite(list, .init = setup, .fini = teardown, .timeout = 60);
 
 Test(list, child_opens_by_name_and_both_see_writes) {
         const lmm_item items[] = {
-                lmm_item_int(0), lmm_item_int(0), lmm_item_with_capacity(lmm_item_str("héllo ✓"), 32),
+                lmm_item_int(0),
+                lmm_item_int(0),
+                lmm_item_with_capacity(lmm_item_str("héllo ✓"), 32),
                 lmm_item_bytes("a\0\0", 3),
         };
         lmm_client *c;
@@ -109,7 +111,7 @@ Test(list, child_opens_by_name_and_both_see_writes) {
 }
 
 Test(list, read_only_and_frozen_lists_refuse_set) {
-        const lmm_item items[] = { lmm_item_int(1), lmm_item_str("ro") };
+        const lmm_item items[] = {lmm_item_int(1), lmm_item_str("ro")};
         lmm_client *c;
         lmm_list *l, *ro, *frozen;
         lmm_item v = lmm_item_int(2);
@@ -140,7 +142,7 @@ Test(list, read_only_and_frozen_lists_refuse_set) {
 }
 
 Test(list, worker_gets_list_from_fd) {
-        const lmm_item items[] = { lmm_item_double(0.25) };
+        const lmm_item items[] = {lmm_item_double(0.25)};
         lmm_client *c;
         lmm_list *l, *w;
         lmm_segment *s;
@@ -170,12 +172,14 @@ Test(list, block_without_a_list_is_refused) {
         cr_assert_eq(lmm_list_open(c, "nothing", 0, &l), -ENOENT);
 
         /* Zeroes: created, never laid out. */
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "zero" }, &s), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = "zero"}, &s),
+                     0);
         lmm_segment_unref(s);
         cr_assert_eq(lmm_list_open(c, "zero", 0, &l), -EBADMSG);
 
         /* Garbage. */
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "junk" }, &s), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = "junk"}, &s),
+                     0);
         cr_assert_eq(lmm_segment_map(s, 0, (void **) &p), 0);
         for (int i = 0; i < 4096; i++)
                 p[i] = (uint8_t) (i * 131 + 7);
@@ -183,7 +187,7 @@ Test(list, block_without_a_list_is_refused) {
         cr_assert_eq(lmm_list_open(c, "junk", 0, &l), -EBADMSG);
 
         /* A valid list whose header another process then made hostile. */
-        const lmm_item items[] = { lmm_item_int(1), lmm_item_str("x") };
+        const lmm_item items[] = {lmm_item_int(1), lmm_item_str("x")};
         lmm_list *good;
         cr_assert_eq(lmm_list_create(c, "hostile", items, 2, 0, &good), 0);
         p = lmm_segment_get_data(lmm_list_get_segment(good));
@@ -212,7 +216,8 @@ static void values_init(void) {
         memset(val_b + SLOT - 16, 0, 16); /* trailing NULs */
 }
 
-static pid_t start_writer(const char *name, const lmm_item *x, const lmm_item *y, int run_ms, int pipe_w) {
+static pid_t start_writer(const char *name, const lmm_item *x, const lmm_item *y, int run_ms,
+                          int pipe_w) {
         pid_t pid = fork();
 
         cr_assert_geq(pid, 0);
@@ -236,13 +241,16 @@ static pid_t start_writer(const char *name, const lmm_item *x, const lmm_item *y
 }
 
 static int classify(const lmm_item *v) {
-        if (v->type == LMM_ITEM_STR && v->buf.len == sizeof(val_a) && memcmp(v->buf.data, val_a, sizeof(val_a)) == 0)
+        if (v->type == LMM_ITEM_STR && v->buf.len == sizeof(val_a) &&
+            memcmp(v->buf.data, val_a, sizeof(val_a)) == 0)
                 return 0;
-        if (v->type == LMM_ITEM_BYTES && v->buf.len == SLOT && memcmp(v->buf.data, val_b, SLOT) == 0)
+        if (v->type == LMM_ITEM_BYTES && v->buf.len == SLOT &&
+            memcmp(v->buf.data, val_b, SLOT) == 0)
                 return 1;
         if (v->type == LMM_ITEM_INT && v->i == VAL_C)
                 return 2;
-        if (v->type == LMM_ITEM_STR && v->buf.len == strlen(val_d) && memcmp(v->buf.data, val_d, v->buf.len) == 0)
+        if (v->type == LMM_ITEM_STR && v->buf.len == strlen(val_d) &&
+            memcmp(v->buf.data, val_d, v->buf.len) == 0)
                 return 3;
         return -1;
 }
@@ -295,11 +303,13 @@ static void hammer(int n_writers, int run_ms) {
         close(p[0]);
 
         fprintf(stderr,
-                "list hammer (%d writer%s, %d ms): %llu writes, %llu reads (A %llu, B %llu, C %llu, D %llu), "
+                "list hammer (%d writer%s, %d ms): %llu writes, %llu reads (A %llu, B %llu, C "
+                "%llu, D %llu), "
                 "%llu torn\n",
                 n_writers, n_writers > 1 ? "s" : "", run_ms, (unsigned long long) writes,
-                (unsigned long long) reads, (unsigned long long) seen[0], (unsigned long long) seen[1],
-                (unsigned long long) seen[2], (unsigned long long) seen[3], (unsigned long long) torn);
+                (unsigned long long) reads, (unsigned long long) seen[0],
+                (unsigned long long) seen[1], (unsigned long long) seen[2],
+                (unsigned long long) seen[3], (unsigned long long) torn);
         cr_assert_eq(torn, 0, "%llu torn reads", (unsigned long long) torn);
         cr_assert_gt(seen[0] + seen[1] + seen[2] + seen[3], 0);
         /* Both values were observed, or the test proved nothing. */

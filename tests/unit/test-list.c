@@ -18,7 +18,8 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* A layout of @items in a fresh 64-byte aligned buffer of exactly the size needed (+@extra). */
-static uint8_t *make(const lmm_item *items, size_t n, uint64_t extra, uint64_t *ret_size, list_layout *ret) {
+static uint8_t *make(const lmm_item *items, size_t n, uint64_t extra, uint64_t *ret_size,
+                     list_layout *ret) {
         uint64_t size;
         uint8_t *b;
 
@@ -58,7 +59,7 @@ static void assert_item_eq(const lmm_item *a, const lmm_item *b) {
 
 Test(list, round_trip_every_type) {
         static const char nuls[] = "ab\0\0"; /* 4 bytes: two trailing NULs (gh-96779) */
-        static const uint8_t raw[] = { 0, 1, 2, 0xff, 0, 0 };
+        static const uint8_t raw[] = {0, 1, 2, 0xff, 0, 0};
         const lmm_item items[] = {
                 lmm_item_none(),
                 lmm_item_int(INT64_MIN),
@@ -100,7 +101,8 @@ Test(list, round_trip_every_type) {
         list_layout l2;
         uint64_t size2;
         for (size_t i = 0; i < ELEMENTSOF(items); i++)
-                blanks[i] = lmm_item_with_capacity(i % 2 ? lmm_item_int(-1) : lmm_item_str("zzz"), 48);
+                blanks[i] =
+                        lmm_item_with_capacity(i % 2 ? lmm_item_int(-1) : lmm_item_str("zzz"), 48);
         uint8_t *b2 = make(blanks, ELEMENTSOF(items), 0, &size2, &l2);
         for (size_t i = 0; i < ELEMENTSOF(items); i++) {
                 lmm_item v;
@@ -116,7 +118,7 @@ Test(list, round_trip_every_type) {
 
 Test(list, trailing_nuls_and_exact_lengths) {
         static const char s[] = "x\0\0\0\0\0\0\0\0"; /* 9 bytes: 'x' and eight NULs */
-        const lmm_item items[] = { lmm_item_strn(s, 9), lmm_item_bytes("\0", 1) };
+        const lmm_item items[] = {lmm_item_strn(s, 9), lmm_item_bytes("\0", 1)};
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -142,7 +144,7 @@ Test(list, trailing_nuls_and_exact_lengths) {
 }
 
 Test(list, buffer_too_small_reports_size) {
-        const lmm_item items[] = { lmm_item_str("0123456789"), lmm_item_int(7) };
+        const lmm_item items[] = {lmm_item_str("0123456789"), lmm_item_int(7)};
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -167,7 +169,7 @@ Test(list, multibyte_utf8_is_never_truncated) {
         /* gh-88336: Python sized str slots in characters. 13 characters, 17 bytes. */
         const char *s = "héllo wörld ✓";
         const char *emoji = "👩‍👩‍👧‍👦"; /* one grapheme, 25 bytes */
-        const lmm_item items[] = { lmm_item_str(s), lmm_item_str("x") };
+        const lmm_item items[] = {lmm_item_str(s), lmm_item_str("x")};
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -198,9 +200,9 @@ Test(list, invalid_utf8_is_rejected) {
                 "\xed\xa0\x80",     /* surrogate U+D800 */
                 "\xf4\x90\x80\x80", /* past U+10FFFF */
                 "\xff",
-                "a\x80",            /* lone continuation */
+                "a\x80", /* lone continuation */
         };
-        const lmm_item items[] = { lmm_item_with_capacity(lmm_item_str(""), 16) };
+        const lmm_item items[] = {lmm_item_with_capacity(lmm_item_str(""), 16)};
         list_layout l;
         uint64_t size, sz;
         uint8_t *b = make(items, 1, 0, &size, &l);
@@ -222,9 +224,9 @@ Test(list, invalid_utf8_is_rejected) {
 
 Test(list, type_changes_when_it_fits) {
         const lmm_item items[] = {
-                lmm_item_int(1),                                  /* slot 8 */
-                lmm_item_str("0123456789"),                       /* slot 16 */
-                lmm_item_with_capacity(lmm_item_none(), 100),     /* slot 104 */
+                lmm_item_int(1),                              /* slot 8 */
+                lmm_item_str("0123456789"),                   /* slot 16 */
+                lmm_item_with_capacity(lmm_item_none(), 100), /* slot 104 */
         };
         list_layout l;
         uint64_t size;
@@ -267,7 +269,7 @@ Test(list, type_changes_when_it_fits) {
         cr_assert_eq(list_layout_get(&l, 1, &v, buf, sizeof(buf)), 0);
         assert_item_eq(&v, &b16);
         cr_assert_eq(list_layout_set(&l, 3, &n), -ERANGE);
-        lmm_item bad = { .type = (lmm_item_type) 9 };
+        lmm_item bad = {.type = (lmm_item_type) 9};
         cr_assert_eq(list_layout_set(&l, 0, &bad), -EINVAL);
         free(b);
 }
@@ -302,9 +304,10 @@ Test(list, create_arguments) {
 
 Test(list, count_and_index) {
         const lmm_item items[] = {
-                lmm_item_int(1),    lmm_item_strn("a\0", 2), lmm_item_bytes("a\0", 2), lmm_item_int(1),
-                lmm_item_double(1), lmm_item_bool(true), lmm_item_none(),          lmm_item_str("a"),
-                lmm_item_double(NAN), lmm_item_strn("a\0", 2),
+                lmm_item_int(1),         lmm_item_strn("a\0", 2), lmm_item_bytes("a\0", 2),
+                lmm_item_int(1),         lmm_item_double(1),      lmm_item_bool(true),
+                lmm_item_none(),         lmm_item_str("a"),       lmm_item_double(NAN),
+                lmm_item_strn("a\0", 2),
         };
         list_layout l;
         uint64_t size, i;
@@ -377,7 +380,8 @@ Test(list, access_is_constant_time) {
         double set_ns = ((z2.tv_sec - a.tv_sec) * 1e9 + (z2.tv_nsec - a.tv_nsec)) / 200000;
 
         fprintf(stderr,
-                "list: %zu items, %llu bytes; get(0) %.1f ns (str), get(n/2) %.1f ns (int), get(n-1) %.1f ns (int); "
+                "list: %zu items, %llu bytes; get(0) %.1f ns (str), get(n/2) %.1f ns (int), "
+                "get(n-1) %.1f ns (int); "
                 "set(int) %.1f ns\n",
                 n, (unsigned long long) size, first, mid, last, set_ns);
         free(items);
@@ -397,7 +401,7 @@ static uint64_t get64(const uint8_t *b, uint64_t off) {
         memcpy(&v, b + off, 8);
         return v;
 }
-#define D(i, f) (LIST_HEADER_SIZE + (i) * LIST_DESC_SIZE + (f))
+#define D(i, f) (LIST_HEADER_SIZE + (i) *LIST_DESC_SIZE + (f))
 
 /* Exercise every operation; none may crash or read out of bounds. */
 static void poke_all(list_layout *l) {
@@ -417,95 +421,152 @@ static void poke_all(list_layout *l) {
 
 typedef void (*corrupt_fn)(uint8_t *b, uint64_t *size);
 
-static void c_magic(uint8_t *b, uint64_t *size) { b[0] ^= 1; }
-static void c_version(uint8_t *b, uint64_t *size) { put32(b, LIST_HDR_VERSION, 2); }
-static void c_header_size(uint8_t *b, uint64_t *size) { put32(b, LIST_HDR_HEADER_SIZE, 8); }
-static void c_desc_size(uint8_t *b, uint64_t *size) { put32(b, LIST_HDR_DESC_SIZE, 8); }
-static void c_flags(uint8_t *b, uint64_t *size) { put32(b, LIST_HDR_FLAGS, 1); }
-static void c_count_huge(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_COUNT, UINT64_MAX / 5); }
+static void c_magic(uint8_t *b, uint64_t *size) {
+        b[0] ^= 1;
+}
+static void c_version(uint8_t *b, uint64_t *size) {
+        put32(b, LIST_HDR_VERSION, 2);
+}
+static void c_header_size(uint8_t *b, uint64_t *size) {
+        put32(b, LIST_HDR_HEADER_SIZE, 8);
+}
+static void c_desc_size(uint8_t *b, uint64_t *size) {
+        put32(b, LIST_HDR_DESC_SIZE, 8);
+}
+static void c_flags(uint8_t *b, uint64_t *size) {
+        put32(b, LIST_HDR_FLAGS, 1);
+}
+static void c_count_huge(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_COUNT, UINT64_MAX / 5);
+}
 static void c_count_overflow(uint8_t *b, uint64_t *size) {
         /* count * 40 wraps to a small number in 64 bits */
         put64(b, LIST_HDR_COUNT, (UINT64_MAX / LIST_DESC_SIZE) + 2);
 }
-static void c_count_past_end(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_COUNT, 1000); }
-static void c_desc_offset_end(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DESC_OFFSET, *size + 8); }
-static void c_desc_offset_wrap(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DESC_OFFSET, UINT64_MAX - 7); }
-static void c_desc_offset_in_hdr(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DESC_OFFSET, 0); }
-static void c_desc_misaligned(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DESC_OFFSET, 68); }
-static void c_data_offset_end(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DATA_OFFSET, *size + 8); }
-static void c_data_overlaps_desc(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DATA_OFFSET, 64); }
-static void c_data_size_wrap(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_DATA_SIZE, UINT64_MAX); }
-static void c_total_size(uint8_t *b, uint64_t *size) { put64(b, LIST_HDR_TOTAL_SIZE, get64(b, LIST_HDR_TOTAL_SIZE) + 8); }
-static void c_truncated(uint8_t *b, uint64_t *size) { *size -= 8; }
-static void c_truncated_hdr(uint8_t *b, uint64_t *size) { *size = 40; }
-static void c_empty(uint8_t *b, uint64_t *size) { *size = 0; }
-static void c_slot_past_end(uint8_t *b, uint64_t *size) { put64(b, D(2, LIST_DESC_SLOT_OFFSET), 1u << 20); }
+static void c_count_past_end(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_COUNT, 1000);
+}
+static void c_desc_offset_end(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DESC_OFFSET, *size + 8);
+}
+static void c_desc_offset_wrap(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DESC_OFFSET, UINT64_MAX - 7);
+}
+static void c_desc_offset_in_hdr(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DESC_OFFSET, 0);
+}
+static void c_desc_misaligned(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DESC_OFFSET, 68);
+}
+static void c_data_offset_end(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DATA_OFFSET, *size + 8);
+}
+static void c_data_overlaps_desc(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DATA_OFFSET, 64);
+}
+static void c_data_size_wrap(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_DATA_SIZE, UINT64_MAX);
+}
+static void c_total_size(uint8_t *b, uint64_t *size) {
+        put64(b, LIST_HDR_TOTAL_SIZE, get64(b, LIST_HDR_TOTAL_SIZE) + 8);
+}
+static void c_truncated(uint8_t *b, uint64_t *size) {
+        *size -= 8;
+}
+static void c_truncated_hdr(uint8_t *b, uint64_t *size) {
+        *size = 40;
+}
+static void c_empty(uint8_t *b, uint64_t *size) {
+        *size = 0;
+}
+static void c_slot_past_end(uint8_t *b, uint64_t *size) {
+        put64(b, D(2, LIST_DESC_SLOT_OFFSET), 1u << 20);
+}
 static void c_slot_wrap(uint8_t *b, uint64_t *size) {
         put64(b, D(2, LIST_DESC_SLOT_OFFSET), 8);
         put64(b, D(2, LIST_DESC_SLOT_SIZE), UINT64_MAX - 7);
 }
-static void c_slot_size_huge(uint8_t *b, uint64_t *size) { put64(b, D(3, LIST_DESC_SLOT_SIZE), 1u << 30); }
+static void c_slot_size_huge(uint8_t *b, uint64_t *size) {
+        put64(b, D(3, LIST_DESC_SLOT_SIZE), 1u << 30);
+}
 static void c_slot_overlap(uint8_t *b, uint64_t *size) {
         put64(b, D(1, LIST_DESC_SLOT_OFFSET), get64(b, D(0, LIST_DESC_SLOT_OFFSET)));
 }
-static void c_slot_misaligned(uint8_t *b, uint64_t *size) { put64(b, D(1, LIST_DESC_SLOT_OFFSET), get64(b, D(1, LIST_DESC_SLOT_OFFSET)) + 1); }
-static void c_len_beyond_slot(uint8_t *b, uint64_t *size) { put64(b, D(1, LIST_DESC_VALUE), get64(b, D(1, LIST_DESC_SLOT_SIZE)) + 1); }
-static void c_len_huge(uint8_t *b, uint64_t *size) { put64(b, D(1, LIST_DESC_VALUE), UINT64_MAX); }
-static void c_type(uint8_t *b, uint64_t *size) { put32(b, D(0, LIST_DESC_TYPE), 6); }
-static void c_type_high(uint8_t *b, uint64_t *size) { put32(b, D(0, LIST_DESC_TYPE), 0x80000001u); }
+static void c_slot_misaligned(uint8_t *b, uint64_t *size) {
+        put64(b, D(1, LIST_DESC_SLOT_OFFSET), get64(b, D(1, LIST_DESC_SLOT_OFFSET)) + 1);
+}
+static void c_len_beyond_slot(uint8_t *b, uint64_t *size) {
+        put64(b, D(1, LIST_DESC_VALUE), get64(b, D(1, LIST_DESC_SLOT_SIZE)) + 1);
+}
+static void c_len_huge(uint8_t *b, uint64_t *size) {
+        put64(b, D(1, LIST_DESC_VALUE), UINT64_MAX);
+}
+static void c_type(uint8_t *b, uint64_t *size) {
+        put32(b, D(0, LIST_DESC_TYPE), 6);
+}
+static void c_type_high(uint8_t *b, uint64_t *size) {
+        put32(b, D(0, LIST_DESC_TYPE), 0x80000001u);
+}
 static void c_bool(uint8_t *b, uint64_t *size) {
         put32(b, D(0, LIST_DESC_TYPE), LMM_ITEM_BOOL);
         put64(b, D(0, LIST_DESC_VALUE), 2);
 }
-static void c_reserved(uint8_t *b, uint64_t *size) { put32(b, D(0, LIST_DESC_RESERVED), 1); }
+static void c_reserved(uint8_t *b, uint64_t *size) {
+        put32(b, D(0, LIST_DESC_RESERVED), 1);
+}
 static void c_garbage(uint8_t *b, uint64_t *size) {
         for (uint64_t k = 0; k < *size; k++)
                 b[k] = (uint8_t) (k * 131 + 7);
 }
-static void c_zero(uint8_t *b, uint64_t *size) { memset(b, 0, *size); }
+static void c_zero(uint8_t *b, uint64_t *size) {
+        memset(b, 0, *size);
+}
 
 static const struct {
         const char *name;
         corrupt_fn fn;
 } corruptions[] = {
-        { "bad magic", c_magic },
-        { "unknown version", c_version },
-        { "header size", c_header_size },
-        { "descriptor size", c_desc_size },
-        { "unknown flags", c_flags },
-        { "count huge", c_count_huge },
-        { "count * 40 overflows", c_count_overflow },
-        { "count past the end", c_count_past_end },
-        { "descriptors past the end", c_desc_offset_end },
-        { "descriptor offset wraps", c_desc_offset_wrap },
-        { "descriptors inside the header", c_desc_offset_in_hdr },
-        { "descriptors misaligned", c_desc_misaligned },
-        { "data past the end", c_data_offset_end },
-        { "data overlaps descriptors", c_data_overlaps_desc },
-        { "data size wraps", c_data_size_wrap },
-        { "total size inconsistent", c_total_size },
-        { "truncated block", c_truncated },
-        { "truncated header", c_truncated_hdr },
-        { "empty block", c_empty },
-        { "slot past the end", c_slot_past_end },
-        { "slot offset + size wraps", c_slot_wrap },
-        { "slot larger than the item cap", c_slot_size_huge },
-        { "overlapping slots", c_slot_overlap },
-        { "misaligned slot", c_slot_misaligned },
-        { "length beyond slot", c_len_beyond_slot },
-        { "length 2^64-1", c_len_huge },
-        { "unknown type", c_type },
-        { "type with high bit", c_type_high },
-        { "bool that is not 0 or 1", c_bool },
-        { "reserved bits set", c_reserved },
-        { "garbage", c_garbage },
-        { "all zero (created, never laid out)", c_zero },
+        {"bad magic", c_magic},
+        {"unknown version", c_version},
+        {"header size", c_header_size},
+        {"descriptor size", c_desc_size},
+        {"unknown flags", c_flags},
+        {"count huge", c_count_huge},
+        {"count * 40 overflows", c_count_overflow},
+        {"count past the end", c_count_past_end},
+        {"descriptors past the end", c_desc_offset_end},
+        {"descriptor offset wraps", c_desc_offset_wrap},
+        {"descriptors inside the header", c_desc_offset_in_hdr},
+        {"descriptors misaligned", c_desc_misaligned},
+        {"data past the end", c_data_offset_end},
+        {"data overlaps descriptors", c_data_overlaps_desc},
+        {"data size wraps", c_data_size_wrap},
+        {"total size inconsistent", c_total_size},
+        {"truncated block", c_truncated},
+        {"truncated header", c_truncated_hdr},
+        {"empty block", c_empty},
+        {"slot past the end", c_slot_past_end},
+        {"slot offset + size wraps", c_slot_wrap},
+        {"slot larger than the item cap", c_slot_size_huge},
+        {"overlapping slots", c_slot_overlap},
+        {"misaligned slot", c_slot_misaligned},
+        {"length beyond slot", c_len_beyond_slot},
+        {"length 2^64-1", c_len_huge},
+        {"unknown type", c_type},
+        {"type with high bit", c_type_high},
+        {"bool that is not 0 or 1", c_bool},
+        {"reserved bits set", c_reserved},
+        {"garbage", c_garbage},
+        {"all zero (created, never laid out)", c_zero},
 };
 
 static uint8_t *make_sample(uint64_t *size) {
         const lmm_item items[] = {
-                lmm_item_int(5), lmm_item_str("hello"), lmm_item_bytes("\0\1\2", 3),
-                lmm_item_double(1.5), lmm_item_with_capacity(lmm_item_none(), 32),
+                lmm_item_int(5),
+                lmm_item_str("hello"),
+                lmm_item_bytes("\0\1\2", 3),
+                lmm_item_double(1.5),
+                lmm_item_with_capacity(lmm_item_none(), 32),
         };
         return make(items, ELEMENTSOF(items), 0, size, NULL);
 }
@@ -526,9 +587,12 @@ Test(list, hostile_headers_are_rejected) {
 
 /* Another process scribbles on the block after open: every access re-checks. */
 Test(list, corruption_after_open_is_caught_on_access) {
-        static const corrupt_fn after[] = { c_slot_past_end, c_slot_wrap,   c_slot_size_huge, c_len_beyond_slot,
-                                            c_len_huge,      c_type,        c_bool,           c_count_huge,
-                                            c_data_size_wrap, c_desc_offset_wrap, c_garbage };
+        static const corrupt_fn after[] = {c_slot_past_end,  c_slot_wrap,
+                                           c_slot_size_huge, c_len_beyond_slot,
+                                           c_len_huge,       c_type,
+                                           c_bool,           c_count_huge,
+                                           c_data_size_wrap, c_desc_offset_wrap,
+                                           c_garbage};
         for (size_t k = 0; k < ELEMENTSOF(after); k++) {
                 uint64_t size;
                 uint8_t *b = make_sample(&size);
@@ -590,9 +654,19 @@ Test(list, random_corruption_never_crashes) {
                         case 1: /* a byte */
                                 b[pos] = (uint8_t) rand_r(&seed);
                                 break;
-                        case 2: { /* an interesting 64-bit value at an aligned place in the metadata */
-                                static const uint64_t vals[] = { 0, 1, 7, 8, 63, 64, 4096, UINT32_MAX,
-                                                                 INT64_MAX, UINT64_MAX, UINT64_MAX - 7 };
+                        case 2: { /* an interesting 64-bit value at an aligned place in the metadata
+                                   */
+                                static const uint64_t vals[] = {0,
+                                                                1,
+                                                                7,
+                                                                8,
+                                                                63,
+                                                                64,
+                                                                4096,
+                                                                UINT32_MAX,
+                                                                INT64_MAX,
+                                                                UINT64_MAX,
+                                                                UINT64_MAX - 7};
                                 uint64_t p = ((uint64_t) rand_r(&seed) % (size / 8)) * 8;
                                 put64(b, p, vals[rand_r(&seed) % ELEMENTSOF(vals)]);
                                 break;
@@ -614,11 +688,13 @@ Test(list, random_corruption_never_crashes) {
                         list_layout l2;
                         cr_assert_eq(list_layout_open(c, s2, &l2), 0);
                         for (int f = 0; f < nflips; f++)
-                                put64(c, ((uint64_t) rand_r(&seed) % (s2 / 8)) * 8, (uint64_t) rand_r(&seed) << (rand_r(&seed) % 40));
+                                put64(c, ((uint64_t) rand_r(&seed) % (s2 / 8)) * 8,
+                                      (uint64_t) rand_r(&seed) << (rand_r(&seed) % 40));
                         poke_all(&l2);
                         free(c);
                 }
                 free(b);
         }
-        fprintf(stderr, "list: random corruption: %d accepted (harmless), %d rejected\n", accepted, rejected);
+        fprintf(stderr, "list: random corruption: %d accepted (harmless), %d rejected\n", accepted,
+                rejected);
 }
