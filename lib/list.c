@@ -645,12 +645,14 @@ _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *it
         if (r < 0)
                 return r;
         r = lmm_segment_map(s, 0, &addr);
-        if (r != 0) {
-                lmm_segment_unref(s);
-                return r < 0 ? r : -EROFS;
-        }
-        r = list_layout_init(addr, lmm_segment_get_size(s), items, n);
+        if (r == 0)
+                r = list_layout_init(addr, lmm_segment_get_size(s), items, n);
+        else if (r > 0)
+                r = -EROFS;
         if (r < 0) {
+                /* Leave no named block without a list behind in the manager. */
+                if (lmm_segment_get_name(s))
+                        (void) lmm_block_release(c, lmm_segment_get_name(s));
                 lmm_segment_unref(s);
                 return r;
         }
