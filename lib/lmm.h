@@ -406,6 +406,187 @@ static inline void lmm_segment_unrefp(lmm_segment **p) {
         *p = lmm_segment_unref(*p);
 }
 
+/* ---------------------------------------------------------------- shareable list */
+
+/*
+ * A fixed-length list of typed items in one block (Python's ShareableList,
+ * without its known bugs): strings and bytes keep their exact length,
+ * trailing NULs included; string slots are sized in UTF-8 bytes; access by
+ * index is O(1); every item is guarded by a sequence lock in the block, so a
+ * reader never sees a half-written item and two writers in two processes
+ * never interleave. A block that holds garbage is refused, never read out of
+ * bounds, at open and on every access. Layout and guarantees:
+ * docs/shareable-list.md.
+ */
+
+typedef struct lmm_list lmm_list;
+
+typedef enum lmm_item_type {
+        LMM_ITEM_NONE = 0,
+        LMM_ITEM_INT = 1,    /* int64_t */
+        LMM_ITEM_DOUBLE = 2, /* IEEE 754 binary64 */
+        LMM_ITEM_BOOL = 3,
+        LMM_ITEM_STR = 4,    /* valid UTF-8, any bytes including NUL */
+        LMM_ITEM_BYTES = 5,
+} lmm_item_type;
+
+/* Largest slot of one item, in bytes (Python caps items at 10 MB). */
+#define LMM_LIST_ITEM_MAX (16u * 1024u * 1024u)
+/* Most items in one list. */
+#define LMM_LIST_LEN_MAX (1u << 26)
+
+typedef struct lmm_item {
+        lmm_item_type type;
+        union {
+                int64_t i;
+                double d;
+                bool b;
+                struct {
+                        const void *data;
+                        size_t len; /* bytes, exact */
+                } buf;
+        };
+        /* Slot size in bytes. At create: 0 picks the value's length rounded
+         * up to 8, at least 8; more reserves room for longer values later.
+         * Scalars live in the item's descriptor and always fit; the slot lets
+         * a string or bytes value replace them later. On get: the slot's size. */
+        size_t capacity;
+} lmm_item;
+
+static inline lmm_item lmm_item_none(void) {
+        lmm_item v = { LMM_ITEM_NONE };
+        return v;
+}
+static inline lmm_item lmm_item_int(int64_t i) {
+        lmm_item v = { LMM_ITEM_INT };
+        v.i = i;
+        return v;
+}
+static inline lmm_item lmm_item_double(double d) {
+        lmm_item v = { LMM_ITEM_DOUBLE };
+        v.d = d;
+        return v;
+}
+static inline lmm_item lmm_item_bool(bool b) {
+        lmm_item v = { LMM_ITEM_BOOL };
+        v.b = b;
+        return v;
+}
+/* @len bytes of UTF-8 at @s; NULs are part of the value. */
+static inline lmm_item lmm_item_strn(const char *s, size_t len) {
+        lmm_item v = { LMM_ITEM_STR };
+        v.buf.data = s;
+        v.buf.len = len;
+        return v;
+}
+/* A NUL-terminated string, without its terminator. */
+static inline lmm_item lmm_item_str(const char *s) {
+        size_t len = 0;
+        while (s[len])
+                len++;
+        return lmm_item_strn(s, len);
+}
+static inline lmm_item lmm_item_bytes(const void *p, size_t len) {
+        lmm_item v = { LMM_ITEM_BYTES };
+        v.buf.data = p;
+        v.buf.len = len;
+        return v;
+}
+/* The same item with a slot of @capacity bytes (for lmm_list_create()). */
+static inline lmm_item lmm_item_with_capacity(lmm_item v, size_t capacity) {
+        v.capacity = capacity;
+        return v;
+}
+
+/**
+ * lmm_list_create() - create a block in the manager and lay out a list in it
+ * @name: block name, or NULL for one made up by the manager
+ * @items: the initial items (@n of them, @n may be 0)
+ * @create_flags: LMM_CREATE_*
+ *
+ * The list is complete before any other process can see it as one: the
+ * header's magic is written last.
+ *
+ * Return: 0; -EINVAL for a bad item (unknown type, capacity smaller than the
+ * value, @n > LMM_LIST_LEN_MAX, a slot > LMM_LIST_ITEM_MAX); -EILSEQ for a
+ * string that is not UTF-8; whatever lmm_segment_create() returns.
+ */
+LMM_EXPORT int lmm_list_create(lmm_client *c, const char *name, const lmm_item *items, size_t n,
+                               uint32_t create_flags, lmm_list **ret);
+
+/**
+ * lmm_list_open() - open a list by its block's name
+ * @flags: LMM_OPEN_* (LMM_OPEN_RDONLY: a read-only list, sets give -EROFS)
+ *
+ * Return: 0; -EBADMSG when the block does not hold a valid list; whatever
+ * lmm_segment_open() and lmm_segment_map() return.
+ */
+LMM_EXPORT int lmm_list_open(lmm_client *c, const char *name, uint32_t flags, lmm_list **ret);
+
+/**
+ * lmm_list_from_segment() - a list in a block that arrived as an fd
+ * @s: consumed, also on failure; mapped here unless it already is
+ *
+ * Return: 0, -EBADMSG, or what lmm_segment_map() returns.
+ */
+LMM_EXPORT int lmm_list_from_segment(lmm_segment *s, lmm_list **ret);
+
+/** lmm_list_unref() - unmap, close and free (single owner). Return: NULL. */
+LMM_EXPORT lmm_list *lmm_list_unref(lmm_list *l);
+
+/** lmm_list_len() - number of items, fixed at create; 0 for NULL. */
+LMM_EXPORT size_t lmm_list_len(const lmm_list *l);
+
+/**
+ * lmm_list_get() - read item @i, consistently
+ * @ret: receives the item; for STR and BYTES @ret->buf.data points into @buf
+ * @buf: receives a copy of a STR or BYTES value, NUL-terminated when there
+ *       is room for one more byte (the NUL is not counted in buf.len)
+ * @bufsize: size of @buf (may be 0 with @buf NULL for scalars)
+ *
+ * Return: 0; -ERANGE for @i >= length; -ENOBUFS when @bufsize is too small:
+ * then, unlike other failures, @ret->type and @ret->buf.len (the bytes
+ * needed) are filled in and @ret->buf.data is NULL; -EBADMSG when the item
+ * in the block is corrupt; -EBUSY when the item stays locked by a writer for
+ * more than a second (a writer that died mid-write, or a hostile one).
+ */
+LMM_EXPORT int lmm_list_get(lmm_list *l, size_t i, lmm_item *ret, void *buf, size_t bufsize);
+
+/**
+ * lmm_list_set() - replace item @i, atomically for every reader and writer
+ *
+ * The item may change type: a scalar always fits; a STR or BYTES value
+ * fits when it is no longer than the slot.
+ *
+ * Return: 0; -ERANGE for @i; -ENOSPC when the value is longer than the
+ * slot; -EILSEQ for a string that is not UTF-8; -EINVAL for an unknown
+ * type; -EROFS for a read-only list; -EBADMSG, -EBUSY as for lmm_list_get().
+ */
+LMM_EXPORT int lmm_list_set(lmm_list *l, size_t i, const lmm_item *v);
+
+/**
+ * lmm_list_count() - how many items equal @v (same type and value; doubles
+ * compare with ==, so NaN equals nothing; @v's capacity is ignored)
+ *
+ * Return: the count (>= 0; an int holds LMM_LIST_LEN_MAX), or -EINVAL,
+ * -EILSEQ for a bad @v, -EBADMSG, -EBUSY as for lmm_list_get().
+ */
+LMM_EXPORT int lmm_list_count(lmm_list *l, const lmm_item *v);
+
+/**
+ * lmm_list_index() - the first index whose item equals @v, as for count
+ *
+ * Return: 0 with @ret set; -ENOENT when no item equals @v; -EBADMSG, -EBUSY.
+ */
+LMM_EXPORT int lmm_list_index(lmm_list *l, const lmm_item *v, size_t *ret);
+
+/** lmm_list_get_name() - the block's name (owned by @l). */
+LMM_EXPORT const char *lmm_list_get_name(const lmm_list *l);
+/** lmm_list_get_segment() - the block (owned by @l, borrow it). */
+LMM_EXPORT lmm_segment *lmm_list_get_segment(const lmm_list *l);
+/** lmm_list_is_writable() - whether lmm_list_set() can succeed. */
+LMM_EXPORT bool lmm_list_is_writable(const lmm_list *l);
+
 #ifdef __cplusplus
 }
 #endif
