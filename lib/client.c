@@ -116,14 +116,15 @@ _public_ int lmm_client_set_timeout(lmm_client *c, uint64_t usec) {
 }
 
 static int wait_readable(lmm_client *c) {
-        uint64_t deadline = c->timeout_usec ? now_usec() + c->timeout_usec : 0;
+        uint64_t now = now_usec();
+        uint64_t deadline = c->timeout_usec == 0 || c->timeout_usec > UINT64_MAX - now ? 0 : now + c->timeout_usec;
 
         for (;;) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
                 int timeout = -1, r;
 
                 if (deadline) {
-                        uint64_t now = now_usec();
+                        now = now_usec();
                         if (now >= deadline)
                                 return -ETIMEDOUT;
                         timeout = (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX);
@@ -136,6 +137,30 @@ static int wait_readable(lmm_client *c) {
                 if (r > 0)
                         return 0;
         }
+}
+
+/*
+ * farewell() - after the manager closed on us: the error it left behind, if
+ * any (a refused peer is told why before it is closed), else -ECONNRESET.
+ */
+static int farewell(lmm_client *c) {
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        wire_msg m;
+        ssize_t n;
+
+        n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds, ELEMENTSOF(fds), &n_fds, true);
+        if (n <= 0)
+                return -ECONNRESET;
+        close_many(fds, n_fds);
+        if (wire_decode(c->buf, (size_t) n, &m) < 0)
+                return -ECONNRESET;
+        if (m.type != WIRE_ERROR || m.serial != 0) {
+                wire_msg_done(&m);
+                return -ECONNRESET;
+        }
+        strcpy(c->last_error, m.text);
+        return -m.error;
 }
 
 /*
@@ -161,7 +186,7 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         r = transport_send(c->fd, c->buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
                 c->broken = true;
-                return -ECONNRESET;
+                return farewell(c);
         }
         if (r < 0)
                 return r;
@@ -175,10 +200,19 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds, ELEMENTSOF(fds), &n_fds, false);
         if (n <= 0) {
                 c->broken = true;
-                return n == 0 || n == -ECONNRESET ? -ECONNRESET : (int) n;
+                /* A manager that closes on unread requests makes the kernel
+                 * report ECONNRESET once, ahead of what it sent last: look
+                 * for that (a refusal says why) before giving up. */
+                return n == 0 || n == -ECONNRESET ? farewell(c) : (int) n;
         }
 
         r = wire_decode(c->buf, (size_t) n, &reply);
+        if (r == 0 && reply.type == WIRE_ERROR && (reply.serial == q->serial || reply.serial == 0) && n_fds == 0) {
+                if (reply.serial == 0)
+                        c->broken = true; /* unasked: the manager refuses this connection */
+                strcpy(c->last_error, reply.text);
+                return -reply.error;
+        }
         if (r < 0 || reply.serial != q->serial || n_fds != wire_fds_expected(reply.type) ||
             (reply.type != WIRE_ERROR && reply.type != (WIRE_REPLY | q->type))) {
                 close_many(fds, n_fds);
@@ -186,10 +220,6 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
                         wire_msg_done(&reply);
                 c->broken = true;
                 return -EBADMSG;
-        }
-        if (reply.type == WIRE_ERROR) {
-                strcpy(c->last_error, reply.text);
-                return -reply.error;
         }
         if (ret_fd && n_fds == 1)
                 *ret_fd = fds[0];

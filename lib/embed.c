@@ -211,8 +211,14 @@ _public_ int lmm_server_shutdown(lmm_server *s) {
         /* Closing the owner connection ends the manager too, should the
          * request have failed. */
         s->client = lmm_client_unref(s->client);
-        if (waitpid(s->pid, &status, 0) < 0)
-                return negative_errno();
+        while (waitpid(s->pid, &status, 0) < 0) {
+                if (errno == EINTR)
+                        continue;
+                if (errno != ECHILD) /* ECHILD: reaped elsewhere (SIGCHLD ignored) */
+                        return negative_errno();
+                status = 0;
+                break;
+        }
         s->shut_down = true;
         s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (s->dir)

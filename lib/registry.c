@@ -7,6 +7,8 @@
  * profile says so.
  */
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +18,7 @@
 void registry_init(registry *r, uint64_t max_bytes, uint32_t max_blocks, uint32_t max_conns) {
         *r = (registry){
                 .next_id = 1,
+                .next_name = 1,
                 .max_bytes_per_uid = max_bytes,
                 .max_blocks_per_uid = max_blocks,
                 .max_conns_per_uid = max_conns,
@@ -41,6 +44,12 @@ registry_block *registry_find(const registry *r, const char *name) {
                 if (strcmp(b->name, name) == 0)
                         return b;
         return NULL;
+}
+
+void registry_make_name(registry *r, char name[static LMM_NAME_MAX + 1]) {
+        do
+                snprintf(name, LMM_NAME_MAX + 1, "lmm_%016" PRIx64, r->next_name++);
+        while (registry_find(r, name));
 }
 
 registry_user *registry_user_get(registry *r, uid_t uid) {

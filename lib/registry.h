@@ -41,6 +41,7 @@ typedef struct registry {
         registry_block *head, *tail; /* in id order */
         registry_user *users;
         uint64_t next_id;
+        uint64_t next_name;
         uint64_t n_blocks, n_bytes;
         uint64_t max_bytes_per_uid;
         uint32_t max_blocks_per_uid;
@@ -57,10 +58,9 @@ registry_block *registry_find(const registry *r, const char *name);
 /* registry_user_get() - the user record of @uid, created on first use (NULL: out of memory). */
 registry_user *registry_user_get(registry *r, uid_t uid);
 
-/* registry_next_id() - the id the next registry_add() will give. */
-static inline uint64_t registry_next_id(const registry *r) {
-        return r->next_id;
-}
+/* registry_make_name() - a name no block has: "lmm_" and 16 hex digits. A
+ * client may have taken the obvious one already; the next is tried then. */
+void registry_make_name(registry *r, char name[static LMM_NAME_MAX + 1]);
 
 /*
  * registry_check() - whether @uid may add a block of @size bytes.

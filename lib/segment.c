@@ -89,6 +89,8 @@ _public_ int lmm_segment_map(lmm_segment *s, uint32_t flags, void **ret_addr) {
         if (!s || (flags & ~(uint32_t) LMM_MAP_RDONLY))
                 return -EINVAL;
         if (s->addr) {
+                if ((flags & LMM_MAP_RDONLY) && s->writable)
+                        return -EBUSY; /* mapped writable already; unmap first */
                 if (ret_addr)
                         *ret_addr = s->addr;
                 return s->writable ? 0 : 1;

@@ -23,7 +23,9 @@
 #include <string.h>
 #include <pthread.h>
 #include <signal.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,6 +51,10 @@
 /* Requests read from one connection per wake-up, so that a busy client
  * cannot starve the others. */
 #define REQUESTS_PER_WAKEUP 16
+/* Replies a peer may leave unread (in bytes of socket memory, a small reply
+ * with an fd takes about 1 KiB) before its requests are no longer read. This
+ * bounds the fds in flight that one connection can make the manager hold. */
+#define BACKLOG_MAX (16 * 1024)
 
 typedef enum source_type {
         SOURCE_LISTENER,
@@ -70,10 +76,9 @@ typedef struct conn {
         int pidfd;
         struct ucred cred;
         registry_user *user;
-        int deny_error; /* > 0: every request gets this errno */
-        char deny_text[WIRE_ERROR_TEXT_MAX + 1];
         bool owner;
         bool counted;
+        bool draining; /* waiting for the peer to read its replies */
         /* a reply that could not be sent yet */
         uint8_t *out;
         size_t out_len;
@@ -92,6 +97,8 @@ struct lmm_manager {
         listener *listeners;
         source_type signal_source;
         int signal_fd;
+        int reserve_fd; /* given up when accept() runs out of fds */
+        int shutdown_result;
         conn *conns;
         uint64_t n_conns;
         bool shut_down;
@@ -140,6 +147,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->uid = geteuid();
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
+        m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         registry_init(&m->reg, o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
                       o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                       o->max_conns_per_uid ?: DEFAULT_MAX_CONNS);
@@ -282,11 +290,17 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
 
         /* A socket file left by a manager that died is replaced; one that
          * still answers belongs to a live manager and is left alone. */
-        if (access(path, F_OK) == 0) {
-                _cleanup_close_ int probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                _cleanup_close_ int probe = -EBADF;
+
+                if (!S_ISSOCK(st.st_mode))
+                        return -ENOTSOCK; /* never remove what is not a socket */
+                probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
                 if (probe < 0)
                         return negative_errno();
-                if (connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0)
+                /* Non-blocking: a live manager with a full backlog answers EAGAIN. */
+                if (connect(probe, (struct sockaddr *) &sa, sizeof(sa)) == 0 || errno == EAGAIN)
                         return -EADDRINUSE;
                 if (errno != ECONNREFUSED)
                         return negative_errno();
@@ -343,6 +357,27 @@ static bool peer_allowed(const lmm_manager *m, int fd, const struct ucred *cred)
 
 static void conn_free(lmm_manager *m, conn *c);
 
+/*
+ * conn_refuse() - tell a peer why it is not served, and close at once.
+ * The error goes out unasked, with serial 0, so that a refused peer holds
+ * nothing in the manager, not even an fd, while it makes up its mind.
+ */
+static int conn_refuse(lmm_manager *m, conn *c, int error, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int conn_refuse(lmm_manager *m, conn *c, int error, const char *fmt, ...) {
+        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
+        size_t len;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        va_end(ap);
+        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
+                (void) transport_send(c->fd, m->buf, len, NULL, 0, true);
+        conn_free(m, c);
+        return 0;
+}
+
 static int conn_new(lmm_manager *m, int fd, bool owner) {
         socklen_t len = sizeof(struct ucred);
         conn *c;
@@ -374,28 +409,21 @@ static int conn_new(lmm_manager *m, int fd, bool owner) {
                 c->pidfd = -EBADF; /* ENOPROTOOPT on older kernels, fine */
 
         if (!peer_allowed(m, fd, &c->cred)) {
-                c->deny_error = EACCES;
-                snprintf(c->deny_text, sizeof(c->deny_text),
-                         "uid %u is not allowed to use this manager (run by uid %u)",
-                         (unsigned) c->cred.uid, (unsigned) m->uid);
                 logf_(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed", (int) c->cred.pid,
                       (unsigned) c->cred.uid);
-        } else {
-                c->user = registry_user_get(&m->reg, c->cred.uid);
-                if (!c->user) {
-                        conn_free(m, c);
-                        return -ENOMEM;
-                }
-                if (c->user->n_conns >= m->reg.max_conns_per_uid) {
-                        c->deny_error = EUSERS;
-                        snprintf(c->deny_text, sizeof(c->deny_text),
-                                 "uid %u already has %u connections, the per-user limit",
-                                 (unsigned) c->cred.uid, (unsigned) m->reg.max_conns_per_uid);
-                } else {
-                        c->user->n_conns++;
-                        c->counted = true;
-                }
+                return conn_refuse(m, c, EACCES, "uid %u is not allowed to use this manager (run by uid %u)",
+                                   (unsigned) c->cred.uid, (unsigned) m->uid);
         }
+        c->user = registry_user_get(&m->reg, c->cred.uid);
+        if (!c->user) {
+                conn_free(m, c);
+                return -ENOMEM;
+        }
+        if (c->user->n_conns >= m->reg.max_conns_per_uid)
+                return conn_refuse(m, c, EUSERS, "uid %u already has %u connections, the per-user limit",
+                                   (unsigned) c->cred.uid, (unsigned) m->reg.max_conns_per_uid);
+        c->user->n_conns++;
+        c->counted = true;
 
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
                       &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
@@ -472,6 +500,17 @@ static void on_accept(lmm_manager *m, listener *l) {
                 int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 int r;
 
+                if (fd < 0 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
+                        /* Out of fds: the pending peer would keep the listener
+                         * readable forever. Free the reserve, take the peer,
+                         * and close it at once, so that it fails fast. */
+                        m->reserve_fd = safe_close(m->reserve_fd);
+                        fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        safe_close(fd);
+                        m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                        logf_(m, LOG_WARNING, "out of file descriptors: refused a connection");
+                        continue;
+                }
                 if (fd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                                 logf_(m, LOG_WARNING, "cannot accept a connection: %m");
@@ -484,6 +523,32 @@ static void on_accept(lmm_manager *m, listener *l) {
 }
 
 /* ------------------------------------------------------------ replies */
+
+/*
+ * conn_watch() - wait for requests (level-triggered), or for the peer to read
+ * what we sent (@drain). An AF_UNIX sender is woken each time its peer takes a
+ * message off the queue, so edge-triggered EPOLLOUT is exactly "the peer read
+ * something": no busy loop while the queue stays long.
+ */
+static int conn_watch(lmm_manager *m, conn *c, bool drain) {
+        if (c->draining == drain)
+                return 0;
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd,
+                      &(struct epoll_event){ .events = drain ? EPOLLOUT | EPOLLET : EPOLLIN,
+                                             .data.ptr = c }) < 0)
+                return negative_errno();
+        c->draining = drain;
+        return 0;
+}
+
+/* conn_backlog() - bytes of replies the peer has not read yet. */
+static int conn_backlog(conn *c) {
+        int n = 0;
+
+        if (ioctl(c->fd, SIOCOUTQ, &n) < 0)
+                return 0;
+        return n;
+}
 
 /* Send @r to @c, with @fd (consumed) if >= 0. Return: 0, or < 0 when @c must go. */
 static int conn_reply(lmm_manager *m, conn *c, const wire_msg *r, int fd) {
@@ -506,10 +571,7 @@ static int conn_reply(lmm_manager *m, conn *c, const wire_msg *r, int fd) {
                 memcpy(c->out, m->buf, len);
                 c->out_len = len;
                 c->out_fd = TAKE_FD(owned);
-                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd,
-                              &(struct epoll_event){ .events = EPOLLOUT, .data.ptr = c }) < 0)
-                        return negative_errno();
-                return 0;
+                return conn_watch(m, c, true);
         }
         return ret;
 }
@@ -527,9 +589,6 @@ static int conn_flush(lmm_manager *m, conn *c) {
         c->out = NULL;
         c->out_len = 0;
         c->out_fd = safe_close(c->out_fd);
-        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, c->fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0)
-                return negative_errno();
         return 0;
 }
 
@@ -627,7 +686,7 @@ static int handle_create(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *r
         if (q->name[0])
                 strcpy(name, q->name);
         else
-                snprintf(name, sizeof(name), "lmm_%016" PRIx64, registry_next_id(&m->reg));
+                registry_make_name(&m->reg, name);
         if (size == 0)
                 return reply_error(m, c, q->serial, EINVAL, "cannot create block \"%s\": size must be at least 1 byte", name);
         if (size > INT64_MAX)
@@ -691,8 +750,20 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
                 return reply_error(m, c, q->serial, EPERM, "cannot adopt: the fd must be a read-write memfd (%s)",
                                    r == 0 ? "it is read-only" : strerror(-r));
         }
+        /* Is it a memfd, asked of the fd itself, before anything opens it
+         * again: a reopen of a peer's FUSE file could hang this loop, and of a
+         * tty could give the manager a controlling terminal. F_GET_SEALS fails
+         * for anything but shmem and hugetlbfs without calling into a
+         * filesystem; readlink() of /proc/self/fd opens nothing. */
+        r = fd_get_seals(fds[0]);
+        if (r >= 0)
+                r = fd_is_memfd(fds[0]);
+        if (r <= 0) {
+                fds[0] = safe_close(fds[0]);
+                return reply_error(m, c, q->serial, EINVAL, "cannot adopt: the fd is not a memfd");
+        }
         /* Keep an open file description of our own: the peer's shares its file offset. */
-        r = fd_reopen(fds[0], O_RDWR, &fd);
+        r = fd_reopen(fds[0], O_RDWR | O_NONBLOCK, &fd);
         fds[0] = safe_close(fds[0]);
         if (r < 0)
                 return reply_error(m, c, q->serial, r == -EACCES ? EPERM : -r,
@@ -703,7 +774,7 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         if (q->name[0])
                 strcpy(name, q->name);
         else
-                snprintf(name, sizeof(name), "lmm_%016" PRIx64, registry_next_id(&m->reg));
+                registry_make_name(&m->reg, name);
         if (registry_find(&m->reg, name))
                 return reply_error(m, c, q->serial, EEXIST, "cannot adopt block \"%s\": the name is in use", name);
 
@@ -723,6 +794,10 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
                 return limit_error(m, c, q, name, size, which);
         if (r < 0)
                 return r;
+        if (seals & F_SEAL_SEAL)
+                /* It could never be frozen nor sealed at shutdown. */
+                return reply_error(m, c, q->serial, EPERM,
+                                   "cannot adopt \"%s\": it is sealed against new seals (F_SEAL_SEAL)", name);
         if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
                 r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
                 if (r < 0)
@@ -813,7 +888,7 @@ static int handle_list(lmm_manager *m, const wire_msg *q, wire_msg *reply) {
 
 /* Return: 0 handled; < 0 the connection must be closed. */
 static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds) {
-        wire_msg q, reply = {};
+        wire_msg q = {}, reply = {};
         int fd = -EBADF, r;
 
         r = wire_decode(buf, len, &q);
@@ -825,14 +900,9 @@ static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, 
         }
         if (r < 0 || q.type & WIRE_REPLY || n_fds != wire_fds_expected(q.type)) {
                 close_many(fds, n_fds);
-                wire_msg_done(&q);
+                if (r == 0) /* wire_decode() writes q only on success */
+                        wire_msg_done(&q);
                 return r < 0 ? r : -EBADMSG;
-        }
-
-        if (c->deny_error) {
-                close_many(fds, n_fds);
-                (void) reply_error(m, c, q.serial, c->deny_error, "%s", c->deny_text);
-                return -c->deny_error;
         }
 
         switch (q.type) {
@@ -897,6 +967,15 @@ static void on_conn(lmm_manager *m, conn *c, uint32_t events) {
                 int fds[WIRE_FDS_MAX];
                 size_t n_fds = 0;
                 ssize_t n;
+
+                /* A peer that pipelines without reading waits until it reads. */
+                r = conn_watch(m, c, conn_backlog(c) > BACKLOG_MAX);
+                if (r < 0) {
+                        conn_free(m, c);
+                        return;
+                }
+                if (c->draining)
+                        return;
 
                 n = transport_recv(c->fd, m->in, sizeof(m->in), fds, ELEMENTSOF(fds), &n_fds, true);
                 if (n == -EAGAIN)
@@ -1014,7 +1093,7 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
         if (timeout_usec == UINT64_MAX)
                 timeout = -1;
         else
-                timeout = (int) MIN((timeout_usec + 999) / 1000, (uint64_t) INT32_MAX);
+                timeout = (int) MIN(timeout_usec / 1000 + (timeout_usec % 1000 != 0), (uint64_t) INT32_MAX);
         n = epoll_wait(m->epoll_fd, ev, ELEMENTSOF(ev), timeout);
         if (n < 0)
                 return errno == EINTR ? 0 : negative_errno();
@@ -1033,7 +1112,7 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
         }
 
         if (m->shutdown_requested) {
-                (void) lmm_manager_shutdown(m);
+                m->shutdown_result = lmm_manager_shutdown(m);
                 return 1;
         }
         return 0;
@@ -1045,7 +1124,8 @@ _public_ int lmm_manager_run(lmm_manager *m) {
         do
                 r = lmm_manager_dispatch(m, UINT64_MAX);
         while (r == 0);
-        return r < 0 ? r : 0;
+        /* A block that could not be sealed at shutdown is a failure to report. */
+        return r < 0 ? r : m->shutdown_result;
 }
 
 _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
@@ -1059,6 +1139,11 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
                 listener *l = m->listeners;
                 m->listeners = l->next;
                 safe_close(l->fd);
+                /* Freed without a shutdown (an error path): leave no socket file behind. */
+                if (l->path)
+                        (void) unlink(l->path);
+                if (l->dir)
+                        (void) rmdir(l->dir);
                 free(l->path);
                 free(l->dir);
                 free(l);
@@ -1071,6 +1156,7 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
                 safe_close(m->signal_fd);
         }
         safe_close(m->epoll_fd);
+        safe_close(m->reserve_fd);
         free(m->allow_uids);
         free(m->allow_gids);
         free(m);

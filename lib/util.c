@@ -99,7 +99,7 @@ int fd_reopen(int fd, int flags, int *ret_fd) {
         int r;
 
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-        r = open(path, flags | O_CLOEXEC);
+        r = open(path, flags | O_CLOEXEC | O_NOCTTY);
         if (r < 0)
                 return negative_errno();
         *ret_fd = r;

@@ -257,7 +257,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
                 break;
         case WIRE_ERROR: {
                 size_t n = strnlen(m->text, WIRE_ERROR_TEXT_MAX + 1);
-                if (m->error <= 0 || n > WIRE_ERROR_TEXT_MAX || memchr(m->text, '\n', n))
+                if (m->error <= 0 || m->error > 4095 || n > WIRE_ERROR_TEXT_MAX || memchr(m->text, '\n', n))
                         return -EINVAL;
                 put_u32(&w, (uint32_t) m->error);
                 put_u16(&w, (uint16_t) n);

@@ -95,5 +95,5 @@ void wire_msg_done(wire_msg *m);
 /* wire_fds_expected() - how many fds a message of @type carries. */
 unsigned wire_fds_expected(uint16_t type);
 
-/* wire_type_name() - "CREATE", "REPLY(OPEN)", ...; never NULL. */
+/* wire_type_name() - "CREATE", "REPLY", "ERROR", ...; never NULL. */
 const char *wire_type_name(uint16_t type);

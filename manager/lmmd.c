@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -181,6 +182,16 @@ int main(int argc, char *argv[]) {
 
         signal(SIGPIPE, SIG_IGN);
 
+        /* Every block and connection is an fd, and fds in flight to clients
+         * count against this limit too: take all the kernel allows. */
+        {
+                struct rlimit rl;
+                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                        rl.rlim_cur = rl.rlim_max;
+                        (void) setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
+
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
                 fprintf(stderr, "lmmd: cannot set up the manager: %s\n", strerror(-r));
@@ -220,7 +231,8 @@ int main(int argc, char *argv[]) {
                 r = lmm_manager_listen(m, socket_path);
                 if (r < 0) {
                         fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
-                                r == -EADDRINUSE ? "another manager is serving it" : strerror(-r));
+                                r == -EADDRINUSE ? "another manager is serving it" :
+                                r == -ENOTSOCK ? "the path exists and is not a socket" : strerror(-r));
                         goto fail;
                 }
                 log_line(LOG_INFO, "listening", NULL);

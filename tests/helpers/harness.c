@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,10 @@ int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
         if (h->pid < 0)
                 return -errno;
         if (h->pid == 0) {
+                /* lmmd holds none of the test runner's fds (a failed test must
+                 * not keep meson waiting on a pipe), and dies with the test. */
+                close_range(3, ~0U, 0);
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
                 execv(lmmd, (char *const *) argv);
                 _exit(127);
         }
