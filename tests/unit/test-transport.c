@@ -151,6 +151,25 @@ Test(transport, too_many_fds_refused_none_leaked) {
         }
 }
 
+/* A caller that asks for more fds than any message may carry still gets
+ * at most WIRE_FDS_MAX. */
+Test(transport, max_fds_is_capped) {
+        int sv[2], send[2], fds[8], before;
+        uint8_t out[64];
+        size_t n_fds;
+
+        pair(sv);
+        cr_assert_eq(memfd_new_sealed("cap-a", 4096, false, &send[0]), 0);
+        cr_assert_eq(memfd_new_sealed("cap-b", 4096, false, &send[1]), 0);
+        send_raw(sv[0], "two", 3, send, 2);
+        close_many(send, 2);
+        before = count_fds();
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, ELEMENTSOF(fds), &n_fds, false), -EBADMSG);
+        cr_assert_eq(count_fds(), before);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 /* max_fds 0: a message that must carry no fd but carries one. */
 Test(transport, fd_where_none_allowed) {
         int sv[2], memfd, fds[WIRE_FDS_MAX], before;
