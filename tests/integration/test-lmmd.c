@@ -525,7 +525,11 @@ Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
         const uint64_t size = 256 << 20;
         uint64_t base, peak, after = 0;
         lmm_client *c = client();
-        lmm_segment *s = create(c, "big", size);
+        char name[64], memfd[80];
+        /* memfd names are seen system-wide: one of our own, for tests running beside. */
+        snprintf(name, sizeof(name), "big-%d", (int) getpid());
+        snprintf(memfd, sizeof(memfd), "lmm:%s", name);
+        lmm_segment *s = create(c, name, size);
         char *p = map(s, 0);
 
         base = harness_shmem_kib();
@@ -533,11 +537,11 @@ Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
         peak = harness_shmem_kib();
         cr_assert_gt(peak, base + 200 * 1024, "Shmem grew by the block (%lu -> %lu KiB)", base, peak);
 
-        cr_assert(harness_memfd_anywhere("lmm:big"));
-        cr_assert_eq(lmm_block_release(c, "big"), 0);
-        cr_assert(harness_memfd_anywhere("lmm:big"), "we still hold it");
+        cr_assert(harness_memfd_anywhere(memfd));
+        cr_assert_eq(lmm_block_release(c, name), 0);
+        cr_assert(harness_memfd_anywhere(memfd), "we still hold it");
         lmm_segment_unref(s);
-        cr_assert_not(harness_memfd_anywhere("lmm:big"), "no process holds or maps it");
+        cr_assert_not(harness_memfd_anywhere(memfd), "no process holds or maps it");
         /* Freed memory leaves Shmem at once; allow for other tests running beside. */
         for (int i = 0; i < 100; i++) {
                 after = harness_shmem_kib();

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-protocol — the protocol as docs/protocol.md states it, against an
+ * embedded manager core over a socketpair, with raw messages: pipelined
+ * requests answered in order with their serials, the errno each request
+ * returns, LIST paging, and what ends a connection (malformed message,
+ * wrong fds, foreign version) with the manager itself unharmed.
+ */
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lmm.h"
+#include "transport.h"
+#include "util.h"
+#include "wire.h"
+#include "../fuzz/wire-eq.h"
+
+static lmm_manager *mgr;
+static int peer = -1;
+/* fds the manager holds for one connection: the socket, and a pidfd where
+ * the kernel has SO_PEERPIDFD */
+static int conn_fds;
+
+static int count_fds(void) {
+        DIR *d = opendir("/proc/self/fd");
+        struct dirent *e;
+        int n = 0;
+
+        while ((e = readdir(d)))
+                if (e->d_name[0] != '.')
+                        n++;
+        closedir(d);
+        return n - 1;
+}
+
+static void setup(void) {
+        int sv[2], before;
+
+        cr_assert_eq(lmm_manager_new(NULL, &mgr), 0);
+        before = count_fds();
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
+        peer = sv[1];
+        conn_fds = count_fds() - before - 1;
+}
+
+static void teardown(void) {
+        safe_close(peer);
+        mgr = lmm_manager_free(mgr);
+}
+
+static void pump(void) {
+        for (int i = 0; i < 8; i++)
+                cr_assert_geq(lmm_manager_dispatch(mgr, 0), 0);
+}
+
+static void send_msg(const wire_msg *m, int fd) {
+        static uint8_t buf[WIRE_MESSAGE_MAX];
+        size_t len;
+
+        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
+        cr_assert_eq(transport_send(peer, buf, len, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
+}
+
+static void send_raw(const raw_msg *r, int fd) {
+        cr_assert_eq(transport_send(peer, r->b, r->n, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
+}
+
+/* The next reply; *ret_fd gets its fd or -1. Return: wire_decode()'s result. */
+static int recv_msg(wire_msg *ret, int *ret_fd) {
+        static uint8_t buf[WIRE_MESSAGE_MAX];
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        ssize_t n;
+
+        pump();
+        n = transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true);
+        cr_assert_gt(n, 0, "no reply: %zd", n);
+        *ret_fd = n_fds ? fds[0] : -1;
+        return wire_decode(buf, (size_t) n, ret);
+}
+
+static void expect_error(uint32_t serial, int error) {
+        wire_msg r;
+        int fd;
+
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(fd, -1);
+        cr_assert_eq(r.type, WIRE_ERROR, "type 0x%04x, not ERROR %d", r.type, error);
+        cr_assert_eq(r.serial, serial);
+        cr_assert_eq(r.error, error, "error %d (%s), want %d", r.error, r.text, error);
+}
+
+static void expect_closed(void) {
+        uint8_t buf[64];
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds;
+
+        pump();
+        cr_assert_eq(transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true), 0,
+                     "the manager kept the connection");
+}
+
+static wire_msg named(uint16_t type, uint32_t serial, const char *name) {
+        wire_msg m = { .type = type, .serial = serial };
+        strcpy(m.name, name);
+        return m;
+}
+
+static wire_msg create(uint32_t serial, const char *name, uint64_t size, uint32_t flags) {
+        wire_msg m = named(WIRE_CREATE, serial, name);
+        m.size = size;
+        m.flags = flags;
+        return m;
+}
+
+TestSuite(protocol, .init = setup, .fini = teardown);
+
+Test(protocol, pipelined_requests_answered_in_order) {
+        wire_msg q, r;
+        int fd;
+
+        q = create(10, "a", 4096, 0);
+        send_msg(&q, -1);
+        q = named(WIRE_STAT, 11, "a");
+        send_msg(&q, -1);
+        q = named(WIRE_OPEN, 12, "missing");
+        send_msg(&q, -1);
+        q = (wire_msg){ .type = WIRE_LIST, .serial = 13 };
+        send_msg(&q, -1);
+        q = named(WIRE_RELEASE, 14, "a");
+        send_msg(&q, -1);
+
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
+        cr_assert_eq(r.serial, 10);
+        cr_assert_geq(fd, 0, "CREATE's reply carries the block's fd");
+        cr_assert_eq(fd_is_memfd(fd), 1);
+        cr_assert_eq(fd_get_seals(fd) & (F_SEAL_SHRINK | F_SEAL_GROW), F_SEAL_SHRINK | F_SEAL_GROW);
+        cr_assert_eq(r.block.size, 4096);
+        cr_assert_str_eq(r.block.name, "a");
+        cr_assert_eq(r.block.uid, getuid());
+        close(fd);
+
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
+        cr_assert_eq(r.serial, 11);
+        cr_assert_eq(fd, -1);
+        cr_assert_str_eq(r.block.name, "a");
+
+        expect_error(12, ENOENT);
+
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+        cr_assert_eq(r.serial, 13);
+        cr_assert_eq(r.n_blocks, 1);
+        cr_assert_eq(r.next_cursor, 0);
+        wire_msg_done(&r);
+
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_RELEASE);
+        cr_assert_eq(r.serial, 14);
+}
+
+Test(protocol, request_errors_keep_the_connection) {
+        wire_msg q, r;
+        int fd, p[2];
+
+        q = create(1, "a", 0, 0);
+        send_msg(&q, -1);
+        expect_error(1, EINVAL); /* size 0 */
+        q = create(2, "a", (uint64_t) INT64_MAX + 1, 0);
+        send_msg(&q, -1);
+        expect_error(2, EFBIG);
+        q = create(3, "a", 4096, 0x80);
+        send_msg(&q, -1);
+        expect_error(3, EINVAL); /* unknown flags */
+        q = create(4, "a", 4096, 0);
+        send_msg(&q, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
+        close(fd);
+        send_msg(&q, -1);
+        expect_error(4, EEXIST);
+
+        q = named(WIRE_OPEN, 5, "a");
+        q.flags = 0x80;
+        send_msg(&q, -1);
+        expect_error(5, EINVAL);
+        for (uint16_t t = WIRE_RELEASE; t <= WIRE_STAT; t++) {
+                q = named(t, 6, "nope");
+                send_msg(&q, -1);
+                expect_error(6, ENOENT);
+        }
+
+        /* ADOPT of something that is not a memfd */
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        q = (wire_msg){ .type = WIRE_ADOPT, .serial = 7 };
+        send_msg(&q, p[1]);
+        close(p[0]);
+        close(p[1]);
+        pump();
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_ERROR);
+        cr_assert_eq(r.serial, 7);
+        cr_assert(r.error == EINVAL || r.error == EPERM || r.error == ENXIO, "%d %s", r.error, r.text);
+
+        /* still served */
+        q = named(WIRE_STAT, 8, "a");
+        send_msg(&q, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
+}
+
+Test(protocol, list_pages_with_a_cursor) {
+        const size_t n = WIRE_LIST_MAX + 5;
+        uint64_t cursor = 0, seen = 0, last_id = 0;
+        wire_msg q, r;
+        int fd;
+
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "b%zu", i);
+                q = create((uint32_t) i, name, 1, 0);
+                send_msg(&q, -1);
+                cr_assert_eq(recv_msg(&r, &fd), 0);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE, "%s: %s", name, r.text);
+                close(fd);
+        }
+        for (unsigned page = 0;; page++) {
+                q = (wire_msg){ .type = WIRE_LIST, .serial = 1000 + page, .cursor = cursor };
+                send_msg(&q, -1);
+                cr_assert_eq(recv_msg(&r, &fd), 0);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+                cr_assert_eq(r.n_blocks, page == 0 ? WIRE_LIST_MAX : 5);
+                for (size_t i = 0; i < r.n_blocks; i++) {
+                        cr_assert_gt(r.blocks[i].id, last_id, "ids ascend");
+                        last_id = r.blocks[i].id;
+                }
+                seen += r.n_blocks;
+                cursor = r.next_cursor;
+                if (cursor)
+                        cr_assert_eq(cursor, r.blocks[r.n_blocks - 1].id, "next cursor: the page's last id");
+                wire_msg_done(&r);
+                if (!cursor)
+                        break;
+        }
+        cr_assert_eq(seen, n);
+}
+
+/* Each of these ends the connection; the manager goes on, leaks nothing. */
+Test(protocol, malformed_messages_close_the_connection) {
+        for (int k = 0; k < 8; k++) {
+                raw_msg r;
+                int before, sv[2], memfd = -1;
+
+                raw_header(&r, WIRE_VERSION, WIRE_STAT, 1);
+                switch (k) {
+                case 0: raw_str(&r, "a/b", 3); break;               /* bad name */
+                case 1: raw_str(&r, "ab", 2); r.n--; break;         /* truncated */
+                case 2: raw_str(&r, "ab", 2); raw_u16(&r, 0); break; /* trailing bytes */
+                case 3: r.b[2] = 0x42; break;                        /* unknown type */
+                case 4: r.b[2] = WIRE_STAT; r.b[3] = 0x80; raw_block(&r, "a", 1); break; /* a reply */
+                case 5: r.n = 5; break;                              /* short header */
+                case 6: raw_str(&r, "ab", 2); break;                 /* fine, but with an fd */
+                case 7: r.b[2] = WIRE_ADOPT; raw_u32(&r, 0); raw_str(&r, "", 0); break; /* ADOPT without fd */
+                }
+                if (k != 1 && k != 5)
+                        raw_fix(&r);
+                before = count_fds();
+                if (k == 6)
+                        cr_assert_eq(memfd_new_sealed("unexpected", 4096, false, &memfd), 0);
+                send_raw(&r, memfd);
+                safe_close(memfd);
+                expect_closed();
+                /* the manager's fds for the connection are gone, and the fd it was sent */
+                cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d", k,
+                             count_fds(), before);
+
+                /* the manager serves a new connection */
+                safe_close(peer);
+                cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+                cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
+                peer = sv[1];
+                {
+                        wire_msg q = { .type = WIRE_LIST, .serial = 99 }, rep;
+                        int fd;
+
+                        send_msg(&q, -1);
+                        cr_assert_eq(recv_msg(&rep, &fd), 0);
+                        cr_assert_eq(rep.type, WIRE_REPLY | WIRE_LIST);
+                        wire_msg_done(&rep);
+                }
+        }
+}
+
+/* A peer of another version learns ours from an ERROR in our version, with serial 0. */
+Test(protocol, version_mismatch) {
+        wire_msg r;
+        raw_msg raw;
+        int fd;
+
+        raw_header(&raw, WIRE_VERSION + 1, WIRE_STAT, 77);
+        raw_str(&raw, "a", 1);
+        raw_fix(&raw);
+        send_raw(&raw, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_ERROR);
+        cr_assert_eq(r.serial, 0);
+        cr_assert_eq(r.error, EPROTONOSUPPORT);
+        expect_closed();
+}
