@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <libsmartcols.h>
+#include <locale.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,6 +112,10 @@ static double arg_watch;
 
 static int out_cols[_COL_MAX * 4];
 static size_t n_out_cols;
+
+/* The columns for this round: -o, or the defaults of the view (which show the manager's
+ * columns only when a manager answered), then "-o +COLUMNS". */
+static void choose_columns(bool manager);
 
 /* What the manager told us, matched to the scan. */
 typedef struct block_match {
@@ -217,8 +222,6 @@ static int parse_columns(const char *spec) {
 
         if (*p == '+')
                 p++;
-        else
-                n_out_cols = 0;
         while (*p) {
                 size_t len = strcspn(p, ",");
                 int c = column_by_name(p, len);
@@ -242,6 +245,15 @@ static int parse_columns(const char *spec) {
                 return -EINVAL;
         }
         return 0;
+}
+
+static void choose_columns(bool manager) {
+        n_out_cols = 0;
+        if (!arg_output || arg_output[0] == '+')
+                add_default_columns(manager);
+        if (arg_output)
+                /* Already checked in parse_argv(). */
+                (void) parse_columns(arg_output);
 }
 
 /* ------------------------------------------------------------ the manager */
@@ -734,8 +746,7 @@ static int run_once(bool clear) {
                 picture_done(&p);
                 return r;
         }
-        if (n_out_cols == 0)
-                add_default_columns(p.have_manager);
+        choose_columns(p.have_manager);
         if (clear)
                 fputs("\033[H\033[2J", stdout);
         r = print_picture(&p);
@@ -751,7 +762,6 @@ static int run_once(bool clear) {
 static int watch(void) {
         _cleanup_close_ int sfd = -EBADF;
         sigset_t mask;
-        bool columns_given = n_out_cols > 0;
         bool tty = isatty(STDOUT_FILENO) && !arg_json;
 
         sigemptyset(&mask);
@@ -768,8 +778,6 @@ static int watch(void) {
                 struct pollfd pfd = { .fd = sfd, .events = POLLIN };
                 int r;
 
-                if (!columns_given)
-                        n_out_cols = 0; /* the manager may come or go between rounds */
                 r = run_once(tty);
                 if (r < 0)
                         return r;
@@ -902,19 +910,9 @@ static int parse_argv(int argc, char *argv[]) {
                 fprintf(stderr, PROG ": --tree, --summary and --processes exclude each other\n");
                 return -EINVAL;
         }
+        /* Check the columns now, for a usage error before any work. */
         if (arg_output && parse_columns(arg_output) < 0)
                 return -EINVAL;
-        if (arg_output && arg_output[0] == '+') {
-                /* "+COLS": the defaults first, then these. */
-                int extra[_COL_MAX * 4];
-                size_t n_extra = n_out_cols;
-
-                memcpy(extra, out_cols, n_extra * sizeof(int));
-                n_out_cols = 0;
-                add_default_columns(!arg_no_manager);
-                for (size_t i = 0; i < n_extra && n_out_cols < ELEMENTSOF(out_cols); i++)
-                        out_cols[n_out_cols++] = extra[i];
-        }
         return 1;
 }
 
@@ -926,6 +924,7 @@ int main(int argc, char *argv[]) {
                 free(arg_pids);
                 return r < 0 ? 2 : 0;
         }
+        setlocale(LC_ALL, "");
         scols_init_debug(0);
         r = arg_watch > 0 ? watch() : run_once(false);
         free(arg_pids);
