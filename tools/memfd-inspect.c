@@ -711,13 +711,16 @@ finish:
         return r;
 }
 
-/* One line for every process that could not be read, with the reasons. */
+/* One line for every process that could not be read, with the reasons. --watch says it again
+ * only when the number changes. */
 static void report_unreadable(const memfd_scan *s) {
+        static size_t last_reported = SIZE_MAX;
         size_t n_acces = 0, n_perm = 0, n = s->n_unreadable;
         char why[128];
 
-        if (n == 0)
+        if (n == 0 || n == last_reported)
                 return;
+        last_reported = n;
         for (size_t i = 0; i < n; i++) {
                 if (s->unreadable[i].error == EPERM)
                         n_perm++;

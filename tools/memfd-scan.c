@@ -140,14 +140,55 @@ const memfd_process *memfd_scan_find_process(const memfd_scan *s, pid_t pid) {
         return NULL;
 }
 
-/* The entry for @dev/@ino, created (named @name, seals unknown) when new. *ret_new says which. */
-static int get_entry(memfd_scan *s, uint64_t dev, uint64_t ino, const char *name,
-                     memfd_entry **ret, bool *ret_new) {
-        memfd_entry *e = find_entry(s, dev, ino), *p;
-        char *n;
+/* An open-addressing index of entries by dev/ino, for the scan itself: a busy system has
+ * thousands of memfds (one per process for some runtimes). Slots hold entry index + 1. */
+typedef struct entry_index {
+        size_t *slots;
+        size_t n_slots; /* a power of two, at least twice the entries */
+} entry_index;
 
-        if (e) {
-                *ret = e;
+static size_t entry_hash(uint64_t dev, uint64_t ino) {
+        uint64_t h = (ino ^ (dev << 32) ^ dev) * UINT64_C(0x9e3779b97f4a7c15);
+        return (size_t) (h ^ (h >> 29));
+}
+
+static size_t *index_slot(const memfd_scan *s, const entry_index *x, uint64_t dev, uint64_t ino) {
+        for (size_t i = entry_hash(dev, ino) & (x->n_slots - 1);; i = (i + 1) & (x->n_slots - 1)) {
+                size_t k = x->slots[i];
+                if (k == 0 || (s->entries[k - 1].dev == dev && s->entries[k - 1].ino == ino))
+                        return &x->slots[i];
+        }
+}
+
+static int index_grow(const memfd_scan *s, entry_index *x) {
+        entry_index n = { .n_slots = x->n_slots ? x->n_slots * 2 : 64 };
+
+        n.slots = calloc(n.n_slots, sizeof(*n.slots));
+        if (!n.slots)
+                return -ENOMEM;
+        for (size_t k = 0; k < s->n_entries; k++)
+                *index_slot(s, &n, s->entries[k].dev, s->entries[k].ino) = k + 1;
+        free(x->slots);
+        *x = n;
+        return 0;
+}
+
+/* The entry for @dev/@ino, created (named @name, seals unknown) when new. *ret_new says which. */
+static int get_entry(memfd_scan *s, entry_index *x, uint64_t dev, uint64_t ino, const char *name,
+                     memfd_entry **ret, bool *ret_new) {
+        memfd_entry *e, *p;
+        size_t *slot;
+        char *n;
+        int r;
+
+        if ((s->n_entries + 1) * 2 > x->n_slots) {
+                r = index_grow(s, x);
+                if (r < 0)
+                        return r;
+        }
+        slot = index_slot(s, x, dev, ino);
+        if (*slot) {
+                *ret = &s->entries[*slot - 1];
                 *ret_new = false;
                 return 0;
         }
@@ -162,6 +203,7 @@ static int get_entry(memfd_scan *s, uint64_t dev, uint64_t ino, const char *name
         s->entries = p;
         e = &s->entries[s->n_entries++];
         *e = (memfd_entry){ .dev = dev, .ino = ino, .name = n, .seals = -ENODATA };
+        *slot = s->n_entries;
         *ret = e;
         *ret_new = true;
         return 0;
@@ -247,8 +289,8 @@ static int fdinfo_flags(int piddirfd, const char *fdname, unsigned *ret) {
 }
 
 /* Scan /proc/PID/fd. Return: 0, -errno of the fd directory (denied or gone), -ENOMEM. */
-static int scan_fds(memfd_scan *s, pid_t pid, int piddirfd, const uint64_t *sock_inos,
-                    size_t n_sock_inos) {
+static int scan_fds(memfd_scan *s, entry_index *x, pid_t pid, int piddirfd,
+                    const uint64_t *sock_inos, size_t n_sock_inos) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         int fddirfd;
@@ -299,7 +341,7 @@ static int scan_fds(memfd_scan *s, pid_t pid, int piddirfd, const uint64_t *sock
                         continue;
                 if (fdinfo_flags(piddirfd, de->d_name, &flags) < 0)
                         continue; /* closed between readlink and here */
-                r = get_entry(s, st.st_dev, st.st_ino, name, &e, &new);
+                r = get_entry(s, x, st.st_dev, st.st_ino, name, &e, &new);
                 if (r < 0)
                         return r;
                 if (new || e->seals < 0) {
@@ -352,7 +394,7 @@ static uint64_t smaps_kib(const char *line, const char *key) {
 }
 
 /* Scan /proc/PID/smaps for memfd mappings. Return: 0, -errno (denied or gone), -ENOMEM. */
-static int scan_maps(memfd_scan *s, pid_t pid, int piddirfd) {
+static int scan_maps(memfd_scan *s, entry_index *x, pid_t pid, int piddirfd) {
         _cleanup_fclose_ FILE *f = NULL;
         char line[PATH_MAX + 128];
         memfd_entry *cur = NULL;
@@ -383,7 +425,7 @@ static int scan_maps(memfd_scan *s, pid_t pid, int piddirfd) {
                         if (r <= 0)
                                 continue;
                         m.pid = pid;
-                        r = get_entry(s, dev, ino, name, &cur, &new);
+                        r = get_entry(s, x, dev, ino, name, &cur, &new);
                         if (r < 0)
                                 return r;
                         if (new) {
@@ -423,8 +465,8 @@ static void read_comm_uid(int piddirfd, char *comm, size_t size, uint32_t *ret_u
                 *ret_uid = (uint32_t) strtoul(p + 5, NULL, 10);
 }
 
-static int scan_process(memfd_scan *s, pid_t pid, const uint64_t *sock_inos, size_t n_sock_inos,
-                        memfd_process *ret_proc) {
+static int scan_process(memfd_scan *s, entry_index *x, pid_t pid, const uint64_t *sock_inos,
+                        size_t n_sock_inos, memfd_process *ret_proc) {
         _cleanup_close_ int piddirfd = -EBADF;
         char path[64];
         int r, rm;
@@ -438,10 +480,10 @@ static int scan_process(memfd_scan *s, pid_t pid, const uint64_t *sock_inos, siz
         *ret_proc = (memfd_process){ .pid = pid };
         read_comm_uid(piddirfd, ret_proc->comm, sizeof(ret_proc->comm), &ret_proc->uid);
 
-        r = scan_fds(s, pid, piddirfd, sock_inos, n_sock_inos);
+        r = scan_fds(s, x, pid, piddirfd, sock_inos, n_sock_inos);
         if (r == -ENOMEM)
                 return r;
-        rm = scan_maps(s, pid, piddirfd);
+        rm = scan_maps(s, x, pid, piddirfd);
         if (rm == -ENOMEM)
                 return rm;
         if (r < 0 && error_is_denied(-r))
@@ -485,41 +527,50 @@ static int socket_inodes(const char *path, uint64_t **ret, size_t *ret_n) {
         return 0;
 }
 
-/* Per-process totals and per-memfd sums, once every process is in. */
+static int compare_process(const void *key, const void *elem) {
+        pid_t x = *(const pid_t *) key, y = ((const memfd_process *) elem)->pid;
+        return (x > y) - (x < y);
+}
+
+/* Per-process totals and per-memfd sums, once every process is in. @procs is sorted by pid. */
 static int build_processes(memfd_scan *s, memfd_process *procs, size_t n_procs) {
-        for (size_t i = 0; i < s->n_entries; i++) {
-                memfd_entry *e = &s->entries[i];
+        _cleanup_free_ size_t *last = calloc(MAX(n_procs, (size_t) 1), sizeof(*last));
 
-                for (size_t j = 0; j < e->n_mappers; j++) {
-                        e->rss += e->mappers[j].rss;
-                        e->pss += e->mappers[j].pss;
+        if (!last)
+                return -ENOMEM;
+        for (size_t k = 0; k < s->n_entries; k++) {
+                memfd_entry *e = &s->entries[k];
+
+                for (size_t j = 0; j < e->n_holders + e->n_mappers; j++) {
+                        bool map = j >= e->n_holders;
+                        const memfd_mapper *m = map ? &e->mappers[j - e->n_holders] : NULL;
+                        pid_t pid = map ? m->pid : e->holders[j].pid;
+                        memfd_process *p = bsearch(&pid, procs, n_procs, sizeof(*procs), compare_process);
+                        size_t i;
+
+                        if (map) {
+                                e->rss += m->rss;
+                                e->pss += m->pss;
+                        }
+                        if (!p)
+                                continue;
+                        i = (size_t) (p - procs);
+                        if (map) {
+                                p->n_mappings++;
+                                p->rss += m->rss;
+                                p->pss += m->pss;
+                        } else
+                                p->n_fds++;
+                        /* Count each memfd once per process. */
+                        if (last[i] != k + 1) {
+                                last[i] = k + 1;
+                                p->n_memfds++;
+                        }
                 }
         }
-        for (size_t k = 0; k < n_procs; k++) {
-                memfd_process *p = &procs[k];
-
-                for (size_t i = 0; i < s->n_entries; i++) {
-                        const memfd_entry *e = &s->entries[i];
-                        bool uses = false;
-
-                        for (size_t j = 0; j < e->n_holders; j++)
-                                if (e->holders[j].pid == p->pid) {
-                                        p->n_fds++;
-                                        uses = true;
-                                }
-                        for (size_t j = 0; j < e->n_mappers; j++)
-                                if (e->mappers[j].pid == p->pid) {
-                                        p->n_mappings++;
-                                        p->rss += e->mappers[j].rss;
-                                        p->pss += e->mappers[j].pss;
-                                        uses = true;
-                                }
-                        p->n_memfds += uses;
-                }
-                if (p->n_memfds == 0)
-                        continue;
-                s->processes[s->n_processes++] = *p;
-        }
+        for (size_t i = 0; i < n_procs; i++)
+                if (procs[i].n_memfds > 0)
+                        s->processes[s->n_processes++] = procs[i];
         return 0;
 }
 
@@ -565,6 +616,8 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
         _cleanup_free_ uint64_t *sock_inos = NULL;
         _cleanup_free_ memfd_process *procs = NULL;
         _cleanup_free_ pid_t *all = NULL;
+        _cleanup_free_ pid_t *sorted = NULL;
+        entry_index x = {};
         size_t n_sock_inos = 0, n_pids, n_procs = 0;
         const pid_t *pids;
         memfd_scan *s;
@@ -581,8 +634,17 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
                         return r;
         }
         if (o->pids) {
-                pids = o->pids;
-                n_pids = o->n_pids;
+                /* Sorted and without duplicates: processes are looked up by pid. */
+                sorted = calloc(MAX(o->n_pids, (size_t) 1), sizeof(*sorted));
+                if (!sorted)
+                        return -ENOMEM;
+                memcpy(sorted, o->pids, o->n_pids * sizeof(*sorted));
+                qsort(sorted, o->n_pids, sizeof(*sorted), compare_pid);
+                n_pids = 0;
+                for (size_t i = 0; i < o->n_pids; i++)
+                        if (n_pids == 0 || sorted[n_pids - 1] != sorted[i])
+                                sorted[n_pids++] = sorted[i];
+                pids = sorted;
         } else {
                 r = list_pids(&all, &n_pids);
                 if (r < 0)
@@ -600,9 +662,10 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
                 if (o->skip_self && pids[i] == self)
                         continue;
                 procs[n_procs] = (memfd_process){};
-                r = scan_process(s, pids[i], sock_inos, n_sock_inos, &procs[n_procs]);
+                r = scan_process(s, &x, pids[i], sock_inos, n_sock_inos, &procs[n_procs]);
                 if (r < 0) {
                         if (r == -ENOMEM) {
+                                free(x.slots);
                                 memfd_scan_free(s);
                                 return r;
                         }
@@ -611,12 +674,12 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
                 if (procs[n_procs].pid != 0)
                         n_procs++;
         }
+        free(x.slots);
         s->processes = calloc(MAX(n_procs, (size_t) 1), sizeof(*s->processes));
-        if (!s->processes) {
+        if (!s->processes || build_processes(s, procs, n_procs) < 0) {
                 memfd_scan_free(s);
                 return -ENOMEM;
         }
-        build_processes(s, procs, n_procs);
         *ret = s;
         return 0;
 }
