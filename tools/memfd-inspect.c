@@ -52,10 +52,36 @@ typedef enum view {
 #define V_ALL (V_MEMFD | V_PROCS)
 
 enum {
-        COL_INODE, COL_DEV, COL_NAME, COL_SIZE, COL_SEALS, COL_HUGETLB, COL_FDS, COL_MAPPINGS,
-        COL_MEMFDS, COL_RSS, COL_PSS, COL_PIDS, COL_PID, COL_COMMAND, COL_UID, COL_TYPE, COL_FD,
-        COL_MODE, COL_RANGE, COL_START, COL_END, COL_OFFSET, COL_PROT, COL_SHARING, COL_BLOCK,
-        COL_SCOPE, COL_OWNER_UID, COL_OWNER_PID, COL_ORPHAN, _COL_MAX,
+        COL_INODE,
+        COL_DEV,
+        COL_NAME,
+        COL_SIZE,
+        COL_SEALS,
+        COL_HUGETLB,
+        COL_FDS,
+        COL_MAPPINGS,
+        COL_MEMFDS,
+        COL_RSS,
+        COL_PSS,
+        COL_PIDS,
+        COL_PID,
+        COL_COMMAND,
+        COL_UID,
+        COL_TYPE,
+        COL_FD,
+        COL_MODE,
+        COL_RANGE,
+        COL_START,
+        COL_END,
+        COL_OFFSET,
+        COL_PROT,
+        COL_SHARING,
+        COL_BLOCK,
+        COL_SCOPE,
+        COL_OWNER_UID,
+        COL_OWNER_PID,
+        COL_ORPHAN,
+        _COL_MAX,
 };
 
 typedef struct column_info {
@@ -67,6 +93,8 @@ typedef struct column_info {
         const char *help;
 } column_info;
 
+/* One column a line reads better than wrapped. */
+// clang-format off
 static const column_info columns[_COL_MAX] = {
         [COL_INODE] = { "INODE", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, V_MEMFD, "inode number of the memfd" },
         [COL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, V_MEMFD, "device of the memfd (major:minor)" },
@@ -98,6 +126,7 @@ static const column_info columns[_COL_MAX] = {
         [COL_OWNER_PID] = { "OWNER-PID", 5, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, V_MEMFD, "pid that created the block" },
         [COL_ORPHAN] = { "ORPHAN", 3, 0, SCOLS_JSON_BOOLEAN, V_MEMFD, "only the manager holds the block and nobody maps it" },
 };
+// clang-format on
 
 static const char *arg_socket;
 static bool arg_no_manager;
@@ -154,13 +183,15 @@ static int help(void) {
                "\n"
                "Options:\n"
                "  -J, --json             JSON output (sizes in bytes, numbers as numbers)\n"
-               "  -o, --output COLUMNS   columns to show, comma-separated; +COLUMNS adds to the default\n"
+               "  -o, --output COLUMNS   columns to show, comma-separated; +COLUMNS adds to the "
+               "default\n"
                "  -b, --bytes            sizes in bytes instead of KiB, MiB...\n"
                "  -p, --pid PID          only these processes (repeatable, or comma-separated)\n"
                "  -n, --name PATTERN     only memfds whose name (or block name) matches the glob\n"
                "  -w, --watch SECONDS    redraw every SECONDS until interrupted\n"
                "      --socket PATH      the manager's socket (default: $LMM_SOCKET,\n"
-               "                         $XDG_RUNTIME_DIR/lmm/lmmd.sock, /run/lmm/lmmd.sock for root)\n"
+               "                         $XDG_RUNTIME_DIR/lmm/lmmd.sock, /run/lmm/lmmd.sock for "
+               "root)\n"
                "      --no-manager       do not ask a manager\n"
                "  -H, --list-columns     list the columns\n"
                "  -h, --help             show this help\n");
@@ -181,15 +212,16 @@ static int column_by_name(const char *name, size_t len) {
 }
 
 static void add_default_columns(bool manager) {
-        static const int list[] = { COL_PID, COL_COMMAND, COL_TYPE, COL_FD, COL_MODE, COL_RANGE,
-                                    COL_PROT, COL_SHARING, COL_RSS, COL_NAME, COL_SIZE, COL_SEALS, -1 };
-        static const int tree[] = { COL_NAME, COL_SIZE, COL_SEALS, COL_PID, COL_COMMAND, COL_TYPE,
-                                    COL_FD, COL_MODE, COL_RANGE, COL_PROT, COL_SHARING, COL_RSS,
-                                    COL_PSS, -1 };
-        static const int summary[] = { COL_INODE, COL_NAME, COL_SIZE, COL_SEALS, COL_FDS,
-                                       COL_MAPPINGS, COL_RSS, COL_PSS, COL_PIDS, -1 };
-        static const int procs[] = { COL_PID, COL_COMMAND, COL_UID, COL_MEMFDS, COL_FDS,
-                                     COL_MAPPINGS, COL_RSS, COL_PSS, -1 };
+        static const int list[] = {COL_PID,   COL_COMMAND, COL_TYPE,    COL_FD,  COL_MODE,
+                                   COL_RANGE, COL_PROT,    COL_SHARING, COL_RSS, COL_NAME,
+                                   COL_SIZE,  COL_SEALS,   -1};
+        static const int tree[] = {COL_NAME,    COL_SIZE, COL_SEALS, COL_PID,   COL_COMMAND,
+                                   COL_TYPE,    COL_FD,   COL_MODE,  COL_RANGE, COL_PROT,
+                                   COL_SHARING, COL_RSS,  COL_PSS,   -1};
+        static const int summary[] = {COL_INODE,    COL_NAME, COL_SIZE, COL_SEALS, COL_FDS,
+                                      COL_MAPPINGS, COL_RSS,  COL_PSS,  COL_PIDS,  -1};
+        static const int procs[] = {COL_PID,      COL_COMMAND, COL_UID, COL_MEMFDS, COL_FDS,
+                                    COL_MAPPINGS, COL_RSS,     COL_PSS, -1};
         const int *l;
 
         if (arg_json) {
@@ -199,10 +231,10 @@ static void add_default_columns(bool manager) {
                                 out_cols[n_out_cols++] = i;
                 return;
         }
-        l = arg_view == VIEW_TREE      ? tree
-            : arg_view == VIEW_SUMMARY ? summary
+        l = arg_view == VIEW_TREE        ? tree
+            : arg_view == VIEW_SUMMARY   ? summary
             : arg_view == VIEW_PROCESSES ? procs
-                                       : list;
+                                         : list;
         for (; *l >= 0; l++)
                 out_cols[n_out_cols++] = *l;
         if (manager && arg_view != VIEW_PROCESSES) {
@@ -227,8 +259,9 @@ static int parse_columns(const char *spec) {
                 int c = column_by_name(p, len);
 
                 if (c < 0 || len == 0) {
-                        fprintf(stderr, PROG ": unknown column '%.*s'; see '" PROG " --list-columns'\n",
-                                (int) len, p);
+                        fprintf(stderr,
+                                PROG ": unknown column '%.*s'; see '" PROG " --list-columns'\n",
+                                (int)len, p);
                         return -EINVAL;
                 }
                 if (n_out_cols >= ELEMENTSOF(out_cols)) {
@@ -253,7 +286,7 @@ static void choose_columns(bool manager) {
                 add_default_columns(manager);
         if (arg_output)
                 /* Already checked in parse_argv(). */
-                (void) parse_columns(arg_output);
+                (void)parse_columns(arg_output);
 }
 
 /* ------------------------------------------------------------ the manager */
@@ -270,7 +303,8 @@ static int ask_manager(const char *path, lmm_block_info **ret, size_t *ret_n) {
         r = lmm_client_connect(path, &c);
         if (r < 0) {
                 if (arg_socket)
-                        fprintf(stderr, PROG ": cannot ask the manager at %s: %s; showing /proc only\n",
+                        fprintf(stderr,
+                                PROG ": cannot ask the manager at %s: %s; showing /proc only\n",
                                 path, strerror(-r));
                 return r;
         }
@@ -278,7 +312,8 @@ static int ask_manager(const char *path, lmm_block_info **ret, size_t *ret_n) {
         lmm_client_set_timeout(c, 2 * 1000 * 1000);
         r = lmm_block_list(c, ret, ret_n);
         if (r < 0)
-                fprintf(stderr, PROG ": cannot list the manager's blocks at %s: %s; showing /proc only\n",
+                fprintf(stderr,
+                        PROG ": cannot list the manager's blocks at %s: %s; showing /proc only\n",
                         path, lmm_client_last_error(c) ?: strerror(-r));
         lmm_client_unref(c);
         return r;
@@ -328,7 +363,7 @@ static void match_blocks(picture *p) {
                         if (e->ino != bi->inode || e->hugetlb != !!(bi->flags & LMM_BLOCK_HUGETLB))
                                 continue;
                         if (best < 0 || (p->manager_pid && entry_held_by(e, p->manager_pid)))
-                                best = (ssize_t) k;
+                                best = (ssize_t)k;
                 }
                 if (best < 0)
                         continue;
@@ -336,7 +371,7 @@ static void match_blocks(picture *p) {
                 bool orphan = p->manager_pid > 0 && e->n_mappers == 0 && e->n_holders > 0;
                 for (size_t i = 0; orphan && i < e->n_holders; i++)
                         orphan = e->holders[i].pid == p->manager_pid;
-                p->match[best] = (block_match){ .info = bi, .orphan = orphan };
+                p->match[best] = (block_match){.info = bi, .orphan = orphan};
         }
 }
 
@@ -401,7 +436,7 @@ static void filter_pids(picture *p) {
 
 static int gather(picture *p) {
         char path[108];
-        memfd_scan_opts o = { .skip_self = true };
+        memfd_scan_opts o = {.skip_self = true};
         bool manager = false;
         int r;
 
@@ -425,7 +460,7 @@ static int gather(picture *p) {
                 fprintf(stderr, PROG ": cannot read /proc: %s\n", strerror(-r));
                 return r;
         }
-        p->match = calloc(MAX(p->scan->n_entries, (size_t) 1), sizeof(*p->match));
+        p->match = calloc(MAX(p->scan->n_entries, (size_t)1), sizeof(*p->match));
         if (!p->match)
                 return -ENOMEM;
         if (manager)
@@ -465,10 +500,14 @@ static const char *fmt_bool(bool v) {
 
 static const char *access_mode(int accmode) {
         switch (accmode) {
-        case O_RDONLY: return "read-only";
-        case O_WRONLY: return "write-only";
-        case O_RDWR: return "read-write";
-        default: return "?";
+        case O_RDONLY:
+                return "read-only";
+        case O_WRONLY:
+                return "write-only";
+        case O_RDWR:
+                return "read-write";
+        default:
+                return "?";
         }
 }
 
@@ -492,10 +531,10 @@ static const char *pids_of(const memfd_entry *e, char *buf, size_t size) {
                                                  : e->mappers[j - e->n_holders].pid) == pid;
                 if (seen)
                         continue;
-                n = snprintf(buf + len, size - len, "%s%d", len ? "," : "", (int) pid);
-                if (n < 0 || (size_t) n >= size - len)
+                n = snprintf(buf + len, size - len, "%s%d", len ? "," : "", (int)pid);
+                if (n < 0 || (size_t)n >= size - len)
                         break;
-                len += (size_t) n;
+                len += (size_t)n;
         }
         return buf;
 }
@@ -522,7 +561,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_SEALS:
                 if (!memfd_cols || e->seals < 0)
                         return NULL;
-                return e->seals == 0 ? "none" : lmm_seals_to_string((uint32_t) e->seals, buf, size);
+                return e->seals == 0 ? "none" : lmm_seals_to_string((uint32_t)e->seals, buf, size);
         case COL_HUGETLB:
                 return memfd_cols ? fmt_bool(e->hugetlb) : NULL;
         case COL_FDS:
@@ -551,16 +590,21 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_PID:
                 if (!pid)
                         return NULL;
-                snprintf(buf, size, "%d", (int) pid);
+                snprintf(buf, size, "%d", (int)pid);
                 return buf;
         case COL_COMMAND:
                 return r->proc ? r->proc->comm : pid ? comm_of(r->scan, pid) : NULL;
         case COL_UID: {
-                const memfd_process *p = r->proc ?: pid ? memfd_scan_find_process(r->scan, pid) : NULL;
+                const memfd_process *p = r->proc
+                                                 ?: pid ? memfd_scan_find_process(r->scan, pid)
+                                                        : NULL;
                 return p ? fmt_u64(p->uid, buf, size) : NULL;
         }
         case COL_TYPE:
-                return r->kind == ROW_MEMFD ? "memfd" : r->kind == ROW_HOLDER ? "fd" : r->kind == ROW_MAPPER ? "map" : NULL;
+                return r->kind == ROW_MEMFD    ? "memfd"
+                       : r->kind == ROW_HOLDER ? "fd"
+                       : r->kind == ROW_MAPPER ? "map"
+                                               : NULL;
         case COL_FD:
                 if (!r->h)
                         return NULL;
@@ -636,7 +680,7 @@ static int fill_table(struct libscols_table *t, const picture *p) {
 
         if (arg_view == VIEW_PROCESSES) {
                 for (size_t i = 0; i < s->n_processes; i++) {
-                        row rw = { .kind = ROW_PROCESS, .proc = &s->processes[i], .scan = s };
+                        row rw = {.kind = ROW_PROCESS, .proc = &s->processes[i], .scan = s};
                         r = add_line(t, NULL, &rw, NULL);
                         if (r < 0)
                                 return r;
@@ -646,7 +690,7 @@ static int fill_table(struct libscols_table *t, const picture *p) {
         for (size_t k = 0; k < s->n_entries; k++) {
                 const memfd_entry *e = &s->entries[k];
                 struct libscols_line *parent = NULL;
-                row base = { .e = e, .bm = &p->match[k], .scan = s };
+                row base = {.e = e, .bm = &p->match[k], .scan = s};
 
                 if (!entry_wanted(p, k))
                         continue;
@@ -778,13 +822,13 @@ static int watch(void) {
                 return negative_errno();
         }
         for (;;) {
-                struct pollfd pfd = { .fd = sfd, .events = POLLIN };
+                struct pollfd pfd = {.fd = sfd, .events = POLLIN};
                 int r;
 
                 r = run_once(tty);
                 if (r < 0)
                         return r;
-                r = poll(&pfd, 1, (int) (arg_watch * 1000));
+                r = poll(&pfd, 1, (int)(arg_watch * 1000));
                 if (r < 0 && errno != EINTR)
                         return negative_errno();
                 if (r > 0)
@@ -810,7 +854,7 @@ static int parse_pids(const char *s) {
                 if (!n)
                         return -ENOMEM;
                 arg_pids = n;
-                arg_pids[arg_n_pids++] = (pid_t) v;
+                arg_pids[arg_n_pids++] = (pid_t)v;
                 p = *end ? end + 1 : end;
         }
         return 0;
@@ -818,22 +862,20 @@ static int parse_pids(const char *s) {
 
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_SOCKET = 0x100, ARG_NO_MANAGER };
-        static const struct option options[] = {
-                { "json", no_argument, NULL, 'J' },
-                { "output", required_argument, NULL, 'o' },
-                { "bytes", no_argument, NULL, 'b' },
-                { "pid", required_argument, NULL, 'p' },
-                { "name", required_argument, NULL, 'n' },
-                { "tree", no_argument, NULL, 'T' },
-                { "summary", no_argument, NULL, 's' },
-                { "processes", no_argument, NULL, 'P' },
-                { "watch", required_argument, NULL, 'w' },
-                { "socket", required_argument, NULL, ARG_SOCKET },
-                { "no-manager", no_argument, NULL, ARG_NO_MANAGER },
-                { "list-columns", no_argument, NULL, 'H' },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = {{"json", no_argument, NULL, 'J'},
+                                                {"output", required_argument, NULL, 'o'},
+                                                {"bytes", no_argument, NULL, 'b'},
+                                                {"pid", required_argument, NULL, 'p'},
+                                                {"name", required_argument, NULL, 'n'},
+                                                {"tree", no_argument, NULL, 'T'},
+                                                {"summary", no_argument, NULL, 's'},
+                                                {"processes", no_argument, NULL, 'P'},
+                                                {"watch", required_argument, NULL, 'w'},
+                                                {"socket", required_argument, NULL, ARG_SOCKET},
+                                                {"no-manager", no_argument, NULL, ARG_NO_MANAGER},
+                                                {"list-columns", no_argument, NULL, 'H'},
+                                                {"help", no_argument, NULL, 'h'},
+                                                {}};
         int opt, n_views = 0;
 
         /* Our own one-line messages instead of getopt's. */
@@ -872,8 +914,10 @@ static int parse_argv(int argc, char *argv[]) {
                         char *end;
                         errno = 0;
                         arg_watch = strtod(optarg, &end);
-                        if (errno || end == optarg || *end || !(arg_watch > 0) || arg_watch > 86400) {
-                                fprintf(stderr, PROG ": invalid interval '%s': give seconds, more than 0\n",
+                        if (errno || end == optarg || *end || !(arg_watch > 0) ||
+                            arg_watch > 86400) {
+                                fprintf(stderr,
+                                        PROG ": invalid interval '%s': give seconds, more than 0\n",
                                         optarg);
                                 return -EINVAL;
                         }
@@ -892,21 +936,25 @@ static int parse_argv(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ':':
-                        fprintf(stderr, PROG ": option '%s' needs an argument; try '" PROG " --help'\n",
+                        fprintf(stderr,
+                                PROG ": option '%s' needs an argument; try '" PROG " --help'\n",
                                 argv[optind - 1]);
                         return -EINVAL;
                 default:
                         if (optopt)
-                                fprintf(stderr, PROG ": unknown option '-%c'; try '" PROG " --help'\n",
+                                fprintf(stderr,
+                                        PROG ": unknown option '-%c'; try '" PROG " --help'\n",
                                         optopt);
                         else
-                                fprintf(stderr, PROG ": unknown option '%s'; try '" PROG " --help'\n",
+                                fprintf(stderr,
+                                        PROG ": unknown option '%s'; try '" PROG " --help'\n",
                                         argv[optind - 1]);
                         return -EINVAL;
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, PROG ": unexpected argument '%s'; try '" PROG " --help'\n", argv[optind]);
+                fprintf(stderr, PROG ": unexpected argument '%s'; try '" PROG " --help'\n",
+                        argv[optind]);
                 return -EINVAL;
         }
         if (n_views > 1) {

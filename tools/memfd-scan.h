@@ -31,16 +31,16 @@ typedef struct memfd_mapper {
         uint64_t start, end; /* [start, end) */
         uint64_t offset;     /* file offset of start */
         bool read, write, exec, shared;
-        uint64_t rss, pss;   /* bytes, from smaps (hugetlb pages included) */
+        uint64_t rss, pss; /* bytes, from smaps (hugetlb pages included) */
 } memfd_mapper;
 
 typedef struct memfd_entry {
         uint64_t dev; /* st_dev as the kernel encodes it (makedev()) */
         uint64_t ino;
-        char *name;   /* without "/memfd:" and " (deleted)" */
+        char *name; /* without "/memfd:" and " (deleted)" */
         bool have_size;
         uint64_t size;
-        int seals;    /* F_SEAL_* as F_GET_SEALS reports them; -errno when unknown */
+        int seals; /* F_SEAL_* as F_GET_SEALS reports them; -errno when unknown */
         bool hugetlb;
         memfd_holder *holders;
         size_t n_holders;
@@ -71,14 +71,14 @@ typedef struct memfd_scan {
         size_t n_processes;
         memfd_unreadable *unreadable;
         size_t n_unreadable;
-        size_t n_scanned;      /* processes looked at */
-        pid_t socket_owner;    /* see memfd_scan_opts.socket_path; 0 if none found */
+        size_t n_scanned;   /* processes looked at */
+        pid_t socket_owner; /* see memfd_scan_opts.socket_path; 0 if none found */
 } memfd_scan;
 
 typedef struct memfd_scan_opts {
         const pid_t *pids; /* scan only these; NULL: every process in /proc */
         size_t n_pids;
-        bool skip_self;    /* leave out the calling process */
+        bool skip_self; /* leave out the calling process */
         /* When set, find the process that holds the listening Unix socket
          * bound to this path (the manager), from /proc/net/unix. */
         const char *socket_path;

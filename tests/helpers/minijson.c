@@ -29,11 +29,21 @@ static char *parse_string(const char **p) {
                 if (*s == '\\') {
                         s++;
                         switch (*s) {
-                        case 'n': *o++ = '\n'; break;
-                        case 't': *o++ = '\t'; break;
-                        case 'r': *o++ = '\r'; break;
-                        case 'b': *o++ = '\b'; break;
-                        case 'f': *o++ = '\f'; break;
+                        case 'n':
+                                *o++ = '\n';
+                                break;
+                        case 't':
+                                *o++ = '\t';
+                                break;
+                        case 'r':
+                                *o++ = '\r';
+                                break;
+                        case 'b':
+                                *o++ = '\b';
+                                break;
+                        case 'f':
+                                *o++ = '\f';
+                                break;
                         case 'u':
                                 /* Tests only need ASCII; anything else reads as '?'. */
                                 for (int i = 0; i < 4; i++)
@@ -42,16 +52,18 @@ static char *parse_string(const char **p) {
                                                 return NULL;
                                         }
                                 {
-                                        char hex[5] = { s[1], s[2], s[3], s[4], 0 };
+                                        char hex[5] = {s[1], s[2], s[3], s[4], 0};
                                         long c = strtol(hex, NULL, 16);
-                                        *o++ = c > 0 && c < 128 ? (char) c : '?';
+                                        *o++ = c > 0 && c < 128 ? (char)c : '?';
                                 }
                                 s += 4;
                                 break;
                         case 0:
                                 free(out);
                                 return NULL;
-                        default: *o++ = *s; break;
+                        default:
+                                *o++ = *s;
+                                break;
                         }
                         s++;
                 } else

@@ -50,10 +50,11 @@ Test(memfd_scan, parses_maps_lines) {
         uint64_t dev, ino;
         char name[64];
 
-        cr_assert_eq(memfd_parse_maps_line("7f0000001000-7f0000003000 rw-s 00001000 00:01 1026         "
-                                           "          /memfd:frames (deleted)\n",
-                                           &m, &dev, &ino, name, sizeof(name)),
-                     1);
+        cr_assert_eq(
+                memfd_parse_maps_line("7f0000001000-7f0000003000 rw-s 00001000 00:01 1026         "
+                                      "          /memfd:frames (deleted)\n",
+                                      &m, &dev, &ino, name, sizeof(name)),
+                1);
         cr_assert_eq(m.start, 0x7f0000001000ULL);
         cr_assert_eq(m.end, 0x7f0000003000ULL);
         cr_assert_eq(m.offset, 0x1000);
@@ -62,13 +63,15 @@ Test(memfd_scan, parses_maps_lines) {
         cr_assert_eq(ino, 1026);
         cr_assert_str_eq(name, "frames");
 
-        cr_assert_eq(memfd_parse_maps_line("55d0a000-55d0b000 r-xp 00000000 fd:01 1234 /usr/bin/cat\n", &m,
-                                           &dev, &ino, name, sizeof(name)),
+        cr_assert_eq(
+                memfd_parse_maps_line("55d0a000-55d0b000 r-xp 00000000 fd:01 1234 /usr/bin/cat\n",
+                                      &m, &dev, &ino, name, sizeof(name)),
+                0);
+        cr_assert_eq(memfd_parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0\n", &m, &dev,
+                                           &ino, name, sizeof(name)),
                      0);
-        cr_assert_eq(memfd_parse_maps_line("7ffd1000-7ffd2000 rw-p 00000000 00:00 0\n", &m, &dev, &ino,
-                                           name, sizeof(name)),
-                     0);
-        cr_assert_eq(memfd_parse_maps_line("Rss:  4 kB\n", &m, &dev, &ino, name, sizeof(name)), -EINVAL);
+        cr_assert_eq(memfd_parse_maps_line("Rss:  4 kB\n", &m, &dev, &ino, name, sizeof(name)),
+                     -EINVAL);
 }
 
 Test(memfd_scan, finds_own_memfd) {
@@ -90,7 +93,7 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(fstat(fd, &st), 0);
 
         before = count_fds();
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &self, .n_pids = 1 }, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.pids = &self, .n_pids = 1}, &s), 0);
         cr_assert_eq(count_fds(), before, "the scan leaked an fd");
 
         cr_assert_eq(s->n_scanned, 1);
@@ -108,9 +111,10 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(e->holders[0].accmode, O_RDWR);
         cr_assert(e->holders[0].flags & O_CLOEXEC);
         cr_assert_eq(e->n_mappers, 1);
-        cr_assert_eq(e->mappers[0].start, (uint64_t) (uintptr_t) addr);
-        cr_assert_eq(e->mappers[0].end, (uint64_t) (uintptr_t) addr + 3 * 4096);
-        cr_assert(e->mappers[0].read && e->mappers[0].write && e->mappers[0].shared && !e->mappers[0].exec);
+        cr_assert_eq(e->mappers[0].start, (uint64_t)(uintptr_t)addr);
+        cr_assert_eq(e->mappers[0].end, (uint64_t)(uintptr_t)addr + 3 * 4096);
+        cr_assert(e->mappers[0].read && e->mappers[0].write && e->mappers[0].shared &&
+                  !e->mappers[0].exec);
         cr_assert_eq(e->mappers[0].rss, 4096);
         cr_assert_eq(e->mappers[0].pss, 4096);
         cr_assert_eq(e->rss, 4096);
@@ -125,7 +129,7 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_null(s);
 
         /* The whole system, leaving ourselves out. */
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .skip_self = true }, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.skip_self = true}, &s), 0);
         cr_assert_gt(s->n_scanned, 1);
         cr_assert_null(memfd_scan_find_entry(s, st.st_dev, st.st_ino));
         cr_assert_null(memfd_scan_find_process(s, self));
@@ -143,7 +147,7 @@ Test(memfd_scan, gone_process_is_no_error) {
         if (pid == 0)
                 _exit(0);
         waitpid(pid, NULL, 0);
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &pid, .n_pids = 1 }, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.pids = &pid, .n_pids = 1}, &s), 0);
         cr_assert_eq(s->n_scanned, 0);
         cr_assert_eq(s->n_unreadable, 0);
         cr_assert_eq(s->n_entries, 0);
