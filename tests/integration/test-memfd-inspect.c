@@ -1,0 +1,812 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * memfd-inspect against processes whose memfds we know: the mkfds fixture
+ * (every field of the JSON output), util-linux lsfd (same holders), a running
+ * lmmd (block names, scope, owner, orphans), and the option errors.
+ */
+
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lmm.h"
+#include "minijson.h"
+
+/* Whole-system runs on a busy machine print megabytes of JSON. */
+#define OUT_MAX (16 << 20)
+
+/* ------------------------------------------------------------ the fixture */
+
+typedef struct fx_fd {
+        int pid;
+        char name[128];
+        int fd;
+        bool rw;
+} fx_fd;
+
+typedef struct fx_memfd {
+        char name[128];
+        long long size;
+        char seals[64];
+} fx_memfd;
+
+typedef struct fx_map {
+        char name[128];
+        unsigned long long start, end;
+        char prot[8], sharing[16];
+        long long rss;
+} fx_map;
+
+typedef struct fixture {
+        pid_t pid, child;
+        int in_fd; /* its stdin: closing it ends the fixture */
+        char prefix[64];
+        bool huge;
+        fx_fd fds[16];
+        size_t n_fds;
+        fx_memfd memfds[16];
+        size_t n_memfds;
+        fx_map maps[16];
+        size_t n_maps;
+} fixture;
+
+/* What a test started, so that teardown stops it also after a failed assertion
+ * (children inherit criterion's pipes and would keep the run waiting). */
+static fixture *running_fixture;
+static harness_lmmd *running_lmmd;
+
+static void fixture_start(fixture *f) {
+        const char *mkfds = harness_getenv("MKFDS");
+        int in[2], out[2];
+        char line[512];
+        FILE *o;
+
+        memset(f, 0, sizeof(*f));
+        snprintf(f->prefix, sizeof(f->prefix), "mkfds%d", (int)getpid());
+        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+        f->pid = fork();
+        cr_assert_geq(f->pid, 0);
+        if (f->pid == 0) {
+                dup2(in[0], 0);
+                dup2(out[1], 1);
+                execl(mkfds, mkfds, f->prefix, (char *)NULL);
+                _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        f->in_fd = in[1];
+        running_fixture = f;
+        o = fdopen(out[0], "re");
+        cr_assert(o);
+        while (fgets(line, sizeof(line), o)) {
+                int pid;
+
+                line[strcspn(line, "\n")] = 0;
+                if (strcmp(line, "ready") == 0)
+                        break;
+                if (sscanf(line, "pid %d", &pid) == 1)
+                        cr_assert_eq(pid, f->pid);
+                else if (sscanf(line, "child %d", &pid) == 1)
+                        f->child = pid;
+                else if (strncmp(line, "fd ", 3) == 0) {
+                        fx_fd *d = &f->fds[f->n_fds++];
+                        char mode[8];
+                        cr_assert_eq(
+                                sscanf(line, "fd %d %127s %d %7s", &d->pid, d->name, &d->fd, mode),
+                                4);
+                        d->rw = strcmp(mode, "rw") == 0;
+                } else if (strncmp(line, "memfd ", 6) == 0) {
+                        fx_memfd *m = &f->memfds[f->n_memfds++];
+                        cr_assert_eq(
+                                sscanf(line, "memfd %127s %lld %63s", m->name, &m->size, m->seals),
+                                3);
+                } else if (strncmp(line, "map ", 4) == 0) {
+                        fx_map *m = &f->maps[f->n_maps++];
+                        cr_assert_eq(sscanf(line, "map %127s %llx %llx %7s %15s %lld", m->name,
+                                            &m->start, &m->end, m->prot, m->sharing, &m->rss),
+                                     6);
+                } else if (strncmp(line, "huge ", 5) == 0)
+                        f->huge = true;
+        }
+        fclose(o);
+        cr_assert(f->child > 0, "mkfds did not get ready");
+}
+
+static void fixture_stop(fixture *f) {
+        if (f->pid <= 0)
+                return;
+        close(f->in_fd);
+        running_fixture = NULL;
+        cr_assert_eq(harness_wait_exit(f->pid, 5000), 0);
+        f->pid = 0;
+}
+
+static const fx_memfd *fixture_memfd(const fixture *f, const char *name) {
+        for (size_t i = 0; i < f->n_memfds; i++)
+                if (strcmp(f->memfds[i].name, name) == 0)
+                        return &f->memfds[i];
+        cr_assert_fail("no memfd %s in the fixture", name);
+        return NULL;
+}
+
+/* Strip the fixture's prefix: "mkfds123-rw" → "rw". */
+static const char *suffix(const fixture *f, const char *name) {
+        size_t n = strlen(f->prefix);
+        return name && strncmp(name, f->prefix, n) == 0 && name[n] == '-' ? name + n + 1 : NULL;
+}
+
+/* -------------------------------------------------------- running the tool */
+
+static char *out_buf, *err_buf;
+
+static void setup(void) {
+        out_buf = malloc(OUT_MAX);
+        err_buf = malloc(OUT_MAX);
+        cr_assert(out_buf && err_buf);
+}
+
+static void teardown(void) {
+        if (running_fixture && running_fixture->pid > 0) {
+                kill(running_fixture->pid, SIGTERM);
+                waitpid(running_fixture->pid, NULL, 0);
+        }
+        if (running_lmmd)
+                harness_lmmd_kill(running_lmmd);
+        free(out_buf);
+        free(err_buf);
+}
+
+static int count_lines(const char *s) {
+        int n = 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
+/* Run memfd-inspect with @args (NULL-terminated); return its exit status. */
+static int inspect(const char *const *args) {
+        const char *argv[32] = {harness_getenv("MEMFD_INSPECT")};
+        size_t n = 1;
+
+        for (; *args && n < 31; args++)
+                argv[n++] = *args;
+        argv[n] = NULL;
+        return harness_run(argv, NULL, out_buf, OUT_MAX, err_buf, OUT_MAX);
+}
+
+/* Run with --json and parse; the array under @table. */
+static mj *inspect_json(const char *const *args, const char *table, const mj **ret_rows) {
+        int r = inspect(args);
+        mj *doc;
+
+        cr_assert_eq(r, 0, "memfd-inspect failed (%d): %s", r, err_buf);
+        doc = mj_parse(out_buf);
+        cr_assert(doc, "memfd-inspect printed no valid JSON:\n%.4000s", out_buf);
+        *ret_rows = mj_get(doc, table);
+        cr_assert(*ret_rows && (*ret_rows)->type == MJ_ARRAY, "no \"%s\" array in:\n%.4000s", table,
+                  out_buf);
+        return doc;
+}
+
+static uint64_t inode_of(pid_t pid, int fd) {
+        char path[64];
+        struct stat st;
+
+        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+        cr_assert_eq(stat(path, &st), 0);
+        return st.st_ino;
+}
+
+/* Fields every row of a memfd carries in the default (list) view. */
+static void check_memfd_fields(const fixture *f, const mj *row) {
+        const char *name = mj_str(row, "name");
+        const fx_memfd *m;
+        const mj *huge = mj_get(row, "hugetlb");
+
+        cr_assert(suffix(f, name), "unexpected memfd %s", name);
+        m = fixture_memfd(f, name);
+        cr_assert_eq(mj_int(row, "size"), m->size, "%s: size", name);
+        cr_assert_str_eq(mj_str(row, "seals"), m->seals, "%s: seals", name);
+        cr_assert(huge && huge->type == MJ_BOOL);
+        cr_assert_eq(huge->b, strcmp(suffix(f, name), "huge") == 0, "%s: hugetlb", name);
+        cr_assert_str_eq(mj_str(row, "dev") ? "ok" : "missing", "ok");
+        cr_assert_gt(mj_int(row, "inode"), 0);
+        /* Not a manager's block (a boolean column is false, not null, when empty). */
+        cr_assert(mj_is_null(row, "block") && mj_is_null(row, "scope") &&
+                  mj_is_null(row, "owner-uid") && mj_is_null(row, "owner-pid"));
+        cr_assert(mj_get(row, "orphan") && !mj_get(row, "orphan")->b);
+}
+
+TestSuite(memfd_inspect, .init = setup, .fini = teardown, .timeout = 60);
+
+Test(memfd_inspect, list_every_field) {
+        fixture f;
+        char pids[64];
+        const mj *rows;
+        mj *doc;
+        size_t seen_fds = 0, seen_maps = 0;
+
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d", (int)f.pid);
+        {
+                char child[32];
+                snprintf(child, sizeof(child), "%d", (int)f.child);
+                doc = inspect_json((const char *[]){"--json", "--no-manager", "--pid", pids,
+                                                    "--pid", child, NULL},
+                                   "memfds", &rows);
+        }
+        cr_assert_eq(rows->n, f.n_fds + f.n_maps,
+                     "rows: %zu, expected %zu fds and %zu maps:\n%.4000s", rows->n, f.n_fds,
+                     f.n_maps, out_buf);
+
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *type = mj_str(row, "type");
+                const char *name = mj_str(row, "name");
+                const char *sfx;
+                long long pid = mj_int(row, "pid");
+
+                check_memfd_fields(&f, row);
+                sfx = suffix(&f, name);
+                cr_assert_str_eq(mj_str(row, "command"), "mkfds");
+                cr_assert_eq(mj_int(row, "uid"), (long long)getuid());
+
+                /* Counts of the memfd, the same on each of its rows. */
+                {
+                        long long fds = 0, maps = 0;
+                        for (size_t k = 0; k < f.n_fds; k++)
+                                fds += strcmp(f.fds[k].name, name) == 0;
+                        for (size_t k = 0; k < f.n_maps; k++)
+                                maps += strcmp(f.maps[k].name, name) == 0;
+                        cr_assert_eq(mj_int(row, "fds"), fds, "%s: fds", name);
+                        cr_assert_eq(mj_int(row, "mappings"), maps, "%s: mappings", name);
+                }
+
+                if (strcmp(type, "fd") == 0) {
+                        const fx_fd *d = NULL;
+                        for (size_t k = 0; k < f.n_fds; k++)
+                                if (f.fds[k].pid == pid && f.fds[k].fd == mj_int(row, "fd"))
+                                        d = &f.fds[k];
+                        cr_assert(d, "unexpected fd row: pid %lld fd %lld", pid, mj_int(row, "fd"));
+                        cr_assert_str_eq(name, d->name);
+                        cr_assert_str_eq(mj_str(row, "mode"), d->rw ? "read-write" : "read-only");
+                        cr_assert_eq((uint64_t)mj_int(row, "inode"), inode_of(d->pid, d->fd));
+                        cr_assert(mj_is_null(row, "range") && mj_is_null(row, "prot") &&
+                                  mj_is_null(row, "sharing") && mj_is_null(row, "rss") &&
+                                  mj_is_null(row, "pss") && mj_is_null(row, "start"));
+                        seen_fds++;
+                } else {
+                        const fx_map *m = NULL;
+                        char range[64];
+
+                        cr_assert_str_eq(type, "map");
+                        cr_assert_eq(pid, f.pid, "only the parent maps");
+                        for (size_t k = 0; k < f.n_maps; k++)
+                                if ((long long)f.maps[k].start == mj_int(row, "start"))
+                                        m = &f.maps[k];
+                        cr_assert(m, "unexpected mapping at %lld", mj_int(row, "start"));
+                        cr_assert_str_eq(name, m->name);
+                        cr_assert_eq((unsigned long long)mj_int(row, "end"), m->end);
+                        snprintf(range, sizeof(range), "%llx-%llx", m->start, m->end);
+                        cr_assert_str_eq(mj_str(row, "range"), range);
+                        cr_assert_str_eq(mj_str(row, "prot"), m->prot, "%s: prot", sfx);
+                        cr_assert_str_eq(mj_str(row, "sharing"), m->sharing, "%s: sharing", sfx);
+                        cr_assert_eq(mj_int(row, "offset"), 0);
+                        cr_assert_eq(mj_int(row, "rss"), m->rss, "%s: rss %lld, expected %lld", sfx,
+                                     mj_int(row, "rss"), m->rss);
+                        /* Nobody else maps these pages: proportional = resident. */
+                        cr_assert_eq(mj_int(row, "pss"), m->rss, "%s: pss", sfx);
+                        cr_assert(mj_is_null(row, "fd") && mj_is_null(row, "mode"));
+                        seen_maps++;
+                }
+        }
+        cr_assert_eq(seen_fds, f.n_fds);
+        cr_assert_eq(seen_maps, f.n_maps);
+        mj_free(doc);
+        fixture_stop(&f);
+}
+
+Test(memfd_inspect, summary_totals) {
+        fixture f;
+        char pids[64];
+        const mj *rows;
+        mj *doc;
+
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        doc = inspect_json(
+                (const char *[]){"--json", "--summary", "--no-manager", "--pid", pids, NULL},
+                "memfds", &rows);
+        cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *name = mj_str(row, "name");
+                const char *sfx = suffix(&f, name);
+                long long fds = 0, maps = 0, rss = 0;
+                char want_pids[64];
+
+                check_memfd_fields(&f, row);
+                for (size_t k = 0; k < f.n_fds; k++)
+                        fds += strcmp(f.fds[k].name, name) == 0;
+                for (size_t k = 0; k < f.n_maps; k++)
+                        if (strcmp(f.maps[k].name, name) == 0) {
+                                maps++;
+                                rss += f.maps[k].rss;
+                        }
+                cr_assert_eq(mj_int(row, "fds"), fds, "%s", sfx);
+                cr_assert_eq(mj_int(row, "mappings"), maps, "%s", sfx);
+                cr_assert_eq(mj_int(row, "rss"), rss, "%s", sfx);
+                cr_assert_eq(mj_int(row, "pss"), rss, "%s", sfx);
+                if (strcmp(sfx, "shared") == 0)
+                        snprintf(want_pids, sizeof(want_pids), "%d,%d", (int)f.pid, (int)f.child);
+                else
+                        snprintf(want_pids, sizeof(want_pids), "%d", (int)f.pid);
+                cr_assert_str_eq(mj_str(row, "pids"), want_pids, "%s", sfx);
+                cr_assert(mj_is_null(row, "pid") || !mj_get(row, "pid"), "no pid on a memfd line");
+        }
+        mj_free(doc);
+        fixture_stop(&f);
+}
+
+Test(memfd_inspect, tree_children) {
+        fixture f;
+        char pids[64];
+        const mj *rows;
+        mj *doc;
+
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        doc = inspect_json(
+                (const char *[]){"--json", "--tree", "--no-manager", "--pid", pids, NULL}, "memfds",
+                &rows);
+        cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *name = mj_str(row, "name");
+                const mj *children = mj_get(row, "children");
+                size_t want = 0;
+
+                cr_assert_str_eq(mj_str(row, "type"), "memfd");
+                check_memfd_fields(&f, row);
+                for (size_t k = 0; k < f.n_fds; k++)
+                        want += strcmp(f.fds[k].name, name) == 0;
+                for (size_t k = 0; k < f.n_maps; k++)
+                        want += strcmp(f.maps[k].name, name) == 0;
+                cr_assert(children && children->type == MJ_ARRAY && children->n == want,
+                          "%s: %zu children expected", name, want);
+                for (size_t k = 0; k < children->n; k++) {
+                        const mj *c = children->items[k];
+                        const char *t = mj_str(c, "type");
+                        cr_assert(t && (strcmp(t, "fd") == 0 || strcmp(t, "map") == 0));
+                        cr_assert(mj_is_null(c, "name"), "a child line names no memfd");
+                        cr_assert_gt(mj_int(c, "pid"), 0);
+                        cr_assert_str_eq(mj_str(c, "command"), "mkfds");
+                }
+        }
+        mj_free(doc);
+        fixture_stop(&f);
+}
+
+Test(memfd_inspect, processes_totals) {
+        fixture f;
+        char pids[64];
+        const mj *rows;
+        mj *doc;
+        long long fds = 0, rss = 0;
+
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        doc = inspect_json(
+                (const char *[]){"--json", "--processes", "--no-manager", "--pid", pids, NULL},
+                "processes", &rows);
+        cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
+        for (size_t k = 0; k < f.n_fds; k++)
+                fds += f.fds[k].pid == f.pid;
+        for (size_t k = 0; k < f.n_maps; k++)
+                rss += f.maps[k].rss;
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                cr_assert_str_eq(mj_str(row, "command"), "mkfds");
+                if (mj_int(row, "pid") == f.pid) {
+                        cr_assert_eq(mj_int(row, "memfds"), (long long)f.n_memfds);
+                        cr_assert_eq(mj_int(row, "fds"), fds);
+                        cr_assert_eq(mj_int(row, "mappings"), (long long)f.n_maps);
+                        cr_assert_eq(mj_int(row, "rss"), rss);
+                        cr_assert_eq(mj_int(row, "pss"), rss);
+                } else {
+                        cr_assert_eq(mj_int(row, "pid"), f.child);
+                        cr_assert_eq(mj_int(row, "memfds"), 1);
+                        cr_assert_eq(mj_int(row, "fds"), 1);
+                        cr_assert_eq(mj_int(row, "mappings"), 0);
+                        cr_assert_eq(mj_int(row, "rss"), 0);
+                }
+        }
+        mj_free(doc);
+        fixture_stop(&f);
+}
+
+Test(memfd_inspect, columns_and_name_filter) {
+        fixture f;
+        char pids[32], pattern[96];
+        const mj *rows;
+        mj *doc;
+
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d", (int)f.pid);
+        snprintf(pattern, sizeof(pattern), "%s-r?", f.prefix);
+
+        /* Case-insensitive names, only those columns, in that order. */
+        doc = inspect_json((const char *[]){"--json", "--no-manager", "-o", "Name,SIZE,seals",
+                                            "--summary", "--pid", pids, "--name", pattern, NULL},
+                           "memfds", &rows);
+        cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *sfx = suffix(&f, mj_str(row, "name"));
+                cr_assert_eq(row->n, 3);
+                cr_assert_str_eq(row->keys[0], "name");
+                cr_assert_str_eq(row->keys[1], "size");
+                cr_assert_str_eq(row->keys[2], "seals");
+                cr_assert(sfx && (strcmp(sfx, "rw") == 0 || strcmp(sfx, "ro") == 0));
+                cr_assert_eq(mj_get(row, "size")->type, MJ_NUMBER);
+        }
+        mj_free(doc);
+
+        /* The table: a header and one line per memfd. */
+        cr_assert_eq(inspect((const char *[]){"--no-manager", "--summary", "-o", "NAME,SEALS",
+                                              "--pid", pids, "--name", pattern, NULL}),
+                     0);
+        cr_assert_eq(count_lines(out_buf), 3, "%.4000s", out_buf);
+        cr_assert(strstr(out_buf, "NAME") && strstr(out_buf, "shrink,grow,write"), "%.4000s",
+                  out_buf);
+        fixture_stop(&f);
+}
+
+/* The holders memfd-inspect reports are the ones util-linux lsfd reports. */
+Test(memfd_inspect, agrees_with_lsfd) {
+        const char *lsfd_argv[16];
+        char pids[64], *lsfd_out;
+        const mj *rows, *lrows;
+        fixture f;
+        mj *doc, *ldoc;
+        size_t n_lsfd = 0;
+
+        if (access("/usr/bin/lsfd", X_OK) != 0)
+                cr_skip_test("util-linux lsfd is not installed");
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        doc = inspect_json((const char *[]){"--json", "--no-manager", "--pid", pids, NULL},
+                           "memfds", &rows);
+
+        lsfd_out = malloc(OUT_MAX);
+        cr_assert(lsfd_out);
+        n_lsfd = 0;
+        lsfd_argv[n_lsfd++] = "/usr/bin/lsfd";
+        lsfd_argv[n_lsfd++] = "-J";
+        lsfd_argv[n_lsfd++] = "-p";
+        lsfd_argv[n_lsfd++] = pids;
+        lsfd_argv[n_lsfd++] = "-o";
+        lsfd_argv[n_lsfd++] = "PID,ASSOC,NAME,MODE,INODE";
+        lsfd_argv[n_lsfd] = NULL;
+        cr_assert_eq(harness_run(lsfd_argv, NULL, lsfd_out, OUT_MAX, NULL, 0), 0);
+        ldoc = mj_parse(lsfd_out);
+        cr_assert(ldoc, "lsfd printed no valid JSON:\n%.4000s", lsfd_out);
+        lrows = mj_get(ldoc, "lsfd");
+        cr_assert(lrows && lrows->type == MJ_ARRAY);
+
+        n_lsfd = 0;
+        for (size_t i = 0; i < lrows->n; i++) {
+                const mj *l = lrows->items[i];
+                const char *name = mj_str(l, "name"), *assoc = mj_str(l, "assoc"),
+                           *mode = mj_str(l, "mode");
+                char want[160];
+                bool found = false;
+
+                snprintf(want, sizeof(want), "/memfd:%s-", f.prefix);
+                /* lsfd lists mappings too ("mem", "shm"...); holders have a numeric ASSOC. */
+                if (!name || strncmp(name, want, strlen(want)) != 0 || !assoc || assoc[0] < '0' ||
+                    assoc[0] > '9')
+                        continue;
+                n_lsfd++;
+                for (size_t k = 0; k < rows->n; k++) {
+                        const mj *r = rows->items[k];
+                        char full[160];
+
+                        if (strcmp(mj_str(r, "type"), "fd") != 0 ||
+                            mj_int(r, "pid") != mj_int(l, "pid") || mj_int(r, "fd") != atoll(assoc))
+                                continue;
+                        snprintf(full, sizeof(full), "/memfd:%s (deleted)", mj_str(r, "name"));
+                        cr_assert_str_eq(name, full);
+                        cr_assert_eq(mj_int(r, "inode"), mj_int(l, "inode"));
+                        cr_assert_str_eq(mj_str(r, "mode"), mode[0] == 'r' && mode[1] == 'w'
+                                                                    ? "read-write"
+                                                            : mode[1] == 'w' ? "write-only"
+                                                                             : "read-only");
+                        found = true;
+                }
+                cr_assert(found, "lsfd reports pid %lld fd %s (%s), memfd-inspect does not",
+                          mj_int(l, "pid"), assoc, name);
+        }
+        {
+                size_t n_ours = 0;
+                for (size_t k = 0; k < rows->n; k++)
+                        n_ours += strcmp(mj_str(rows->items[k], "type"), "fd") == 0;
+                cr_assert_eq(n_lsfd, n_ours, "lsfd: %zu holders, memfd-inspect: %zu", n_lsfd,
+                             n_ours);
+                cr_assert_eq(n_ours, f.n_fds);
+        }
+        mj_free(ldoc);
+        mj_free(doc);
+        free(lsfd_out);
+        fixture_stop(&f);
+}
+
+/* ------------------------------------------------------------ the manager */
+
+static const mj *find_block(const mj *rows, const char *block) {
+        for (size_t i = 0; i < rows->n; i++) {
+                const char *b = mj_str(rows->items[i], "block");
+                if (b && strcmp(b, block) == 0)
+                        return rows->items[i];
+        }
+        return NULL;
+}
+
+Test(memfd_inspect, manager_blocks) {
+        harness_lmmd h;
+        lmm_client *c = NULL;
+        lmm_segment *kept = NULL, *conn = NULL, *gone = NULL;
+        lmm_block_info info;
+        const mj *rows, *row;
+        mj *doc;
+        char name_kept[64], name_conn[64], name_orphan[64], memfd_name[80], pattern[64];
+        void *addr;
+
+        snprintf(name_kept, sizeof(name_kept), "insp-kept-%d", (int)getpid());
+        snprintf(name_conn, sizeof(name_conn), "insp-conn-%d", (int)getpid());
+        snprintf(name_orphan, sizeof(name_orphan), "insp-orphan-%d", (int)getpid());
+
+        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
+        running_lmmd = &h;
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){.size = 65536, .name = name_kept}, &kept),
+                0);
+        cr_assert_geq(lmm_segment_map(kept, 0, &addr), 0);
+        memset(addr, 1, 4096);
+        cr_assert_eq(lmm_segment_create(c,
+                                        &(lmm_segment_opts){.size = 8192,
+                                                            .name = name_conn,
+                                                            .flags = LMM_CREATE_SCOPE_CONNECTION},
+                                        &conn),
+                     0);
+        /* Created, then let go: only the manager holds it now. */
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = name_orphan},
+                                        &gone),
+                     0);
+        gone = lmm_segment_unref(gone);
+
+        /* The scan is whole-system (the orphan verdict needs it); the lines are only ours. */
+        snprintf(pattern, sizeof(pattern), "*insp-*-%d", (int)getpid());
+        doc = inspect_json((const char *[]){"--json", "--summary", "--socket", h.sock, "--name",
+                                            pattern, NULL},
+                           "memfds", &rows);
+        cr_assert_eq(rows->n, 3, "%.4000s", out_buf);
+
+        row = find_block(rows, name_kept);
+        cr_assert(row, "block %s not shown:\n%.4000s", name_kept, out_buf);
+        cr_assert_eq(lmm_block_stat(c, name_kept, &info), 0);
+        cr_assert_eq(mj_int(row, "inode"), (long long)info.inode);
+        snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", name_kept);
+        cr_assert_str_eq(mj_str(row, "name"), memfd_name);
+        cr_assert_eq(mj_int(row, "size"), 65536);
+        {
+                char seals[128];
+                /* shrink,grow, and exec where the kernel has MFD_NOEXEC_SEAL. */
+                cr_assert_str_eq(mj_str(row, "seals"),
+                                 lmm_seals_to_string(info.seals, seals, sizeof(seals)));
+                cr_assert(strncmp(seals, "shrink,grow", 11) == 0, "%s", seals);
+        }
+        cr_assert_str_eq(mj_str(row, "scope"), "manager");
+        cr_assert_eq(mj_int(row, "owner-uid"), (long long)getuid());
+        cr_assert_eq(mj_int(row, "owner-pid"), (long long)getpid());
+        cr_assert_eq(mj_get(row, "orphan")->type, MJ_BOOL);
+        cr_assert(!mj_get(row, "orphan")->b, "a block we hold and map is no orphan");
+        cr_assert_eq(mj_int(row, "fds"), 2, "the manager and us");
+        cr_assert_eq(mj_int(row, "mappings"), 1);
+        cr_assert_eq(mj_int(row, "rss"), 4096);
+        {
+                char want[64];
+                snprintf(want, sizeof(want), "%d,%d", (int)(h.pid < getpid() ? h.pid : getpid()),
+                         (int)(h.pid < getpid() ? getpid() : h.pid));
+                cr_assert_str_eq(mj_str(row, "pids"), want);
+        }
+
+        row = find_block(rows, name_conn);
+        cr_assert(row, "block %s not shown", name_conn);
+        cr_assert_str_eq(mj_str(row, "scope"), "connection");
+        cr_assert(!mj_get(row, "orphan")->b);
+        cr_assert_eq(mj_int(row, "mappings"), 0);
+
+        row = find_block(rows, name_orphan);
+        cr_assert(row, "block %s not shown", name_orphan);
+        cr_assert_eq(mj_int(row, "size"), 4096);
+        cr_assert(mj_get(row, "orphan")->b, "only the manager holds %s", name_orphan);
+        cr_assert_eq(mj_int(row, "fds"), 1);
+        {
+                char want[32];
+                snprintf(want, sizeof(want), "%d", (int)h.pid);
+                cr_assert_str_eq(mj_str(row, "pids"), want);
+        }
+        mj_free(doc);
+
+        /* --pid narrows the lines, not the verdict: the orphan is still one. */
+        {
+                char pid[32];
+                snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+                doc = inspect_json(
+                        (const char *[]){"--json", "--socket", h.sock, "--pid", pid, NULL},
+                        "memfds", &rows);
+                row = find_block(rows, name_orphan);
+                cr_assert(row);
+                cr_assert(mj_get(row, "orphan")->b);
+                cr_assert_str_eq(mj_str(row, "type"), "fd");
+                cr_assert_eq(mj_int(row, "pid"), h.pid);
+                cr_assert_str_eq(mj_str(row, "command"), "lmmd");
+                for (size_t i = 0; i < rows->n; i++)
+                        cr_assert_eq(mj_int(rows->items[i], "pid"), h.pid);
+                mj_free(doc);
+        }
+
+        /* --no-manager: the memfds, without the manager's words. */
+        doc = inspect_json(
+                (const char *[]){"--json", "--summary", "--no-manager", "--name", pattern, NULL},
+                "memfds", &rows);
+        cr_assert_eq(rows->n, 3, "the memfds are there: %.4000s", out_buf);
+        cr_assert_null(find_block(rows, name_kept));
+        mj_free(doc);
+
+        lmm_segment_unref(kept);
+        lmm_segment_unref(conn);
+        lmm_client_unref(c);
+        running_lmmd = NULL;
+        harness_lmmd_stop(&h);
+}
+
+Test(memfd_inspect, unreachable_manager_is_one_line) {
+        const mj *rows;
+        char self[32];
+        mj *doc;
+
+        snprintf(self, sizeof(self), "%d", (int)getpid());
+        doc = inspect_json((const char *[]){"--json", "--summary", "--socket",
+                                            "/nonexistent/lmmd.sock", "--pid", self, NULL},
+                           "memfds", &rows);
+
+        /* One line about the manager; at most one more about unreadable processes (some
+         * sandboxes hide a process even from root). */
+        cr_assert(strncmp(err_buf,
+                          "memfd-inspect: cannot ask the manager at /nonexistent/lmmd.sock: ",
+                          65) == 0,
+                  "%s", err_buf);
+        cr_assert(count_lines(err_buf) == 1 ||
+                          (count_lines(err_buf) == 2 && strstr(err_buf, "could not be read")),
+                  "%s", err_buf);
+        mj_free(doc);
+}
+
+/* -------------------------------------------------------------- options */
+
+static void expect_usage_error(const char *const *args, const char *what) {
+        int r = inspect(args);
+
+        cr_assert_eq(r, 2, "%s: exit %d", what, r);
+        cr_assert_eq(count_lines(err_buf), 1, "%s: stderr:\n%s", what, err_buf);
+        cr_assert(strncmp(err_buf, "memfd-inspect: ", 15) == 0, "%s: %s", what, err_buf);
+        cr_assert_eq(out_buf[0], 0, "%s: printed %s", what, out_buf);
+}
+
+Test(memfd_inspect, option_errors) {
+        expect_usage_error((const char *[]){"-o", "NAME,BOGUS", NULL}, "unknown column");
+        cr_assert(strstr(err_buf, "BOGUS"), "%s", err_buf);
+        expect_usage_error((const char *[]){"--bogus", NULL}, "unknown long option");
+        cr_assert(strstr(err_buf, "--bogus"), "%s", err_buf);
+        expect_usage_error((const char *[]){"-Z", NULL}, "unknown short option");
+        expect_usage_error((const char *[]){"--pid", "abc", NULL}, "bad pid");
+        expect_usage_error((const char *[]){"--pid", NULL}, "missing argument");
+        expect_usage_error((const char *[]){"--watch", "0", NULL}, "zero interval");
+        expect_usage_error((const char *[]){"--tree", "--summary", NULL}, "two views");
+        expect_usage_error((const char *[]){"extra", NULL}, "stray argument");
+
+        cr_assert_eq(inspect((const char *[]){"--help", NULL}), 0);
+        cr_assert(strstr(out_buf, "--json"));
+        cr_assert_eq(inspect((const char *[]){"--list-columns", NULL}), 0);
+        cr_assert(strstr(out_buf, "ORPHAN"));
+}
+
+/* A user who may not read other processes gets their own and one line about the rest. */
+Test(memfd_inspect, unreadable_processes_one_line) {
+        const char *bin = harness_getenv("MEMFD_INSPECT");
+        int out[2], err[2], status;
+        pid_t pid;
+        size_t n;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to switch to an unprivileged user");
+        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+        pid = fork();
+        if (pid == 0) {
+                dup2(out[1], 1);
+                dup2(err[1], 2);
+                if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+                        _exit(126);
+                execl(bin, bin, "--no-manager", "--summary", (char *)NULL);
+                _exit(127);
+        }
+        close(out[1]);
+        close(err[1]);
+        while (read(out[0], out_buf, OUT_MAX) > 0)
+                ;
+        n = 0;
+        for (ssize_t k; (k = read(err[0], err_buf + n, OUT_MAX - 1 - n)) > 0;)
+                n += (size_t)k;
+        err_buf[n] = 0;
+        close(out[0]);
+        close(err[0]);
+        waitpid(pid, &status, 0);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+                cr_skip_test("user nobody cannot execute %s", bin);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d: %s", status, err_buf);
+        cr_assert_eq(count_lines(err_buf), 1, "%s", err_buf);
+        cr_assert(strstr(err_buf, "could not be read (permission denied); run as root to see them"),
+                  "%s", err_buf);
+}
+
+Test(memfd_inspect, watch_redraws_until_sigint) {
+        const char *bin = harness_getenv("MEMFD_INSPECT");
+        fixture f;
+        char pid_s[32];
+        int out[2], status;
+        pid_t pid;
+        size_t n = 0;
+        const char *p;
+        int frames = 0;
+
+        fixture_start(&f);
+        snprintf(pid_s, sizeof(pid_s), "%d", (int)f.pid);
+        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+        pid = fork();
+        if (pid == 0) {
+                dup2(out[1], 1);
+                execl(bin, bin, "--no-manager", "--summary", "--pid", pid_s, "--watch", "0.1",
+                      (char *)NULL);
+                _exit(127);
+        }
+        close(out[1]);
+        nanosleep(&(struct timespec){.tv_nsec = 450 * 1000 * 1000}, NULL);
+        kill(pid, SIGINT);
+        for (ssize_t k; (k = read(out[0], out_buf + n, OUT_MAX - 1 - n)) > 0;)
+                n += (size_t)k;
+        out_buf[n] = 0;
+        close(out[0]);
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %d", status);
+        for (p = out_buf; (p = strstr(p, "INODE")); p++)
+                frames++;
+        cr_assert_geq(frames, 2, "%d frames:\n%.4000s", frames, out_buf);
+        fixture_stop(&f);
+}
