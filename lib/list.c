@@ -545,12 +545,12 @@ int list_layout_set(const list_layout *l, uint64_t i, const lmm_item *v) {
         return 0;
 }
 
-int list_layout_count(const list_layout *l, const lmm_item *v) {
+/* scan() - compare every item with @v, in order. With @ret_index, stop at the
+ * first equal one. Return: the number of equal items, or -errno. */
+static int scan(const list_layout *l, const lmm_item *v, uint64_t *ret_index) {
         uint64_t word;
         int n = 0, r;
 
-        if (!l)
-                return -EINVAL;
         r = value_check(v, &word);
         if (r < 0)
                 return r;
@@ -560,32 +560,30 @@ int list_layout_count(const list_layout *l, const lmm_item *v) {
                 r = item_read_at(l, i, READ_COMPARE, NULL, 0, v, &it);
                 if (r < 0)
                         return r;
+                if (it.equal && ret_index) {
+                        *ret_index = i;
+                        return 1;
+                }
                 n += it.equal;
         }
         return n;
 }
 
+int list_layout_count(const list_layout *l, const lmm_item *v) {
+        if (!l)
+                return -EINVAL;
+        return scan(l, v, NULL);
+}
+
 int list_layout_index(const list_layout *l, const lmm_item *v, uint64_t *ret) {
-        uint64_t word;
         int r;
 
         if (!l || !ret)
                 return -EINVAL;
-        r = value_check(v, &word);
+        r = scan(l, v, ret);
         if (r < 0)
                 return r;
-        for (uint64_t i = 0; i < l->count; i++) {
-                item_read it;
-
-                r = item_read_at(l, i, READ_COMPARE, NULL, 0, v, &it);
-                if (r < 0)
-                        return r;
-                if (it.equal) {
-                        *ret = i;
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        return r == 0 ? -ENOENT : 0;
 }
 
 /* ---------------------------------------------------------------- public API */
