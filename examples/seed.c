@@ -89,6 +89,6 @@ int main(void) {
         return 0;
 
 fail:
-        fprintf(stderr, "lmm-seed: %s\n", lmm_client_last_error(c) ?: strerror(-r));
+        fprintf(stderr, "lmm-seed: %s\n", lmm_client_last_error(c) ? lmm_client_last_error(c) : strerror(-r));
         return 1;
 }

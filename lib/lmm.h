@@ -453,28 +453,40 @@ typedef struct lmm_item {
         size_t capacity;
 } lmm_item;
 
+/* A zeroed item that neither C nor C++ compilers warn about. */
+#ifdef __cplusplus
+#define LMM_ITEM_ZERO_ {}
+#else
+#define LMM_ITEM_ZERO_ { LMM_ITEM_NONE }
+#endif
+
 static inline lmm_item lmm_item_none(void) {
-        lmm_item v = { LMM_ITEM_NONE };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_NONE;
         return v;
 }
 static inline lmm_item lmm_item_int(int64_t i) {
-        lmm_item v = { LMM_ITEM_INT };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_INT;
         v.i = i;
         return v;
 }
 static inline lmm_item lmm_item_double(double d) {
-        lmm_item v = { LMM_ITEM_DOUBLE };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_DOUBLE;
         v.d = d;
         return v;
 }
 static inline lmm_item lmm_item_bool(bool b) {
-        lmm_item v = { LMM_ITEM_BOOL };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_BOOL;
         v.b = b;
         return v;
 }
 /* @len bytes of UTF-8 at @s; NULs are part of the value. */
 static inline lmm_item lmm_item_strn(const char *s, size_t len) {
-        lmm_item v = { LMM_ITEM_STR };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_STR;
         v.buf.data = s;
         v.buf.len = len;
         return v;
@@ -487,7 +499,8 @@ static inline lmm_item lmm_item_str(const char *s) {
         return lmm_item_strn(s, len);
 }
 static inline lmm_item lmm_item_bytes(const void *p, size_t len) {
-        lmm_item v = { LMM_ITEM_BYTES };
+        lmm_item v = LMM_ITEM_ZERO_;
+        v.type = LMM_ITEM_BYTES;
         v.buf.data = p;
         v.buf.len = len;
         return v;
