@@ -430,15 +430,17 @@ int list_layout_open(void *base, uint64_t size, list_layout *ret) {
         /* Slots lie in the slot area, in order, without overlap; values fit them. */
         for (uint64_t i = 0; i < l.count; i++) {
                 const uint8_t *d = desc_at(&l, i);
-                uint64_t off = le64toh(load64(d + LIST_DESC_SLOT_OFFSET));
                 item_read it = {};
                 uint8_t *slot;
-                uint64_t cap;
+                uint64_t off, cap;
                 int r;
 
                 r = desc_slot(&l, d, &slot, &cap);
                 if (r < 0)
                         return r;
+                /* The offset desc_slot() checked, not a second read of it:
+                 * another process may be changing the block under us. */
+                off = (uint64_t) (slot - (l.base + l.data_offset));
                 if ((off & 7) || (cap & 7) || off < prev_end || load32(d + LIST_DESC_RESERVED) != 0)
                         return -EBADMSG;
                 prev_end = off + cap;

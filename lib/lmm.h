@@ -531,8 +531,9 @@ LMM_EXPORT int lmm_list_create(lmm_client *c, const char *name, const lmm_item *
  * lmm_list_open() - open a list by its block's name
  * @flags: LMM_OPEN_* (LMM_OPEN_RDONLY: a read-only list, sets give -EROFS)
  *
- * Return: 0; -EBADMSG when the block does not hold a valid list; whatever
- * lmm_segment_open() and lmm_segment_map() return.
+ * Return: 0; -EBADMSG when the block does not hold a valid list; -EBUSY when
+ * an item stays locked by a writer for more than a second while it is
+ * checked; whatever lmm_segment_open() and lmm_segment_map() return.
  */
 LMM_EXPORT int lmm_list_open(lmm_client *c, const char *name, uint32_t flags, lmm_list **ret);
 

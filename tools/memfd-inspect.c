@@ -442,6 +442,11 @@ static int gather(picture *p) {
 
         *p = (picture){};
         if (!arg_no_manager) {
+                if (arg_socket && strlen(arg_socket) >= sizeof(path)) {
+                        fprintf(stderr, PROG ": --socket %s: path too long for a Unix socket (at most %zu bytes)\n",
+                                arg_socket, sizeof(path) - 1);
+                        return -ENAMETOOLONG;
+                }
                 if (arg_socket)
                         snprintf(path, sizeof(path), "%s", arg_socket);
                 if (arg_socket || lmm_default_socket_path(path, sizeof(path)) >= 0) {
@@ -914,10 +919,11 @@ static int parse_argv(int argc, char *argv[]) {
                         char *end;
                         errno = 0;
                         arg_watch = strtod(optarg, &end);
-                        if (errno || end == optarg || *end || !(arg_watch > 0) ||
+                        /* At least 0.1 s: each redraw reads all of /proc. */
+                        if (errno || end == optarg || *end || !(arg_watch >= 0.1) ||
                             arg_watch > 86400) {
                                 fprintf(stderr,
-                                        PROG ": invalid interval '%s': give seconds, more than 0\n",
+                                        PROG ": invalid interval '%s': give seconds, from 0.1 to 86400\n",
                                         optarg);
                                 return -EINVAL;
                         }

@@ -225,11 +225,34 @@ static void entry_fill_from_fd(memfd_entry *e, int fd) {
                 e->hugetlb = (uint64_t)sfs.f_type == (uint64_t)HUGETLBFS_MAGIC;
 }
 
-/* Open @path relative to @dirfd (borrowed) read-only and fill @e's seals. */
+/*
+ * Open @path relative to @dirfd (borrowed) read-only and fill @e's seals.
+ *
+ * The fd or mapping behind @path can be swapped between the scan's checks and
+ * this open, by any process for its own fds: a FIFO opened read-only would
+ * block here forever, a tty would be opened. So the path is first pinned with
+ * O_PATH (which opens nothing), checked to be the very inode @e describes, a
+ * regular file, and only then reopened, never blocking and never as a
+ * controlling terminal.
+ */
 static void entry_fill_from_path(memfd_entry *e, int dirfd, const char *path) {
-        /* No O_NOFOLLOW: these are magic links, following them is the point. */
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int pin = -EBADF, fd = -EBADF;
+        char self[64];
+        struct stat st;
 
+        /* No O_NOFOLLOW: these are magic links, following them is the point. */
+        pin = openat(dirfd, path, O_PATH | O_CLOEXEC);
+        if (pin < 0) {
+                e->seals = negative_errno();
+                return;
+        }
+        if (fstat(pin, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t) st.st_dev != e->dev ||
+            (uint64_t) st.st_ino != e->ino) {
+                e->seals = -ESTALE; /* not the memfd it was a moment ago */
+                return;
+        }
+        snprintf(self, sizeof(self), "/proc/self/fd/%d", pin);
+        fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 e->seals = negative_errno();
                 return;
