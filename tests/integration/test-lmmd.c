@@ -767,6 +767,41 @@ Test(policy, limits_are_per_user) {
         harness_lmmd_stop(&h);
 }
 
+Test(policy, a_path_that_is_not_a_socket_is_never_removed) {
+        char dir[] = "/tmp/lmm-notsock-XXXXXX", path[300], err[512];
+        const char *lmmd = harness_getenv("LMMD");
+        int fd;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/notes.txt", dir);
+        fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        const char *argv[] = { lmmd, "--socket", path, NULL };
+        cr_assert_eq(harness_run(argv, NULL, NULL, 0, err, sizeof(err)), 1);
+        cr_assert(strstr(err, "is not a socket"), "%s", err);
+        cr_assert_eq(access(path, F_OK), 0, "the file is still there");
+        unlink(path);
+        rmdir(dir);
+}
+
+Test(policy, a_holder_that_seals_the_seals_makes_shutdown_fail_loudly) {
+        lmm_client *c;
+        lmm_segment *s = NULL;
+
+        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "sealed" }, &s), 0);
+        /* Any read-write holder may do this; the kernel allows it. */
+        cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_ADD_SEALS, F_SEAL_SEAL), 0);
+        cr_assert_eq(lmm_block_freeze(c, "sealed"), -EPERM);
+        cr_assert_eq(lmm_client_shutdown_manager(c), 0);
+        cr_assert_eq(harness_wait_exit(h.pid, 5000), 1, "lmmd says the shutdown was not complete");
+        h.pid = 0;
+        lmm_segment_unref(s);
+        lmm_client_unref(c);
+}
+
 Test(policy, a_second_manager_does_not_steal_the_socket) {
         harness_lmmd other;
         const char *lmmd = harness_getenv("LMMD");

@@ -170,6 +170,15 @@ Test(adopt, anything_but_a_sealable_memfd_is_refused) {
         cr_assert_eq(lmm_segment_adopt(c, nosealing, "nosealing", 0, &s), -EPERM);
         cr_assert(strstr(lmm_client_last_error(c), "sealed against new seals"), "%s", lmm_client_last_error(c));
 
+        {
+                int sealed = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                cr_assert_eq(ftruncate(sealed, 4096), 0);
+                cr_assert_eq(fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), 0);
+                cr_assert_eq(lmm_segment_adopt(c, sealed, "sealed", 0, &s), -EPERM);
+                cr_assert(strstr(lmm_client_last_error(c), "F_SEAL_SEAL"), "%s", lmm_client_last_error(c));
+                close(sealed);
+        }
+
         empty = memfd_create("empty", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         cr_assert_eq(lmm_segment_adopt(c, empty, "empty", 0, &s), -EINVAL);
 
