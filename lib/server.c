@@ -25,6 +25,7 @@
 #include <signal.h>
 #include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -98,6 +99,10 @@ struct lmm_manager {
         source_type signal_source;
         int signal_fd;
         int reserve_fd; /* given up when accept() runs out of fds */
+        /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
+         * connection two (socket, pidfd), and replies in flight carry more. */
+        uint64_t max_conns_total;
+        uint64_t max_blocks_total;
         int shutdown_result;
         conn *conns;
         uint64_t n_conns;
@@ -148,6 +153,16 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        {
+                struct rlimit rl = { .rlim_cur = 1024 };
+                (void) getrlimit(RLIMIT_NOFILE, &rl);
+                if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 30))
+                        rl.rlim_cur = 1u << 30;
+                /* Half the table for blocks; connections at ~32 fds each
+                 * (two of their own plus a backlog of replies in flight). */
+                m->max_blocks_total = MAX(rl.rlim_cur / 2, (rlim_t) 16);
+                m->max_conns_total = MAX(rl.rlim_cur / 64, (rlim_t) 4);
+        }
         registry_init(&m->reg, o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
                       o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                       o->max_conns_per_uid ?: DEFAULT_MAX_CONNS);
@@ -419,6 +434,10 @@ static int conn_new(lmm_manager *m, int fd, bool owner) {
                 conn_free(m, c);
                 return -ENOMEM;
         }
+        /* This connection is counted in n_conns already. */
+        if (m->n_conns > m->max_conns_total)
+                return conn_refuse(m, c, EUSERS, "the manager serves %" PRIu64 " connections, its limit (RLIMIT_NOFILE)",
+                                   m->max_conns_total);
         if (c->user->n_conns >= m->reg.max_conns_per_uid)
                 return conn_refuse(m, c, EUSERS, "uid %u already has %u connections, the per-user limit",
                                    (unsigned) c->cred.uid, (unsigned) m->reg.max_conns_per_uid);
@@ -714,6 +733,10 @@ static int handle_create(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *r
                 return limit_error(m, c, q, name, size, which);
         if (r < 0)
                 return r;
+        if (m->reg.n_blocks >= m->max_blocks_total)
+                return reply_error(m, c, q->serial, EMFILE,
+                                   "cannot create block \"%s\": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                                   name, m->reg.n_blocks);
 
         snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", name);
         r = memfd_new_sealed(memfd_name, size, huge, &fd);
@@ -794,6 +817,10 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
                 return limit_error(m, c, q, name, size, which);
         if (r < 0)
                 return r;
+        if (m->reg.n_blocks >= m->max_blocks_total)
+                return reply_error(m, c, q->serial, EMFILE,
+                                   "cannot adopt \"%s\": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                                   name, m->reg.n_blocks);
         if (seals & F_SEAL_SEAL)
                 /* It could never be frozen nor sealed at shutdown. */
                 return reply_error(m, c, q->serial, EPERM,

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -799,6 +800,31 @@ Test(policy, a_holder_that_seals_the_seals_makes_shutdown_fail_loudly) {
         cr_assert_eq(harness_wait_exit(h.pid, 5000), 1, "lmmd says the shutdown was not complete");
         h.pid = 0;
         lmm_segment_unref(s);
+        lmm_client_unref(c);
+}
+
+Test(policy, the_fd_limit_caps_blocks_over_all_users) {
+        struct rlimit rl = { .rlim_cur = 64, .rlim_max = 64 };
+        lmm_client *c;
+        int made = 0, r = 0;
+
+        /* lmmd inherits this and cannot raise it: 32 blocks at most. */
+        cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        while (made < 100) {
+                lmm_segment *s = NULL;
+                r = lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096 }, &s);
+                if (r < 0)
+                        break;
+                lmm_segment_unref(s);
+                made++;
+        }
+        cr_assert_eq(r, -EMFILE, "%s", strerror(-r));
+        cr_assert_eq(made, 32);
+        cr_assert(strstr(lmm_client_last_error(c), "its limit (RLIMIT_NOFILE)"), "%s", lmm_client_last_error(c));
+        /* The manager is fine and still serves. */
+        cr_assert_eq(lmm_block_stat(c, "lmm_0000000000000001", &(lmm_block_info){}), 0);
         lmm_client_unref(c);
 }
 
