@@ -56,6 +56,7 @@ enum {
         COL_DEV,
         COL_NAME,
         COL_SIZE,
+        COL_ALLOC,
         COL_SEALS,
         COL_HUGETLB,
         COL_FDS,
@@ -100,6 +101,7 @@ static const column_info columns[_COL_MAX] = {
         [COL_DEV] = { "DEV", 5, 0, SCOLS_JSON_STRING, V_MEMFD, "device of the memfd (major:minor)" },
         [COL_NAME] = { "NAME", 0.2, 0, SCOLS_JSON_STRING, V_MEMFD, "memfd name, as given to memfd_create()" },
         [COL_SIZE] = { "SIZE", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, V_MEMFD, "size in bytes" },
+        [COL_ALLOC] = { "ALLOC", 6, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, V_MEMFD, "memory the memfd holds (st_blocks), counted once, mapped or not: what the kernel frees with its last reference" },
         [COL_SEALS] = { "SEALS", 0.1, 0, SCOLS_JSON_STRING, V_MEMFD, "seals (\"none\" when unsealed)" },
         [COL_HUGETLB] = { "HUGETLB", 3, 0, SCOLS_JSON_BOOLEAN, V_MEMFD, "backed by huge pages" },
         [COL_FDS] = { "FDS", 3, SCOLS_FL_RIGHT, SCOLS_JSON_NUMBER, V_MEMFD | V_PROCS, "number of fds (of the memfd; of the process)" },
@@ -218,7 +220,7 @@ static void add_default_columns(bool manager) {
         static const int tree[] = {COL_NAME,    COL_SIZE, COL_SEALS, COL_PID,   COL_COMMAND,
                                    COL_TYPE,    COL_FD,   COL_MODE,  COL_RANGE, COL_PROT,
                                    COL_SHARING, COL_RSS,  COL_PSS,   -1};
-        static const int summary[] = {COL_INODE,    COL_NAME, COL_SIZE, COL_SEALS, COL_FDS,
+        static const int summary[] = {COL_INODE,    COL_NAME, COL_SIZE, COL_ALLOC, COL_SEALS, COL_FDS,
                                       COL_MAPPINGS, COL_RSS,  COL_PSS,  COL_PIDS,  -1};
         static const int procs[] = {COL_PID,      COL_COMMAND, COL_UID, COL_MEMFDS, COL_FDS,
                                     COL_MAPPINGS, COL_RSS,     COL_PSS, -1};
@@ -563,6 +565,8 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
                 return memfd_cols ? e->name : NULL;
         case COL_SIZE:
                 return memfd_cols && e->have_size ? fmt_size(e->size, buf, size) : NULL;
+        case COL_ALLOC:
+                return memfd_cols && e->have_size ? fmt_size(e->allocated, buf, size) : NULL;
         case COL_SEALS:
                 if (!memfd_cols || e->seals < 0)
                         return NULL;

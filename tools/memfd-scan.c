@@ -219,6 +219,7 @@ static void entry_fill_from_fd(memfd_entry *e, int fd) {
         e->seals = r;
         if (fstat(fd, &st) == 0) {
                 e->size = (uint64_t)st.st_size;
+                e->allocated = (uint64_t)st.st_blocks * 512;
                 e->have_size = true;
         }
         if (fstatfs(fd, &sfs) == 0)
@@ -369,6 +370,7 @@ static int scan_fds(memfd_scan *s, entry_index *x, pid_t pid, int piddirfd,
                         return r;
                 if (new || e->seals < 0) {
                         e->size = (uint64_t)st.st_size;
+                        e->allocated = (uint64_t)st.st_blocks * 512;
                         e->have_size = true;
                         entry_fill_from_path(e, fddirfd, de->d_name);
                 }

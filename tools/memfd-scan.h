@@ -40,6 +40,7 @@ typedef struct memfd_entry {
         char *name; /* without "/memfd:" and " (deleted)" */
         bool have_size;
         uint64_t size;
+        uint64_t allocated; /* st_blocks * 512: what the kernel frees with the last reference */
         int seals; /* F_SEAL_* as F_GET_SEALS reports them; -errno when unknown */
         bool hugetlb;
         memfd_holder *holders;

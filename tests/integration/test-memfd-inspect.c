@@ -597,6 +597,12 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = name_orphan},
                                         &gone),
                      0);
+        {
+                /* Written once, so that it holds a page nobody maps any more. */
+                char *q = NULL;
+                cr_assert_eq(lmm_segment_map(gone, 0, (void **)&q), 0);
+                q[0] = 1;
+        }
         gone = lmm_segment_unref(gone);
 
         /* The scan is whole-system (the orphan verdict needs it); the lines are only ours. */
@@ -645,6 +651,8 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert(row, "block %s not shown", name_orphan);
         cr_assert_eq(mj_int(row, "size"), 4096);
         cr_assert(mj_get(row, "orphan")->b, "only the manager holds %s", name_orphan);
+        cr_assert_eq(mj_int(row, "rss"), 0, "nobody maps it");
+        cr_assert_eq(mj_int(row, "alloc"), 4096, "yet it holds a page: what a leak hunt needs to see");
         cr_assert_eq(mj_int(row, "fds"), 1);
         {
                 char want[32];
