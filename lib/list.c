@@ -25,6 +25,7 @@
 #include <endian.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -630,6 +631,7 @@ _public_ int lmm_list_from_segment(lmm_segment *s, lmm_list **ret) {
 
 _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *items, size_t n,
                              uint32_t create_flags, lmm_list **ret) {
+        char block[LMM_NAME_MAX + 1];
         lmm_segment *s = NULL;
         uint64_t size;
         void *addr;
@@ -644,19 +646,21 @@ _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *it
                 c, &(lmm_segment_opts){.size = size, .name = name, .flags = create_flags}, &s);
         if (r < 0)
                 return r;
+        /* The name, for the release below: s may be gone by then. */
+        snprintf(block, sizeof(block), "%s", lmm_segment_get_name(s) ? lmm_segment_get_name(s) : "");
         r = lmm_segment_map(s, 0, &addr);
         if (r == 0)
                 r = list_layout_init(addr, lmm_segment_get_size(s), items, n);
         else if (r > 0)
                 r = -EROFS;
-        if (r < 0) {
-                /* Leave no named block without a list behind in the manager. */
-                if (lmm_segment_get_name(s))
-                        (void) lmm_block_release(c, lmm_segment_get_name(s));
+        if (r < 0)
                 lmm_segment_unref(s);
-                return r;
-        }
-        return lmm_list_from_segment(s, ret);
+        else
+                r = lmm_list_from_segment(s, ret); /* consumes s */
+        if (r < 0 && block[0])
+                /* Leave no named block without a list behind in the manager. */
+                (void) lmm_block_release(c, block);
+        return r;
 }
 
 _public_ int lmm_list_open(lmm_client *c, const char *name, uint32_t flags, lmm_list **ret) {
