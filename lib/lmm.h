@@ -369,6 +369,10 @@ typedef struct lmm_server_opts {
  * stderr; it ignores SIGINT (a terminal's ^C reaches the program, whose exit
  * then ends the manager) and shuts down cleanly on SIGTERM.
  *
+ * The owner connection is close-on-exec, but a plain fork() of the caller
+ * shares it: the manager then ends when the last of those processes has
+ * closed it or exited.
+ *
  * Return: 0 once the manager accepts connections; the initializer's error;
  * -EADDRINUSE when @o->socket_path is served already.
  */
