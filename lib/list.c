@@ -249,8 +249,9 @@ int list_layout_init(void *base, uint64_t size, const lmm_item *items, size_t n)
         for (size_t i = 0; i < n; i++) {
                 uint8_t *d = b + LIST_HEADER_SIZE + i * LIST_DESC_SIZE;
                 uint8_t *slot = b + desc_end + off;
-                uint64_t cap, w;
+                uint64_t cap = 0, w = 0;
 
+                /* Both were checked by list_layout_size() already. */
                 (void) item_slot_size(&items[i], &cap);
                 (void) value_check(&items[i], &w);
                 memset(slot, 0, cap);

@@ -298,7 +298,7 @@ static ssize_t read_small(int dirfd, const char *path, char *buf, size_t size) {
 }
 
 static int fdinfo_flags(int piddirfd, const char *fdname, unsigned *ret) {
-        char path[64], buf[1024], *p;
+        char path[sizeof("fdinfo/") + 256], buf[1024], *p;
         ssize_t n;
 
         snprintf(path, sizeof(path), "fdinfo/%s", fdname);
@@ -484,7 +484,9 @@ static void read_comm_uid(int piddirfd, char *comm, size_t size, uint32_t *ret_u
 
         if (read_small(piddirfd, "comm", buf, sizeof(buf)) > 0) {
                 buf[strcspn(buf, "\n")] = 0;
-                snprintf(comm, size, "%s", buf);
+                /* comm is at most 15 bytes; cut anything longer, knowingly. */
+                buf[MIN(size - 1, sizeof(buf) - 1)] = 0;
+                memcpy(comm, buf, strlen(buf) + 1);
         }
         if (read_small(piddirfd, "status", buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nUid:")))
                 *ret_uid = (uint32_t)strtoul(p + 5, NULL, 10);
