@@ -6,7 +6,7 @@ set -euo pipefail
 
 lmm_packages=(
   meson ninja-build pkg-config gcc libc6-dev
-  libseccomp-dev libcriterion-dev libsmartcols-dev libsystemd-dev
+  libcriterion-dev libsmartcols-dev libsystemd-dev
   scdoc
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
 )
