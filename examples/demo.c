@@ -17,13 +17,13 @@
 
 #include "lmm.h"
 
-#define CHECK(expr)                                                                           \
-        do {                                                                                  \
-                int _r = (expr);                                                              \
-                if (_r < 0) {                                                                 \
-                        fprintf(stderr, "lmm-demo: %s failed: %s\n", #expr, strerror(-_r));  \
-                        exit(1);                                                              \
-                }                                                                             \
+#define CHECK(expr)                                                                         \
+        do {                                                                                \
+                int _r = (expr);                                                            \
+                if (_r < 0) {                                                               \
+                        fprintf(stderr, "lmm-demo: %s failed: %s\n", #expr, strerror(-_r)); \
+                        exit(1);                                                            \
+                }                                                                           \
         } while (0)
 
 int main(void) {
@@ -92,9 +92,11 @@ int main(void) {
         strcpy(p, "written after shutdown");
         printf("   and our mapping still writes: \"%s\"\n", p);
         int fd = lmm_segment_get_fd(board);
-        printf("   seals now: %s\n", lmm_seals_to_string((uint32_t) fcntl(fd, F_GET_SEALS), seals, sizeof(seals)));
+        printf("   seals now: %s\n",
+               lmm_seals_to_string((uint32_t) fcntl(fd, F_GET_SEALS), seals, sizeof(seals)));
         void *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        printf("   a new writable mapping: %s\n", w == MAP_FAILED ? strerror(errno) : "allowed (unexpected!)");
+        printf("   a new writable mapping: %s\n",
+               w == MAP_FAILED ? strerror(errno) : "allowed (unexpected!)");
 
         lmm_segment_unref(board);
         lmm_segment_unref(scratch);

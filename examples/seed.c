@@ -29,7 +29,8 @@ static void print_list(lmm_list *l) {
                 if (it.type == LMM_ITEM_INT)
                         printf("%s%" PRId64, i ? ", " : "", it.i);
                 else if (it.type == LMM_ITEM_STR)
-                        printf("%s'%.*s'", i ? ", " : "", (int) it.buf.len, (const char *) it.buf.data);
+                        printf("%s'%.*s'", i ? ", " : "", (int) it.buf.len,
+                               (const char *) it.buf.data);
         }
         printf("], name='%s')\n", lmm_list_get_name(l));
 }
@@ -89,6 +90,7 @@ int main(void) {
         return 0;
 
 fail:
-        fprintf(stderr, "lmm-seed: %s\n", lmm_client_last_error(c) ? lmm_client_last_error(c) : strerror(-r));
+        fprintf(stderr, "lmm-seed: %s\n",
+                lmm_client_last_error(c) ? lmm_client_last_error(c) : strerror(-r));
         return 1;
 }

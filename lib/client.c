@@ -117,7 +117,9 @@ _public_ int lmm_client_set_timeout(lmm_client *c, uint64_t usec) {
 
 static int wait_readable(lmm_client *c) {
         uint64_t now = now_usec();
-        uint64_t deadline = c->timeout_usec == 0 || c->timeout_usec > UINT64_MAX - now ? 0 : now + c->timeout_usec;
+        uint64_t deadline = c->timeout_usec == 0 || c->timeout_usec > UINT64_MAX - now
+                                    ? 0
+                                    : now + c->timeout_usec;
 
         for (;;) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
@@ -207,7 +209,8 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         }
 
         r = wire_decode(c->buf, (size_t) n, &reply);
-        if (r == 0 && reply.type == WIRE_ERROR && (reply.serial == q->serial || reply.serial == 0) && n_fds == 0) {
+        if (r == 0 && reply.type == WIRE_ERROR &&
+            (reply.serial == q->serial || reply.serial == 0) && n_fds == 0) {
                 if (reply.serial == 0)
                         c->broken = true; /* unasked: the manager refuses this connection */
                 strcpy(c->last_error, reply.text);

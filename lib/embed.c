@@ -63,7 +63,8 @@ static int private_socket_path(char **ret_dir, char **ret_path) {
 }
 
 /* The forked manager process. Never returns. */
-_Noreturn static void server_main(const lmm_server_opts *o, const char *path, int owner_fd, int ready_fd) {
+_Noreturn static void server_main(const lmm_server_opts *o, const char *path, int owner_fd,
+                                  int ready_fd) {
         lmm_manager *m = NULL;
         int keep[] = { owner_fd, ready_fd };
         int r;

@@ -385,18 +385,18 @@ static int item_read_at(const list_layout *l, uint64_t i, read_mode mode, void *
                 }
                 if (bad)
                         return -EBADMSG;
-                *ret = (item_read){.type = type,
-                                   .word = word,
-                                   .cap = cap,
-                                   .too_small = too_small,
-                                   .equal = equal};
+                *ret = (item_read){ .type = type,
+                                    .word = word,
+                                    .cap = cap,
+                                    .too_small = too_small,
+                                    .equal = equal };
                 return 0;
         }
 }
 
 int list_layout_open(void *base, uint64_t size, list_layout *ret) {
         const uint8_t *b = base;
-        list_layout l = {.base = base, .size = size, .lock_timeout_nsec = LIST_LOCK_TIMEOUT_NSEC};
+        list_layout l = { .base = base, .size = size, .lock_timeout_nsec = LIST_LOCK_TIMEOUT_NSEC };
         uint64_t total, prev_end = 0;
 
         if (!base || ((uintptr_t) base & 7) || !ret)
@@ -467,7 +467,7 @@ int list_layout_get(const list_layout *l, uint64_t i, lmm_item *ret, void *buf, 
         if (r < 0)
                 return r;
 
-        lmm_item v = {.type = (lmm_item_type) it.type, .capacity = (size_t) it.cap};
+        lmm_item v = { .type = (lmm_item_type) it.type, .capacity = (size_t) it.cap };
         switch (it.type) {
         case LMM_ITEM_INT:
                 v.i = (int64_t) it.word;
@@ -644,11 +644,12 @@ _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *it
         if (r < 0)
                 return r;
         r = lmm_segment_create(
-                c, &(lmm_segment_opts){.size = size, .name = name, .flags = create_flags}, &s);
+                c, &(lmm_segment_opts){ .size = size, .name = name, .flags = create_flags }, &s);
         if (r < 0)
                 return r;
         /* The name, for the release below: s may be gone by then. */
-        snprintf(block, sizeof(block), "%s", lmm_segment_get_name(s) ? lmm_segment_get_name(s) : "");
+        snprintf(block, sizeof(block), "%s",
+                 lmm_segment_get_name(s) ? lmm_segment_get_name(s) : "");
         r = lmm_segment_map(s, 0, &addr);
         if (r == 0)
                 r = list_layout_init(addr, lmm_segment_get_size(s), items, n);

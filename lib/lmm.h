@@ -120,10 +120,10 @@ typedef struct lmm_segment_opts {
 } lmm_segment_opts;
 
 typedef struct lmm_block_info {
-        uint64_t id;       /* unique within the manager, never reused */
-        uint64_t size;     /* bytes */
-        uint32_t seals;    /* F_SEAL_* as F_GET_SEALS reports them */
-        uint32_t flags;    /* LMM_BLOCK_* */
+        uint64_t id;    /* unique within the manager, never reused */
+        uint64_t size;  /* bytes */
+        uint32_t seals; /* F_SEAL_* as F_GET_SEALS reports them */
+        uint32_t flags; /* LMM_BLOCK_* */
         uint32_t owner_uid;
         int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
         uint64_t inode;    /* st_ino of the memfd, to match it in /proc */
@@ -148,8 +148,7 @@ LMM_EXPORT int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_
  *
  * Return: 0, -ENOENT when no block has that name.
  */
-LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags,
-                                lmm_segment **ret);
+LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret);
 
 /**
  * lmm_segment_adopt() - hand a memfd of one's own to the manager
@@ -430,7 +429,7 @@ typedef enum lmm_item_type {
         LMM_ITEM_INT = 1,    /* int64_t */
         LMM_ITEM_DOUBLE = 2, /* IEEE 754 binary64 */
         LMM_ITEM_BOOL = 3,
-        LMM_ITEM_STR = 4,    /* valid UTF-8, any bytes including NUL */
+        LMM_ITEM_STR = 4, /* valid UTF-8, any bytes including NUL */
         LMM_ITEM_BYTES = 5,
 } lmm_item_type;
 
@@ -459,9 +458,11 @@ typedef struct lmm_item {
 
 /* A zeroed item that neither C nor C++ compilers warn about. */
 #ifdef __cplusplus
-#define LMM_ITEM_ZERO_ {}
+#define LMM_ITEM_ZERO_ \
+        {}
 #else
-#define LMM_ITEM_ZERO_ { LMM_ITEM_NONE }
+#define LMM_ITEM_ZERO_ \
+        { LMM_ITEM_NONE }
 #endif
 
 static inline lmm_item lmm_item_none(void) {

@@ -109,9 +109,11 @@ _public_ int lmm_segment_map(lmm_segment *s, uint32_t flags, void **ret_addr) {
         r = fd_is_writable(s->fd);
         if (r < 0)
                 return r;
-        writable = r && !(seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && !(flags & LMM_MAP_RDONLY);
+        writable =
+                r && !(seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) && !(flags & LMM_MAP_RDONLY);
 
-        p = mmap(NULL, (size_t) size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, s->fd, 0);
+        p = mmap(NULL, (size_t) size, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, s->fd,
+                 0);
         if (p == MAP_FAILED)
                 return negative_errno();
         s->addr = p;
@@ -158,8 +160,8 @@ _public_ const char *lmm_seals_to_string(uint32_t seals, char *buf, size_t size)
                 uint32_t bit;
                 const char *name;
         } table[] = {
-                { F_SEAL_SHRINK, "shrink" }, { F_SEAL_GROW, "grow" },
-                { F_SEAL_WRITE, "write" },   { F_SEAL_FUTURE_WRITE, "future_write" },
+                { F_SEAL_SHRINK, "shrink" },        { F_SEAL_GROW, "grow" },
+                { F_SEAL_WRITE, "write" },          { F_SEAL_FUTURE_WRITE, "future_write" },
                 { 0x20 /* F_SEAL_EXEC */, "exec" }, { F_SEAL_SEAL, "seal" },
         };
         size_t len = 0;

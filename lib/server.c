@@ -115,7 +115,8 @@ struct lmm_manager {
         wire_block page[WIRE_LIST_MAX];
 };
 
-static void logf_(lmm_manager *m, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void logf_(lmm_manager *m, int level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 static void logf_(lmm_manager *m, int level, const char *fmt, ...) {
         char line[512];
         va_list ap;
@@ -426,7 +427,8 @@ static int conn_new(lmm_manager *m, int fd, bool owner) {
         if (!peer_allowed(m, fd, &c->cred)) {
                 logf_(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed", (int) c->cred.pid,
                       (unsigned) c->cred.uid);
-                return conn_refuse(m, c, EACCES, "uid %u is not allowed to use this manager (run by uid %u)",
+                return conn_refuse(m, c, EACCES,
+                                   "uid %u is not allowed to use this manager (run by uid %u)",
                                    (unsigned) c->cred.uid, (unsigned) m->uid);
         }
         c->user = registry_user_get(&m->reg, c->cred.uid);
@@ -436,10 +438,13 @@ static int conn_new(lmm_manager *m, int fd, bool owner) {
         }
         /* This connection is counted in n_conns already. */
         if (m->n_conns > m->max_conns_total)
-                return conn_refuse(m, c, EUSERS, "the manager serves %" PRIu64 " connections, its limit (RLIMIT_NOFILE)",
+                return conn_refuse(m, c, EUSERS,
+                                   "the manager serves %" PRIu64
+                                   " connections, its limit (RLIMIT_NOFILE)",
                                    m->max_conns_total);
         if (c->user->n_conns >= m->reg.max_conns_per_uid)
-                return conn_refuse(m, c, EUSERS, "uid %u already has %u connections, the per-user limit",
+                return conn_refuse(m, c, EUSERS,
+                                   "uid %u already has %u connections, the per-user limit",
                                    (unsigned) c->cred.uid, (unsigned) m->reg.max_conns_per_uid);
         c->user->n_conns++;
         c->counted = true;
@@ -485,7 +490,8 @@ static void conn_free(lmm_manager *m, conn *c) {
         for (registry_block *b = m->reg.head, *next; b; b = next) {
                 next = b->next;
                 if (b->scope == c) {
-                        logf_(m, LOG_DEBUG, "releasing block \"%s\": its connection closed", b->name);
+                        logf_(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
+                              b->name);
                         safe_close(registry_remove(&m->reg, b));
                 }
         }
@@ -577,7 +583,8 @@ static int conn_reply(lmm_manager *m, conn *c, const wire_msg *r, int fd) {
 
         ret = wire_encode(r, m->buf, sizeof(m->buf), &len);
         if (ret < 0) {
-                logf_(m, LOG_ERR, "cannot encode a %s reply: %s", wire_type_name(r->type), strerror(-ret));
+                logf_(m, LOG_ERR, "cannot encode a %s reply: %s", wire_type_name(r->type),
+                      strerror(-ret));
                 return ret;
         }
         ret = transport_send(c->fd, m->buf, len, fd >= 0 ? &fd : NULL, fd >= 0, true);
@@ -684,8 +691,10 @@ static int limit_error(lmm_manager *m, conn *c, const wire_msg *q, const char *n
 
         if (strcmp(which, "blocks") == 0)
                 return reply_error(m, c, q->serial, EDQUOT,
-                                   "cannot create block \"%s\": uid %u already has %u blocks, the per-user limit",
-                                   name, (unsigned) c->cred.uid, (unsigned) m->reg.max_blocks_per_uid);
+                                   "cannot create block \"%s\": uid %u already has %u blocks, the "
+                                   "per-user limit",
+                                   name, (unsigned) c->cred.uid,
+                                   (unsigned) m->reg.max_blocks_per_uid);
         return reply_error(m, c, q->serial, EDQUOT,
                            "cannot create block \"%s\" (%s): exceeds per-user limit of %s", name,
                            format_bytes(size, a, sizeof(a)),
@@ -707,25 +716,32 @@ static int handle_create(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *r
         else
                 registry_make_name(&m->reg, name);
         if (size == 0)
-                return reply_error(m, c, q->serial, EINVAL, "cannot create block \"%s\": size must be at least 1 byte", name);
+                return reply_error(m, c, q->serial, EINVAL,
+                                   "cannot create block \"%s\": size must be at least 1 byte",
+                                   name);
         if (size > INT64_MAX)
-                return reply_error(m, c, q->serial, EFBIG, "cannot create block \"%s\": size %" PRIu64 " is too large", name, size);
+                return reply_error(m, c, q->serial, EFBIG,
+                                   "cannot create block \"%s\": size %" PRIu64 " is too large",
+                                   name, size);
         if (registry_find(&m->reg, name))
-                return reply_error(m, c, q->serial, EEXIST, "cannot create block \"%s\": the name is in use", name);
+                return reply_error(m, c, q->serial, EEXIST,
+                                   "cannot create block \"%s\": the name is in use", name);
 
         if (huge) {
                 uint64_t hps = hugepage_size(), avail = 0;
 
                 if (hps == 0)
-                        return reply_error(m, c, q->serial, EOPNOTSUPP,
-                                           "cannot create block \"%s\": this system has no huge pages", name);
+                        return reply_error(
+                                m, c, q->serial, EOPNOTSUPP,
+                                "cannot create block \"%s\": this system has no huge pages", name);
                 size = (size + hps - 1) / hps * hps;
                 if (hugepages_free_bytes(&avail) < 0 || avail < size)
-                        return reply_error(m, c, q->serial, ENOMEM,
-                                           "cannot create block \"%s\" (%s) on huge pages: only %" PRIu64
-                                           " free huge pages of %s (see /proc/sys/vm/nr_hugepages)",
-                                           name, format_bytes(size, sz, sizeof(sz)), avail / hps,
-                                           format_bytes(hps, memfd_name, sizeof(memfd_name)));
+                        return reply_error(
+                                m, c, q->serial, ENOMEM,
+                                "cannot create block \"%s\" (%s) on huge pages: only %" PRIu64
+                                " free huge pages of %s (see /proc/sys/vm/nr_hugepages)",
+                                name, format_bytes(size, sz, sizeof(sz)), avail / hps,
+                                format_bytes(hps, memfd_name, sizeof(memfd_name)));
         }
 
         r = registry_check(&m->reg, c->cred.uid, size, &which);
@@ -735,7 +751,8 @@ static int handle_create(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *r
                 return r;
         if (m->reg.n_blocks >= m->max_blocks_total)
                 return reply_error(m, c, q->serial, EMFILE,
-                                   "cannot create block \"%s\": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                                   "cannot create block \"%s\": the manager holds %" PRIu64
+                                   " blocks, its limit (RLIMIT_NOFILE)",
                                    name, m->reg.n_blocks);
 
         snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", name);
@@ -744,9 +761,11 @@ static int handle_create(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *r
                 return reply_error(m, c, q->serial, -r, "cannot create block \"%s\" (%s): %s", name,
                                    format_bytes(size, sz, sizeof(sz)), strerror(-r));
 
-        r = block_insert(m, c, q, name, fd, size, (huge ? LMM_BLOCK_HUGETLB : 0) |
-                         ((q->flags & LMM_CREATE_SCOPE_CONNECTION) ? LMM_BLOCK_SCOPE_CONNECTION : 0),
-                         reply, ret_fd);
+        r = block_insert(
+                m, c, q, name, fd, size,
+                (huge ? LMM_BLOCK_HUGETLB : 0) |
+                        ((q->flags & LMM_CREATE_SCOPE_CONNECTION) ? LMM_BLOCK_SCOPE_CONNECTION : 0),
+                reply, ret_fd);
         if (r > 0) {
                 TAKE_FD(fd);
                 logf_(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) c->cred.pid, name,
@@ -770,7 +789,8 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         r = fd_is_writable(fds[0]);
         if (r <= 0) {
                 fds[0] = safe_close(fds[0]);
-                return reply_error(m, c, q->serial, EPERM, "cannot adopt: the fd must be a read-write memfd (%s)",
+                return reply_error(m, c, q->serial, EPERM,
+                                   "cannot adopt: the fd must be a read-write memfd (%s)",
                                    r == 0 ? "it is read-only" : strerror(-r));
         }
         /* Is it a memfd, asked of the fd itself, before anything opens it
@@ -790,7 +810,8 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         fds[0] = safe_close(fds[0]);
         if (r < 0)
                 return reply_error(m, c, q->serial, r == -EACCES ? EPERM : -r,
-                                   "cannot adopt: the fd must be a read-write memfd (%s)", strerror(-r));
+                                   "cannot adopt: the fd must be a read-write memfd (%s)",
+                                   strerror(-r));
 
         if (q->flags & ~(uint32_t) LMM_CREATE_SCOPE_CONNECTION)
                 return reply_error(m, c, q->serial, EINVAL, "unknown adopt flags 0x%x", q->flags);
@@ -799,19 +820,23 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         else
                 registry_make_name(&m->reg, name);
         if (registry_find(&m->reg, name))
-                return reply_error(m, c, q->serial, EEXIST, "cannot adopt block \"%s\": the name is in use", name);
+                return reply_error(m, c, q->serial, EEXIST,
+                                   "cannot adopt block \"%s\": the name is in use", name);
 
         r = fd_is_memfd(fd);
         if (r <= 0)
-                return reply_error(m, c, q->serial, EINVAL, "cannot adopt \"%s\": the fd is not a memfd", name);
+                return reply_error(m, c, q->serial, EINVAL,
+                                   "cannot adopt \"%s\": the fd is not a memfd", name);
         seals = fd_get_seals(fd);
         if (seals < 0)
-                return reply_error(m, c, q->serial, EINVAL, "cannot adopt \"%s\": the memfd does not allow sealing", name);
+                return reply_error(m, c, q->serial, EINVAL,
+                                   "cannot adopt \"%s\": the memfd does not allow sealing", name);
         r = fd_get_size(fd, &size);
         if (r < 0)
                 return r;
         if (size == 0)
-                return reply_error(m, c, q->serial, EINVAL, "cannot adopt \"%s\": the memfd is empty", name);
+                return reply_error(m, c, q->serial, EINVAL,
+                                   "cannot adopt \"%s\": the memfd is empty", name);
         r = registry_check(&m->reg, c->cred.uid, size, &which);
         if (r == -EDQUOT)
                 return limit_error(m, c, q, name, size, which);
@@ -819,28 +844,32 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
                 return r;
         if (m->reg.n_blocks >= m->max_blocks_total)
                 return reply_error(m, c, q->serial, EMFILE,
-                                   "cannot adopt \"%s\": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                                   "cannot adopt \"%s\": the manager holds %" PRIu64
+                                   " blocks, its limit (RLIMIT_NOFILE)",
                                    name, m->reg.n_blocks);
         if (seals & F_SEAL_SEAL)
                 /* It could never be frozen nor sealed at shutdown. */
-                return reply_error(m, c, q->serial, EPERM,
-                                   "cannot adopt \"%s\": it is sealed against new seals (F_SEAL_SEAL)", name);
+                return reply_error(
+                        m, c, q->serial, EPERM,
+                        "cannot adopt \"%s\": it is sealed against new seals (F_SEAL_SEAL)", name);
         if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
                 r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
                 if (r < 0)
                         return reply_error(m, c, q->serial, EPERM,
                                            "cannot adopt \"%s\": cannot seal its size (%s)", name,
-                                           r == -EPERM ? "it is sealed against new seals" : strerror(-r));
+                                           r == -EPERM ? "it is sealed against new seals"
+                                                       : strerror(-r));
         }
         /* Size sealed now: check again, the peer may have resized it meanwhile. */
         r = fd_get_size(fd, &size);
         if (r < 0)
                 return r;
 
-        r = block_insert(m, c, q, name, fd, size,
-                         LMM_BLOCK_ADOPTED |
-                         ((q->flags & LMM_CREATE_SCOPE_CONNECTION) ? LMM_BLOCK_SCOPE_CONNECTION : 0),
-                         reply, ret_fd);
+        r = block_insert(
+                m, c, q, name, fd, size,
+                LMM_BLOCK_ADOPTED |
+                        ((q->flags & LMM_CREATE_SCOPE_CONNECTION) ? LMM_BLOCK_SCOPE_CONNECTION : 0),
+                reply, ret_fd);
         if (r > 0) {
                 TAKE_FD(fd);
                 logf_(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)", (int) c->cred.pid, name,
@@ -860,7 +889,8 @@ static int handle_open(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *rep
                 return reply_error(m, c, q->serial, ENOENT, "no block named \"%s\"", q->name);
         r = fd_reopen(b->fd, rdonly ? O_RDONLY : O_RDWR, ret_fd);
         if (r < 0)
-                return reply_error(m, c, q->serial, -r, "cannot open block \"%s\": %s", q->name, strerror(-r));
+                return reply_error(m, c, q->serial, -r, "cannot open block \"%s\": %s", q->name,
+                                   strerror(-r));
         reply->type = WIRE_REPLY | WIRE_OPEN;
         block_to_wire(b, &reply->block);
         return 1;
@@ -880,16 +910,19 @@ static int handle_named(lmm_manager *m, conn *c, const wire_msg *q, wire_msg *re
                 return 1;
         case WIRE_FREEZE:
                 if (!may_modify(m, c, b))
-                        return reply_error(m, c, q->serial, EPERM, "cannot freeze block \"%s\": it belongs to uid %u",
+                        return reply_error(m, c, q->serial, EPERM,
+                                           "cannot freeze block \"%s\": it belongs to uid %u",
                                            q->name, (unsigned) b->uid);
                 r = fd_add_seals(b->fd, F_SEAL_FUTURE_WRITE);
                 if (r < 0)
-                        return reply_error(m, c, q->serial, -r, "cannot freeze block \"%s\": %s", q->name, strerror(-r));
+                        return reply_error(m, c, q->serial, -r, "cannot freeze block \"%s\": %s",
+                                           q->name, strerror(-r));
                 b->flags |= LMM_BLOCK_FROZEN;
                 return 1;
         case WIRE_RELEASE:
                 if (!may_modify(m, c, b))
-                        return reply_error(m, c, q->serial, EPERM, "cannot release block \"%s\": it belongs to uid %u",
+                        return reply_error(m, c, q->serial, EPERM,
+                                           "cannot release block \"%s\": it belongs to uid %u",
                                            q->name, (unsigned) b->uid);
                 logf_(m, LOG_DEBUG, "pid %d released block \"%s\"", (int) c->cred.pid, b->name);
                 safe_close(registry_remove(&m->reg, b));
@@ -914,7 +947,8 @@ static int handle_list(lmm_manager *m, const wire_msg *q, wire_msg *reply) {
 }
 
 /* Return: 0 handled; < 0 the connection must be closed. */
-static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, int *fds, size_t n_fds) {
+static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, int *fds,
+                       size_t n_fds) {
         wire_msg q = {}, reply = {};
         int fd = -EBADF, r;
 
@@ -922,7 +956,8 @@ static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, 
         if (r == -EPROTONOSUPPORT) {
                 close_many(fds, n_fds);
                 /* Answer in our version, so the peer learns which one we speak. */
-                (void) reply_error(m, c, 0, EPROTONOSUPPORT, "this manager speaks protocol version %d", WIRE_VERSION);
+                (void) reply_error(m, c, 0, EPROTONOSUPPORT,
+                                   "this manager speaks protocol version %d", WIRE_VERSION);
                 return r;
         }
         if (r < 0 || q.type & WIRE_REPLY || n_fds != wire_fds_expected(q.type)) {
@@ -953,7 +988,9 @@ static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, 
                 break;
         case WIRE_SHUTDOWN:
                 if (c->cred.uid != m->uid && c->cred.uid != 0) {
-                        r = reply_error(m, c, q.serial, EPERM, "only uid %u may shut this manager down", (unsigned) m->uid);
+                        r = reply_error(m, c, q.serial, EPERM,
+                                        "only uid %u may shut this manager down",
+                                        (unsigned) m->uid);
                         break;
                 }
                 logf_(m, LOG_INFO, "pid %d asked for shutdown", (int) c->cred.pid);
@@ -1010,15 +1047,19 @@ static void on_conn(lmm_manager *m, conn *c, uint32_t events) {
                 if (n <= 0) {
                         if (n < 0 && n != -ECONNRESET)
                                 logf_(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                      (int) c->cred.pid, n == -EBADMSG ? "bad control data or fds" : strerror((int) -n));
+                                      (int) c->cred.pid,
+                                      n == -EBADMSG ? "bad control data or fds"
+                                                    : strerror((int) -n));
                         conn_free(m, c);
                         return;
                 }
                 r = conn_handle(m, c, m->in, (size_t) n, fds, n_fds);
                 if (r < 0) {
                         if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                                logf_(m, LOG_NOTICE, "closing connection of pid %d: %s", (int) c->cred.pid,
-                                      r == -EBADMSG ? "malformed message" : "unsupported protocol version");
+                                logf_(m, LOG_NOTICE, "closing connection of pid %d: %s",
+                                      (int) c->cred.pid,
+                                      r == -EBADMSG ? "malformed message"
+                                                    : "unsupported protocol version");
                         conn_free(m, c);
                         return;
                 }
@@ -1042,7 +1083,8 @@ _public_ int lmm_manager_handle_signals(lmm_manager *m) {
         if (fd < 0)
                 return negative_errno();
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->signal_source }) < 0) {
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->signal_source }) <
+            0) {
                 int r = negative_errno();
                 safe_close(fd);
                 return r;
@@ -1058,7 +1100,8 @@ static void on_signal(lmm_manager *m) {
 
         if (read(m->signal_fd, &si, sizeof(si)) != sizeof(si))
                 return;
-        logf_(m, LOG_INFO, "%s received, shutting down", sigabbrev_np((int) si.ssi_signo) ?: "signal");
+        logf_(m, LOG_INFO, "%s received, shutting down",
+              sigabbrev_np((int) si.ssi_signo) ?: "signal");
         m->shutdown_requested = true;
 }
 
@@ -1091,11 +1134,13 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
          * change, no seal change; then drop our references. */
         while (m->reg.head) {
                 registry_block *b = m->reg.head;
-                int r = fd_add_seals(b->fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL);
+                int r = fd_add_seals(b->fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+                                                    F_SEAL_SEAL);
 
                 if (r < 0) {
                         failed++;
-                        logf_(m, LOG_WARNING, "cannot seal block \"%s\" at shutdown: %s", b->name, strerror(-r));
+                        logf_(m, LOG_WARNING, "cannot seal block \"%s\" at shutdown: %s", b->name,
+                              strerror(-r));
                 }
                 safe_close(registry_remove(&m->reg, b));
         }
@@ -1120,7 +1165,8 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
         if (timeout_usec == UINT64_MAX)
                 timeout = -1;
         else
-                timeout = (int) MIN(timeout_usec / 1000 + (timeout_usec % 1000 != 0), (uint64_t) INT32_MAX);
+                timeout = (int) MIN(timeout_usec / 1000 + (timeout_usec % 1000 != 0),
+                                    (uint64_t) INT32_MAX);
         n = epoll_wait(m->epoll_fd, ev, ELEMENTSOF(ev), timeout);
         if (n < 0)
                 return errno == EINTR ? 0 : negative_errno();

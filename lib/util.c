@@ -206,12 +206,30 @@ int parse_size(const char *s, uint64_t *ret) {
         if (errno != 0)
                 return -ERANGE;
         switch (*end) {
-        case 0: break;
-        case 'k': case 'K': shift = 10; end++; break;
-        case 'm': case 'M': shift = 20; end++; break;
-        case 'g': case 'G': shift = 30; end++; break;
-        case 't': case 'T': shift = 40; end++; break;
-        default: return -EINVAL;
+        case 0:
+                break;
+        case 'k':
+        case 'K':
+                shift = 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                shift = 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                shift = 30;
+                end++;
+                break;
+        case 't':
+        case 'T':
+                shift = 40;
+                end++;
+                break;
+        default:
+                return -EINVAL;
         }
         /* Accept "4K", "4KB", "4KiB". */
         if (shift && (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 || strcmp(end, "b") == 0))
@@ -259,7 +277,8 @@ int close_all_fds_except(const int *keep, size_t n_keep) {
         for (size_t i = 0; i < n_keep; i++) {
                 if (sorted[i] < (int) from) /* stdio, or a duplicate */
                         continue;
-                if ((unsigned) sorted[i] > from && close_range(from, (unsigned) sorted[i] - 1, 0) < 0)
+                if ((unsigned) sorted[i] > from &&
+                    close_range(from, (unsigned) sorted[i] - 1, 0) < 0)
                         return negative_errno();
                 from = (unsigned) sorted[i] + 1;
         }

@@ -44,8 +44,8 @@ static inline void freep(void *p) {
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_free_ _cleanup_(freep)
 
-#define TAKE_GENERIC(var, null)                  \
-        ({                                       \
+#define TAKE_GENERIC(var, null)                   \
+        ({                                        \
                 __typeof__(var) *_pvar_ = &(var); \
                 __typeof__(var) _val_ = *_pvar_;  \
                 *_pvar_ = (null);                 \
@@ -53,12 +53,6 @@ static inline void freep(void *p) {
         })
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
-
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)  \
-        static inline void func##p(type *p) {    \
-                if (*p)                          \
-                        *p = func(*p);           \
-        }
 
 /* Close every fd in @fds (borrowed array, fds consumed). */
 void close_many(const int *fds, size_t n);

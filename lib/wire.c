@@ -173,8 +173,8 @@ unsigned wire_fds_expected(uint16_t type) {
 
 const char *wire_type_name(uint16_t type) {
         static const char *const names[] = {
-                [WIRE_CREATE] = "CREATE",   [WIRE_OPEN] = "OPEN", [WIRE_RELEASE] = "RELEASE",
-                [WIRE_FREEZE] = "FREEZE",   [WIRE_STAT] = "STAT", [WIRE_LIST] = "LIST",
+                [WIRE_CREATE] = "CREATE",     [WIRE_OPEN] = "OPEN",   [WIRE_RELEASE] = "RELEASE",
+                [WIRE_FREEZE] = "FREEZE",     [WIRE_STAT] = "STAT",   [WIRE_LIST] = "LIST",
                 [WIRE_SHUTDOWN] = "SHUTDOWN", [WIRE_ADOPT] = "ADOPT",
         };
 
@@ -257,7 +257,8 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
                 break;
         case WIRE_ERROR: {
                 size_t n = strnlen(m->text, WIRE_ERROR_TEXT_MAX + 1);
-                if (m->error <= 0 || m->error > 4095 || n > WIRE_ERROR_TEXT_MAX || memchr(m->text, '\n', n))
+                if (m->error <= 0 || m->error > 4095 || n > WIRE_ERROR_TEXT_MAX ||
+                    memchr(m->text, '\n', n))
                         return -EINVAL;
                 put_u32(&w, (uint32_t) m->error);
                 put_u16(&w, (uint16_t) n);

@@ -31,8 +31,10 @@ static void help(void) {
                "\n"
                "The lmm manager: hands out sealed memfd blocks over a Unix socket.\n"
                "\n"
-               "  -s, --socket PATH        listen on PATH (default: $XDG_RUNTIME_DIR/lmm/lmmd.sock,\n"
-               "                           /run/lmm/lmmd.sock for root); ignored under socket activation\n"
+               "  -s, --socket PATH        listen on PATH (default: "
+               "$XDG_RUNTIME_DIR/lmm/lmmd.sock,\n"
+               "                           /run/lmm/lmmd.sock for root); ignored under socket "
+               "activation\n"
                "      --allow-uid UID      also serve this user (name or number; repeatable)\n"
                "      --allow-gid GID      also serve members of this group (repeatable)\n"
                "      --max-bytes SIZE     bytes per user (default 8G; suffixes K, M, G, T)\n"
@@ -91,7 +93,14 @@ static int parse_gid(const char *s, gid_t *ret) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_ALLOW_UID = 0x100, ARG_ALLOW_GID, ARG_MAX_BYTES, ARG_MAX_BLOCKS, ARG_MAX_CONNS, ARG_VERSION };
+        enum {
+                ARG_ALLOW_UID = 0x100,
+                ARG_ALLOW_GID,
+                ARG_MAX_BYTES,
+                ARG_MAX_BLOCKS,
+                ARG_MAX_CONNS,
+                ARG_VERSION
+        };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
                 { "allow-uid", required_argument, NULL, ARG_ALLOW_UID },
@@ -120,7 +129,8 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_ALLOW_UID:
                         if (o.n_allow_uids >= ELEMENTSOF(uids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-uid options\n", ELEMENTSOF(uids));
+                                fprintf(stderr, "lmmd: at most %zu --allow-uid options\n",
+                                        ELEMENTSOF(uids));
                                 return 2;
                         }
                         if (parse_uid(optarg, &uids[o.n_allow_uids]) < 0) {
@@ -131,7 +141,8 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_ALLOW_GID:
                         if (o.n_allow_gids >= ELEMENTSOF(gids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-gid options\n", ELEMENTSOF(gids));
+                                fprintf(stderr, "lmmd: at most %zu --allow-gid options\n",
+                                        ELEMENTSOF(gids));
                                 return 2;
                         }
                         if (parse_gid(optarg, &gids[o.n_allow_gids]) < 0) {
@@ -141,20 +152,28 @@ int main(int argc, char *argv[]) {
                         o.n_allow_gids++;
                         break;
                 case ARG_MAX_BYTES:
-                        if (parse_size(optarg, &o.max_bytes_per_uid) < 0 || o.max_bytes_per_uid == 0) {
-                                fprintf(stderr, "lmmd: --max-bytes %s: not a size (try 512M or 4G)\n", optarg);
+                        if (parse_size(optarg, &o.max_bytes_per_uid) < 0 ||
+                            o.max_bytes_per_uid == 0) {
+                                fprintf(stderr,
+                                        "lmmd: --max-bytes %s: not a size (try 512M or 4G)\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_BLOCKS:
-                        if (parse_uint32(optarg, &o.max_blocks_per_uid) < 0 || o.max_blocks_per_uid == 0) {
-                                fprintf(stderr, "lmmd: --max-blocks %s: not a positive number\n", optarg);
+                        if (parse_uint32(optarg, &o.max_blocks_per_uid) < 0 ||
+                            o.max_blocks_per_uid == 0) {
+                                fprintf(stderr, "lmmd: --max-blocks %s: not a positive number\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_CONNS:
-                        if (parse_uint32(optarg, &o.max_conns_per_uid) < 0 || o.max_conns_per_uid == 0) {
-                                fprintf(stderr, "lmmd: --max-connections %s: not a positive number\n", optarg);
+                        if (parse_uint32(optarg, &o.max_conns_per_uid) < 0 ||
+                            o.max_conns_per_uid == 0) {
+                                fprintf(stderr,
+                                        "lmmd: --max-connections %s: not a positive number\n",
+                                        optarg);
                                 return 2;
                         }
                         break;
@@ -176,7 +195,8 @@ int main(int argc, char *argv[]) {
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, "lmmd: unexpected argument '%s'; try 'lmmd --help'\n", argv[optind]);
+                fprintf(stderr, "lmmd: unexpected argument '%s'; try 'lmmd --help'\n",
+                        argv[optind]);
                 return 2;
         }
 
@@ -207,7 +227,8 @@ int main(int argc, char *argv[]) {
 
         n_activated = sd_listen_fds(true);
         if (n_activated < 0) {
-                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n", strerror(-n_activated));
+                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n",
+                        strerror(-n_activated));
                 goto fail;
         }
         for (int i = 0; i < n_activated; i++) {
@@ -215,7 +236,8 @@ int main(int argc, char *argv[]) {
                 if (r < 0) {
                         fprintf(stderr, "lmmd: cannot serve socket-activation fd %d: %s\n",
                                 SD_LISTEN_FDS_START + i,
-                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket" : strerror(-r));
+                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
+                                                      : strerror(-r));
                         goto fail;
                 }
         }
@@ -223,7 +245,8 @@ int main(int argc, char *argv[]) {
                 if (!socket_path) {
                         r = lmm_default_socket_path(default_path, sizeof(default_path));
                         if (r < 0) {
-                                fprintf(stderr, "lmmd: no socket path: XDG_RUNTIME_DIR is not set; use --socket PATH\n");
+                                fprintf(stderr, "lmmd: no socket path: XDG_RUNTIME_DIR is not set; "
+                                                "use --socket PATH\n");
                                 goto fail;
                         }
                         socket_path = default_path;
@@ -231,8 +254,9 @@ int main(int argc, char *argv[]) {
                 r = lmm_manager_listen(m, socket_path);
                 if (r < 0) {
                         fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
-                                r == -EADDRINUSE ? "another manager is serving it" :
-                                r == -ENOTSOCK ? "the path exists and is not a socket" : strerror(-r));
+                                r == -EADDRINUSE ? "another manager is serving it"
+                                : r == -ENOTSOCK ? "the path exists and is not a socket"
+                                                 : strerror(-r));
                         goto fail;
                 }
                 log_line(LOG_INFO, "listening", NULL);

@@ -59,14 +59,16 @@ static int connect_manager(lmm_client **ret) {
         if (!arg_socket) {
                 r = lmm_default_socket_path(path, sizeof(path));
                 if (r < 0) {
-                        fprintf(stderr, "lmmctl: no manager socket: XDG_RUNTIME_DIR is not set; use --socket PATH\n");
+                        fprintf(stderr, "lmmctl: no manager socket: XDG_RUNTIME_DIR is not set; "
+                                        "use --socket PATH\n");
                         return r;
                 }
         } else
                 snprintf(path, sizeof(path), "%s", arg_socket);
         r = lmm_client_connect(path, ret);
         if (r < 0)
-                fprintf(stderr, "lmmctl: cannot connect to the manager at %s: %s%s\n", path, strerror(-r),
+                fprintf(stderr, "lmmctl: cannot connect to the manager at %s: %s%s\n", path,
+                        strerror(-r),
                         r == -ENOENT || r == -ECONNREFUSED ? " (is lmmd running?)" : "");
         return r;
 }
@@ -99,7 +101,8 @@ static int print_blocks(const lmm_block_info *b, size_t n, bool single) {
                 /* Numbers as numbers, so that scripts need no parsing. */
                 for (int i = 1; i < 7; i++)
                         if (i != 2 && i != 3)
-                                scols_column_set_json_type(scols_table_get_column(t, i), SCOLS_JSON_NUMBER);
+                                scols_column_set_json_type(scols_table_get_column(t, i),
+                                                           SCOLS_JSON_NUMBER);
         }
         for (size_t i = 0; i < n; i++) {
                 struct libscols_line *l = scols_table_new_line(t, NULL);
@@ -138,12 +141,17 @@ static int verb_create(lmm_client *c, char **args) {
 
         r = parse_size(args[1], &o.size);
         if (r < 0 || o.size == 0) {
-                fprintf(stderr, "lmmctl: invalid size '%s': give a positive number of bytes, optionally with K, M, G or T\n", args[1]);
+                fprintf(stderr,
+                        "lmmctl: invalid size '%s': give a positive number of bytes, optionally "
+                        "with K, M, G or T\n",
+                        args[1]);
                 return 1;
         }
         snprintf(what, sizeof(what), "cannot create block \"%s\"", args[0]);
         if (!name_is_valid(args[0], strlen(args[0]))) {
-                fprintf(stderr, "lmmctl: invalid name \"%s\": 1 to %d bytes, no '/' and no control characters\n",
+                fprintf(stderr,
+                        "lmmctl: invalid name \"%s\": 1 to %d bytes, no '/' and no control "
+                        "characters\n",
                         args[0], LMM_NAME_MAX);
                 return 1;
         }
@@ -177,7 +185,8 @@ static int verb_stat(lmm_client *c, char **args) {
         return print_blocks(&b, 1, true) < 0;
 }
 
-static int open_mapped(lmm_client *c, const char *name, bool rdonly, lmm_segment **ret, void **ret_p) {
+static int open_mapped(lmm_client *c, const char *name, bool rdonly, lmm_segment **ret,
+                       void **ret_p) {
         lmm_segment *s = NULL;
         char what[300];
         int r;
@@ -191,7 +200,8 @@ static int open_mapped(lmm_client *c, const char *name, bool rdonly, lmm_segment
                 if (r == 1)
                         fprintf(stderr, "lmmctl: cannot write block \"%s\": it is frozen\n", name);
                 else
-                        fprintf(stderr, "lmmctl: cannot map block \"%s\": %s\n", name, strerror(-r));
+                        fprintf(stderr, "lmmctl: cannot map block \"%s\": %s\n", name,
+                                strerror(-r));
                 lmm_segment_unref(s);
                 return 1;
         }
@@ -218,7 +228,9 @@ static int verb_write(lmm_client *c, char **args) {
                         n = read(STDIN_FILENO, &extra, 1);
                         if (n > 0) {
                                 char sz[32];
-                                fprintf(stderr, "lmmctl: cannot write block \"%s\": input is larger than the block (%s)\n",
+                                fprintf(stderr,
+                                        "lmmctl: cannot write block \"%s\": input is larger than "
+                                        "the block (%s)\n",
                                         args[0], format_bytes(size, sz, sizeof(sz)));
                                 r = 1;
                         }
@@ -251,7 +263,8 @@ static int verb_cat(lmm_client *c, char **args) {
                 return r;
         size = lmm_segment_get_size(s);
         while (off < size) {
-                ssize_t n = write(STDOUT_FILENO, p + off, (size_t) MIN(size - off, (uint64_t) 1 << 20));
+                ssize_t n =
+                        write(STDOUT_FILENO, p + off, (size_t) MIN(size - off, (uint64_t) 1 << 20));
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n < 0) {
@@ -265,7 +278,8 @@ static int verb_cat(lmm_client *c, char **args) {
         return r;
 }
 
-static int verb_named(lmm_client *c, char **args, int (*f)(lmm_client *, const char *), const char *verb) {
+static int verb_named(lmm_client *c, char **args, int (*f)(lmm_client *, const char *),
+                      const char *verb) {
         char what[300];
         int r;
 
@@ -289,21 +303,19 @@ static int verb_shutdown(lmm_client *c, char **args) {
 
 int main(int argc, char *argv[]) {
         enum { ARG_HUGE = 0x100 };
-        static const struct option options[] = {
-                { "socket", required_argument, NULL, 's' },
-                { "json", no_argument, NULL, 'J' },
-                { "huge", no_argument, NULL, ARG_HUGE },
-                { "help", no_argument, NULL, 'h' },
-                {}
-        };
+        static const struct option options[] = { { "socket", required_argument, NULL, 's' },
+                                                 { "json", no_argument, NULL, 'J' },
+                                                 { "huge", no_argument, NULL, ARG_HUGE },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         static const struct {
                 const char *name;
                 int n_args;
                 int (*run)(lmm_client *c, char **args);
         } verbs[] = {
-                { "create", 2, verb_create }, { "list", 0, verb_list },
-                { "stat", 1, verb_stat },     { "write", 1, verb_write },
-                { "cat", 1, verb_cat },       { "freeze", 1, verb_freeze },
+                { "create", 2, verb_create },   { "list", 0, verb_list },
+                { "stat", 1, verb_stat },       { "write", 1, verb_write },
+                { "cat", 1, verb_cat },         { "freeze", 1, verb_freeze },
                 { "release", 1, verb_release }, { "shutdown", 0, verb_shutdown },
         };
         lmm_client *c = NULL;

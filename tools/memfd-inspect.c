@@ -214,16 +214,17 @@ static int column_by_name(const char *name, size_t len) {
 }
 
 static void add_default_columns(bool manager) {
-        static const int list[] = {COL_PID,   COL_COMMAND, COL_TYPE,    COL_FD,  COL_MODE,
-                                   COL_RANGE, COL_PROT,    COL_SHARING, COL_RSS, COL_NAME,
-                                   COL_SIZE,  COL_SEALS,   -1};
-        static const int tree[] = {COL_NAME,    COL_SIZE, COL_SEALS, COL_PID,   COL_COMMAND,
-                                   COL_TYPE,    COL_FD,   COL_MODE,  COL_RANGE, COL_PROT,
-                                   COL_SHARING, COL_RSS,  COL_PSS,   -1};
-        static const int summary[] = {COL_INODE,    COL_NAME, COL_SIZE, COL_ALLOC, COL_SEALS, COL_FDS,
-                                      COL_MAPPINGS, COL_RSS,  COL_PSS,  COL_PIDS,  -1};
-        static const int procs[] = {COL_PID,      COL_COMMAND, COL_UID, COL_MEMFDS, COL_FDS,
-                                    COL_MAPPINGS, COL_RSS,     COL_PSS, -1};
+        static const int list[] = { COL_PID,   COL_COMMAND, COL_TYPE,    COL_FD,  COL_MODE,
+                                    COL_RANGE, COL_PROT,    COL_SHARING, COL_RSS, COL_NAME,
+                                    COL_SIZE,  COL_SEALS,   -1 };
+        static const int tree[] = { COL_NAME,    COL_SIZE, COL_SEALS, COL_PID,   COL_COMMAND,
+                                    COL_TYPE,    COL_FD,   COL_MODE,  COL_RANGE, COL_PROT,
+                                    COL_SHARING, COL_RSS,  COL_PSS,   -1 };
+        static const int summary[] = { COL_INODE, COL_NAME,     COL_SIZE, COL_ALLOC, COL_SEALS,
+                                       COL_FDS,   COL_MAPPINGS, COL_RSS,  COL_PSS,   COL_PIDS,
+                                       -1 };
+        static const int procs[] = { COL_PID,      COL_COMMAND, COL_UID, COL_MEMFDS, COL_FDS,
+                                     COL_MAPPINGS, COL_RSS,     COL_PSS, -1 };
         const int *l;
 
         if (arg_json) {
@@ -263,7 +264,7 @@ static int parse_columns(const char *spec) {
                 if (c < 0 || len == 0) {
                         fprintf(stderr,
                                 PROG ": unknown column '%.*s'; see '" PROG " --list-columns'\n",
-                                (int)len, p);
+                                (int) len, p);
                         return -EINVAL;
                 }
                 if (n_out_cols >= ELEMENTSOF(out_cols)) {
@@ -288,7 +289,7 @@ static void choose_columns(bool manager) {
                 add_default_columns(manager);
         if (arg_output)
                 /* Already checked in parse_argv(). */
-                (void)parse_columns(arg_output);
+                (void) parse_columns(arg_output);
 }
 
 /* ------------------------------------------------------------ the manager */
@@ -365,7 +366,7 @@ static void match_blocks(picture *p) {
                         if (e->ino != bi->inode || e->hugetlb != !!(bi->flags & LMM_BLOCK_HUGETLB))
                                 continue;
                         if (best < 0 || (p->manager_pid && entry_held_by(e, p->manager_pid)))
-                                best = (ssize_t)k;
+                                best = (ssize_t) k;
                 }
                 if (best < 0)
                         continue;
@@ -373,7 +374,7 @@ static void match_blocks(picture *p) {
                 bool orphan = p->manager_pid > 0 && e->n_mappers == 0 && e->n_holders > 0;
                 for (size_t i = 0; orphan && i < e->n_holders; i++)
                         orphan = e->holders[i].pid == p->manager_pid;
-                p->match[best] = (block_match){.info = bi, .orphan = orphan};
+                p->match[best] = (block_match){ .info = bi, .orphan = orphan };
         }
 }
 
@@ -438,14 +439,16 @@ static void filter_pids(picture *p) {
 
 static int gather(picture *p) {
         char path[108];
-        memfd_scan_opts o = {.skip_self = true};
+        memfd_scan_opts o = { .skip_self = true };
         bool manager = false;
         int r;
 
         *p = (picture){};
         if (!arg_no_manager) {
                 if (arg_socket && strlen(arg_socket) >= sizeof(path)) {
-                        fprintf(stderr, PROG ": --socket %s: path too long for a Unix socket (at most %zu bytes)\n",
+                        fprintf(stderr,
+                                PROG ": --socket %s: path too long for a Unix socket (at most %zu "
+                                     "bytes)\n",
                                 arg_socket, sizeof(path) - 1);
                         return -ENAMETOOLONG;
                 }
@@ -467,7 +470,7 @@ static int gather(picture *p) {
                 fprintf(stderr, PROG ": cannot read /proc: %s\n", strerror(-r));
                 return r;
         }
-        p->match = calloc(MAX(p->scan->n_entries, (size_t)1), sizeof(*p->match));
+        p->match = calloc(MAX(p->scan->n_entries, (size_t) 1), sizeof(*p->match));
         if (!p->match)
                 return -ENOMEM;
         if (manager)
@@ -538,10 +541,10 @@ static const char *pids_of(const memfd_entry *e, char *buf, size_t size) {
                                                  : e->mappers[j - e->n_holders].pid) == pid;
                 if (seen)
                         continue;
-                n = snprintf(buf + len, size - len, "%s%d", len ? "," : "", (int)pid);
-                if (n < 0 || (size_t)n >= size - len)
+                n = snprintf(buf + len, size - len, "%s%d", len ? "," : "", (int) pid);
+                if (n < 0 || (size_t) n >= size - len)
                         break;
-                len += (size_t)n;
+                len += (size_t) n;
         }
         return buf;
 }
@@ -570,7 +573,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_SEALS:
                 if (!memfd_cols || e->seals < 0)
                         return NULL;
-                return e->seals == 0 ? "none" : lmm_seals_to_string((uint32_t)e->seals, buf, size);
+                return e->seals == 0 ? "none" : lmm_seals_to_string((uint32_t) e->seals, buf, size);
         case COL_HUGETLB:
                 return memfd_cols ? fmt_bool(e->hugetlb) : NULL;
         case COL_FDS:
@@ -599,7 +602,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_PID:
                 if (!pid)
                         return NULL;
-                snprintf(buf, size, "%d", (int)pid);
+                snprintf(buf, size, "%d", (int) pid);
                 return buf;
         case COL_COMMAND:
                 return r->proc ? r->proc->comm : pid ? comm_of(r->scan, pid) : NULL;
@@ -689,7 +692,7 @@ static int fill_table(struct libscols_table *t, const picture *p) {
 
         if (arg_view == VIEW_PROCESSES) {
                 for (size_t i = 0; i < s->n_processes; i++) {
-                        row rw = {.kind = ROW_PROCESS, .proc = &s->processes[i], .scan = s};
+                        row rw = { .kind = ROW_PROCESS, .proc = &s->processes[i], .scan = s };
                         r = add_line(t, NULL, &rw, NULL);
                         if (r < 0)
                                 return r;
@@ -699,7 +702,7 @@ static int fill_table(struct libscols_table *t, const picture *p) {
         for (size_t k = 0; k < s->n_entries; k++) {
                 const memfd_entry *e = &s->entries[k];
                 struct libscols_line *parent = NULL;
-                row base = {.e = e, .bm = &p->match[k], .scan = s};
+                row base = { .e = e, .bm = &p->match[k], .scan = s };
 
                 if (!entry_wanted(p, k))
                         continue;
@@ -831,13 +834,13 @@ static int watch(void) {
                 return negative_errno();
         }
         for (;;) {
-                struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+                struct pollfd pfd = { .fd = sfd, .events = POLLIN };
                 int r;
 
                 r = run_once(tty);
                 if (r < 0)
                         return r;
-                r = poll(&pfd, 1, (int)(arg_watch * 1000));
+                r = poll(&pfd, 1, (int) (arg_watch * 1000));
                 if (r < 0 && errno != EINTR)
                         return negative_errno();
                 if (r > 0)
@@ -863,7 +866,7 @@ static int parse_pids(const char *s) {
                 if (!n)
                         return -ENOMEM;
                 arg_pids = n;
-                arg_pids[arg_n_pids++] = (pid_t)v;
+                arg_pids[arg_n_pids++] = (pid_t) v;
                 p = *end ? end + 1 : end;
         }
         return 0;
@@ -871,20 +874,21 @@ static int parse_pids(const char *s) {
 
 static int parse_argv(int argc, char *argv[]) {
         enum { ARG_SOCKET = 0x100, ARG_NO_MANAGER };
-        static const struct option options[] = {{"json", no_argument, NULL, 'J'},
-                                                {"output", required_argument, NULL, 'o'},
-                                                {"bytes", no_argument, NULL, 'b'},
-                                                {"pid", required_argument, NULL, 'p'},
-                                                {"name", required_argument, NULL, 'n'},
-                                                {"tree", no_argument, NULL, 'T'},
-                                                {"summary", no_argument, NULL, 's'},
-                                                {"processes", no_argument, NULL, 'P'},
-                                                {"watch", required_argument, NULL, 'w'},
-                                                {"socket", required_argument, NULL, ARG_SOCKET},
-                                                {"no-manager", no_argument, NULL, ARG_NO_MANAGER},
-                                                {"list-columns", no_argument, NULL, 'H'},
-                                                {"help", no_argument, NULL, 'h'},
-                                                {}};
+        static const struct option options[] = { { "json", no_argument, NULL, 'J' },
+                                                 { "output", required_argument, NULL, 'o' },
+                                                 { "bytes", no_argument, NULL, 'b' },
+                                                 { "pid", required_argument, NULL, 'p' },
+                                                 { "name", required_argument, NULL, 'n' },
+                                                 { "tree", no_argument, NULL, 'T' },
+                                                 { "summary", no_argument, NULL, 's' },
+                                                 { "processes", no_argument, NULL, 'P' },
+                                                 { "watch", required_argument, NULL, 'w' },
+                                                 { "socket", required_argument, NULL, ARG_SOCKET },
+                                                 { "no-manager", no_argument, NULL,
+                                                   ARG_NO_MANAGER },
+                                                 { "list-columns", no_argument, NULL, 'H' },
+                                                 { "help", no_argument, NULL, 'h' },
+                                                 {} };
         int opt, n_views = 0;
 
         /* Our own one-line messages instead of getopt's. */
@@ -927,7 +931,8 @@ static int parse_argv(int argc, char *argv[]) {
                         if (errno || end == optarg || *end || !(arg_watch >= 0.1) ||
                             arg_watch > 86400) {
                                 fprintf(stderr,
-                                        PROG ": invalid interval '%s': give seconds, from 0.1 to 86400\n",
+                                        PROG ": invalid interval '%s': give seconds, from 0.1 to "
+                                             "86400\n",
                                         optarg);
                                 return -EINVAL;
                         }

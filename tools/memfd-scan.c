@@ -115,7 +115,7 @@ static int add_unreadable(memfd_scan *s, pid_t pid, int error) {
         if (!p)
                 return -ENOMEM;
         s->unreadable = p;
-        s->unreadable[s->n_unreadable++] = (memfd_unreadable){.pid = pid, .error = error};
+        s->unreadable[s->n_unreadable++] = (memfd_unreadable){ .pid = pid, .error = error };
         return 0;
 }
 
@@ -149,7 +149,7 @@ typedef struct entry_index {
 
 static size_t entry_hash(uint64_t dev, uint64_t ino) {
         uint64_t h = (ino ^ (dev << 32) ^ dev) * UINT64_C(0x9e3779b97f4a7c15);
-        return (size_t)(h ^ (h >> 29));
+        return (size_t) (h ^ (h >> 29));
 }
 
 static size_t *index_slot(const memfd_scan *s, const entry_index *x, uint64_t dev, uint64_t ino) {
@@ -161,7 +161,7 @@ static size_t *index_slot(const memfd_scan *s, const entry_index *x, uint64_t de
 }
 
 static int index_grow(const memfd_scan *s, entry_index *x) {
-        entry_index n = {.n_slots = x->n_slots ? x->n_slots * 2 : 64};
+        entry_index n = { .n_slots = x->n_slots ? x->n_slots * 2 : 64 };
 
         n.slots = calloc(n.n_slots, sizeof(*n.slots));
         if (!n.slots)
@@ -202,7 +202,7 @@ static int get_entry(memfd_scan *s, entry_index *x, uint64_t dev, uint64_t ino, 
         }
         s->entries = p;
         e = &s->entries[s->n_entries++];
-        *e = (memfd_entry){.dev = dev, .ino = ino, .name = n, .seals = -ENODATA};
+        *e = (memfd_entry){ .dev = dev, .ino = ino, .name = n, .seals = -ENODATA };
         *slot = s->n_entries;
         *ret = e;
         *ret_new = true;
@@ -218,12 +218,12 @@ static void entry_fill_from_fd(memfd_entry *e, int fd) {
         r = fd_get_seals(fd);
         e->seals = r;
         if (fstat(fd, &st) == 0) {
-                e->size = (uint64_t)st.st_size;
-                e->allocated = (uint64_t)st.st_blocks * 512;
+                e->size = (uint64_t) st.st_size;
+                e->allocated = (uint64_t) st.st_blocks * 512;
                 e->have_size = true;
         }
         if (fstatfs(fd, &sfs) == 0)
-                e->hugetlb = (uint64_t)sfs.f_type == (uint64_t)HUGETLBFS_MAGIC;
+                e->hugetlb = (uint64_t) sfs.f_type == (uint64_t) HUGETLBFS_MAGIC;
 }
 
 /*
@@ -304,11 +304,11 @@ static int fdinfo_flags(int piddirfd, const char *fdname, unsigned *ret) {
         snprintf(path, sizeof(path), "fdinfo/%s", fdname);
         n = read_small(piddirfd, path, buf, sizeof(buf));
         if (n < 0)
-                return (int)n;
+                return (int) n;
         p = strstr(buf, "flags:");
         if (!p)
                 return -EBADMSG;
-        *ret = (unsigned)strtoul(p + strlen("flags:"), NULL, 8);
+        *ret = (unsigned) strtoul(p + strlen("flags:"), NULL, 8);
         return 0;
 }
 
@@ -369,15 +369,15 @@ static int scan_fds(memfd_scan *s, entry_index *x, pid_t pid, int piddirfd,
                 if (r < 0)
                         return r;
                 if (new || e->seals < 0) {
-                        e->size = (uint64_t)st.st_size;
-                        e->allocated = (uint64_t)st.st_blocks * 512;
+                        e->size = (uint64_t) st.st_size;
+                        e->allocated = (uint64_t) st.st_blocks * 512;
                         e->have_size = true;
                         entry_fill_from_path(e, fddirfd, de->d_name);
                 }
-                r = add_holder(e, &(memfd_holder){.pid = pid,
-                                                  .fd = atoi(de->d_name),
-                                                  .accmode = (int)(flags & O_ACCMODE),
-                                                  .flags = flags});
+                r = add_holder(e, &(memfd_holder){ .pid = pid,
+                                                   .fd = atoi(de->d_name),
+                                                   .accmode = (int) (flags & O_ACCMODE),
+                                                   .flags = flags });
                 if (r < 0)
                         return r;
         }
@@ -489,7 +489,7 @@ static void read_comm_uid(int piddirfd, char *comm, size_t size, uint32_t *ret_u
                 memcpy(comm, buf, strlen(buf) + 1);
         }
         if (read_small(piddirfd, "status", buf, sizeof(buf)) > 0 && (p = strstr(buf, "\nUid:")))
-                *ret_uid = (uint32_t)strtoul(p + 5, NULL, 10);
+                *ret_uid = (uint32_t) strtoul(p + 5, NULL, 10);
 }
 
 static int scan_process(memfd_scan *s, entry_index *x, pid_t pid, const uint64_t *sock_inos,
@@ -498,13 +498,13 @@ static int scan_process(memfd_scan *s, entry_index *x, pid_t pid, const uint64_t
         char path[64];
         int r, rm;
 
-        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+        snprintf(path, sizeof(path), "/proc/%d", (int) pid);
         piddirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (piddirfd < 0)
                 return error_is_gone(errno) ? 0 : negative_errno();
         s->n_scanned++;
 
-        *ret_proc = (memfd_process){.pid = pid};
+        *ret_proc = (memfd_process){ .pid = pid };
         read_comm_uid(piddirfd, ret_proc->comm, sizeof(ret_proc->comm), &ret_proc->uid);
 
         r = scan_fds(s, x, pid, piddirfd, sock_inos, n_sock_inos);
@@ -555,13 +555,13 @@ static int socket_inodes(const char *path, uint64_t **ret, size_t *ret_n) {
 }
 
 static int compare_process(const void *key, const void *elem) {
-        pid_t x = *(const pid_t *)key, y = ((const memfd_process *)elem)->pid;
+        pid_t x = *(const pid_t *) key, y = ((const memfd_process *) elem)->pid;
         return (x > y) - (x < y);
 }
 
 /* Per-process totals and per-memfd sums, once every process is in. @procs is sorted by pid. */
 static int build_processes(memfd_scan *s, memfd_process *procs, size_t n_procs) {
-        _cleanup_free_ size_t *last = calloc(MAX(n_procs, (size_t)1), sizeof(*last));
+        _cleanup_free_ size_t *last = calloc(MAX(n_procs, (size_t) 1), sizeof(*last));
 
         if (!last)
                 return -ENOMEM;
@@ -582,7 +582,7 @@ static int build_processes(memfd_scan *s, memfd_process *procs, size_t n_procs) 
                         }
                         if (!p)
                                 continue;
-                        i = (size_t)(p - procs);
+                        i = (size_t) (p - procs);
                         if (map) {
                                 p->n_mappings++;
                                 p->rss += m->rss;
@@ -603,7 +603,7 @@ static int build_processes(memfd_scan *s, memfd_process *procs, size_t n_procs) 
 }
 
 static int compare_pid(const void *a, const void *b) {
-        pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+        pid_t x = *(const pid_t *) a, y = *(const pid_t *) b;
         return (x > y) - (x < y);
 }
 
@@ -630,7 +630,7 @@ static int list_pids(pid_t **ret, size_t *ret_n) {
                 if (!p)
                         return -ENOMEM;
                 pids = p;
-                pids[n++] = (pid_t)v;
+                pids[n++] = (pid_t) v;
         }
         if (n > 0)
                 qsort(pids, n, sizeof(*pids), compare_pid);
@@ -663,7 +663,7 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
         }
         if (o->pids) {
                 /* Sorted and without duplicates: processes are looked up by pid. */
-                sorted = calloc(MAX(o->n_pids, (size_t)1), sizeof(*sorted));
+                sorted = calloc(MAX(o->n_pids, (size_t) 1), sizeof(*sorted));
                 if (!sorted)
                         return -ENOMEM;
                 memcpy(sorted, o->pids, o->n_pids * sizeof(*sorted));
@@ -681,7 +681,7 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
         }
 
         s = calloc(1, sizeof(*s));
-        procs = calloc(MAX(n_pids, (size_t)1), sizeof(*procs));
+        procs = calloc(MAX(n_pids, (size_t) 1), sizeof(*procs));
         if (!s || !procs) {
                 free(s);
                 return -ENOMEM;
@@ -703,7 +703,7 @@ int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret) {
                         n_procs++;
         }
         free(x.slots);
-        s->processes = calloc(MAX(n_procs, (size_t)1), sizeof(*s->processes));
+        s->processes = calloc(MAX(n_procs, (size_t) 1), sizeof(*s->processes));
         if (!s->processes || build_processes(s, procs, n_procs) < 0) {
                 memfd_scan_free(s);
                 return -ENOMEM;

@@ -41,7 +41,7 @@ typedef struct memfd_entry {
         bool have_size;
         uint64_t size;
         uint64_t allocated; /* st_blocks * 512: what the kernel frees with the last reference */
-        int seals; /* F_SEAL_* as F_GET_SEALS reports them; -errno when unknown */
+        int seals;          /* F_SEAL_* as F_GET_SEALS reports them; -errno when unknown */
         bool hugetlb;
         memfd_holder *holders;
         size_t n_holders;

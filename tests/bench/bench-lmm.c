@@ -35,7 +35,12 @@ static double median_us(uint64_t *t, size_t n) {
         return t[n / 2] / 1000.0;
 }
 
-#define DIE(...) do { fprintf(stderr, "bench: " __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)
+#define DIE(...)                                        \
+        do {                                            \
+                fprintf(stderr, "bench: " __VA_ARGS__); \
+                fputc('\n', stderr);                    \
+                exit(1);                                \
+        } while (0)
 
 static double bench_lmm_create(lmm_client *c) {
         static uint64_t t[N];
@@ -43,7 +48,8 @@ static double bench_lmm_create(lmm_client *c) {
                 lmm_segment *s = NULL;
                 char *p;
                 uint64_t t0 = now_ns();
-                if (lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "bench" }, &s) < 0 ||
+                if (lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "bench" },
+                                       &s) < 0 ||
                     lmm_segment_map(s, 0, (void **) &p) != 0)
                         DIE("create failed");
                 p[0] = 1;
@@ -58,13 +64,15 @@ static double bench_lmm_create(lmm_client *c) {
 static double bench_lmm_open(lmm_client *c) {
         static uint64_t t[N];
         lmm_segment *keep = NULL;
-        if (lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "open-me" }, &keep) < 0)
+        if (lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "open-me" }, &keep) <
+            0)
                 DIE("create failed");
         for (int i = 0; i < N; i++) {
                 lmm_segment *s = NULL;
                 char *p;
                 uint64_t t0 = now_ns();
-                if (lmm_segment_open(c, "open-me", 0, &s) < 0 || lmm_segment_map(s, 0, (void **) &p) != 0)
+                if (lmm_segment_open(c, "open-me", 0, &s) < 0 ||
+                    lmm_segment_map(s, 0, (void **) &p) != 0)
                         DIE("open failed");
                 p[0] = 1;
                 lmm_segment_unref(s);
@@ -103,7 +111,8 @@ static double bench_memfd(void) {
                 uint64_t t0 = now_ns();
                 int fd = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
                 char *p;
-                if (fd < 0 || ftruncate(fd, 4096) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+                if (fd < 0 || ftruncate(fd, 4096) < 0 ||
+                    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
                         DIE("memfd failed");
                 p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
                 if (p == MAP_FAILED)
@@ -123,7 +132,8 @@ static double bench_shutdown(int n_blocks) {
                 DIE("cannot start a manager");
         for (int i = 0; i < n_blocks; i++) {
                 lmm_segment *s = NULL;
-                if (lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096 }, &s) < 0)
+                if (lmm_segment_create(lmm_server_get_client(smm),
+                                       &(lmm_segment_opts){ .size = 4096 }, &s) < 0)
                         DIE("create failed");
                 lmm_segment_unref(s);
         }
@@ -151,7 +161,8 @@ static void run(const char *how) {
         printf("  lmm open by name+map+touch                                  %8.1f\n", open);
         printf("  POSIX shm_open+ftruncate+mmap+touch+unlink, one process     %8.1f\n", shm);
         printf("  memfd_create+seal+mmap+touch, one process (the floor)       %8.1f\n", memfd);
-        printf("  ratio lmm create / shm_open                                 %8.2f\n", create / shm);
+        printf("  ratio lmm create / shm_open                                 %8.2f\n",
+               create / shm);
 }
 
 int main(void) {

@@ -118,7 +118,8 @@ static void fix_body_length(uint8_t *d, size_t n) {
 
 /* One mutation of @in into @out (room for WIRE_MESSAGE_MAX + 16). Return: its size. */
 static size_t mutate(const input *in, uint8_t *out, uint64_t *s) {
-        static const uint8_t interesting[] = { 0x00, 0x01, 0x02, 0x1f, 0x20, 0x2f, 0x7f, 0x80, 0xc8, 0xc9, 0xfe, 0xff };
+        static const uint8_t interesting[] = { 0x00, 0x01, 0x02, 0x1f, 0x20, 0x2f,
+                                               0x7f, 0x80, 0xc8, 0xc9, 0xfe, 0xff };
         size_t n = in->size;
         uint64_t x = wire_sample_rand(s);
 
@@ -221,7 +222,7 @@ int main(int argc, char **argv) {
                 rounds++;
         }
 
-        printf("fuzz-main: %zu inputs, %zu seed runs, %" PRIu64 " runs in %.1f s, no failure\n", n_inputs,
-               n_seed_runs, n_runs, now() - start);
+        printf("fuzz-main: %zu inputs, %zu seed runs, %" PRIu64 " runs in %.1f s, no failure\n",
+               n_inputs, n_seed_runs, n_runs, now() - start);
         return 0;
 }

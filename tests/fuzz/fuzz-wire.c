@@ -16,13 +16,13 @@
 #include "wire-eq.h"
 #include "wire.h"
 
-#define fuzz_check(cond, ...)                                          \
-        do {                                                           \
-                if (!(cond)) {                                         \
-                        fprintf(stderr, "fuzz-wire: " __VA_ARGS__);    \
-                        fputc('\n', stderr);                           \
-                        abort();                                       \
-                }                                                      \
+#define fuzz_check(cond, ...)                                       \
+        do {                                                        \
+                if (!(cond)) {                                      \
+                        fprintf(stderr, "fuzz-wire: " __VA_ARGS__); \
+                        fputc('\n', stderr);                        \
+                        abort();                                    \
+                }                                                   \
         } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -38,20 +38,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         }
 
-        fuzz_check(wire_fds_expected(a.type) <= WIRE_FDS_MAX, "type 0x%04x expects too many fds", a.type);
-        fuzz_check(strcmp(wire_type_name(a.type), "UNKNOWN") != 0, "decoded unknown type 0x%04x", a.type);
+        fuzz_check(wire_fds_expected(a.type) <= WIRE_FDS_MAX, "type 0x%04x expects too many fds",
+                   a.type);
+        fuzz_check(strcmp(wire_type_name(a.type), "UNKNOWN") != 0, "decoded unknown type 0x%04x",
+                   a.type);
         fuzz_check((a.blocks != NULL) == (a.n_blocks > 0), "blocks/n_blocks disagree");
         fuzz_check(a.n_blocks <= WIRE_LIST_MAX, "%zu blocks", a.n_blocks);
 
         r = wire_encode(&a, buf, sizeof(buf), &len);
-        fuzz_check(r == 0, "%s (0x%04x) decoded but does not encode: %d", wire_type_name(a.type), a.type, r);
+        fuzz_check(r == 0, "%s (0x%04x) decoded but does not encode: %d", wire_type_name(a.type),
+                   a.type, r);
         fuzz_check(len == size && memcmp(buf, data, size) == 0,
-                   "%s (0x%04x) re-encodes to different bytes (%zu, was %zu)", wire_type_name(a.type),
-                   a.type, len, size);
+                   "%s (0x%04x) re-encodes to different bytes (%zu, was %zu)",
+                   wire_type_name(a.type), a.type, len, size);
 
         r = wire_decode(buf, len, &b);
-        fuzz_check(r == 0, "%s (0x%04x) re-encoded does not decode: %d", wire_type_name(a.type), a.type, r);
-        fuzz_check(wire_msg_eq(&a, &b), "%s (0x%04x) changed in a round trip", wire_type_name(a.type), a.type);
+        fuzz_check(r == 0, "%s (0x%04x) re-encoded does not decode: %d", wire_type_name(a.type),
+                   a.type, r);
+        fuzz_check(wire_msg_eq(&a, &b), "%s (0x%04x) changed in a round trip",
+                   wire_type_name(a.type), a.type);
 
         wire_msg_done(&a);
         wire_msg_done(&b);

@@ -37,13 +37,15 @@ int main(int argc, char **argv) {
                         wire_sample(wire_sample_types[t], v, &m, blocks);
                         r = wire_encode(&m, buf, sizeof(buf), &len);
                         if (r < 0) {
-                                fprintf(stderr, "gen-corpus: cannot encode type 0x%04x variant %u: %s\n",
+                                fprintf(stderr,
+                                        "gen-corpus: cannot encode type 0x%04x variant %u: %s\n",
                                         m.type, v, strerror(-r));
                                 return 1;
                         }
                         snprintf(name, sizeof(name), "%s", wire_type_name(m.type));
                         if (m.type & WIRE_REPLY && m.type != WIRE_ERROR)
-                                snprintf(name, sizeof(name), "REPLY-%s", wire_type_name(m.type & ~WIRE_REPLY));
+                                snprintf(name, sizeof(name), "REPLY-%s",
+                                         wire_type_name(m.type & ~WIRE_REPLY));
                         snprintf(path, sizeof(path), "%s/%04x-%s-%02u", argv[1], m.type, name, v);
                         f = fopen(path, "we");
                         if (!f || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {

@@ -83,12 +83,12 @@ static inline void raw_fix(raw_msg *r) {
 }
 /* A block record with a name of @n bytes. */
 static inline void raw_block(raw_msg *r, const char *name, size_t n) {
-        raw_u64(r, 1);  /* id */
+        raw_u64(r, 1);    /* id */
         raw_u64(r, 4096); /* size */
-        raw_u32(r, 3);  /* seals */
-        raw_u32(r, 0);  /* flags */
+        raw_u32(r, 3);    /* seals */
+        raw_u32(r, 0);    /* flags */
         raw_u32(r, 1000); /* uid */
-        raw_u32(r, 42); /* pid */
-        raw_u64(r, 77); /* ino */
+        raw_u32(r, 42);   /* pid */
+        raw_u64(r, 77);   /* ino */
         raw_str(r, name, n);
 }

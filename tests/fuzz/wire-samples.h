@@ -46,22 +46,34 @@ static inline uint64_t wire_sample_rand(uint64_t *s) {
 
 static inline uint64_t wire_sample_int(uint64_t *s, unsigned variant) {
         switch (variant % 5) {
-        case 0: return 0;
-        case 1: return UINT64_MAX;
-        case 2: return 1;
-        default: return wire_sample_rand(s);
+        case 0:
+                return 0;
+        case 1:
+                return UINT64_MAX;
+        case 2:
+                return 1;
+        default:
+                return wire_sample_rand(s);
         }
 }
 
 /* A valid name of a length chosen by @variant (never empty). */
-static inline void wire_sample_name(char out[static LMM_NAME_MAX + 1], uint64_t *s, unsigned variant) {
-        static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789 ._-:~\xc3\xa9\xe2\x82\xac";
+static inline void wire_sample_name(char out[static LMM_NAME_MAX + 1], uint64_t *s,
+                                    unsigned variant) {
+        static const char alphabet[] =
+                "abcdefghijklmnopqrstuvwxyz0123456789 ._-:~\xc3\xa9\xe2\x82\xac";
         size_t n;
 
         switch (variant % 4) {
-        case 0: n = 1; break;
-        case 1: n = LMM_NAME_MAX; break;
-        default: n = 1 + wire_sample_rand(s) % LMM_NAME_MAX; break;
+        case 0:
+                n = 1;
+                break;
+        case 1:
+                n = LMM_NAME_MAX;
+                break;
+        default:
+                n = 1 + wire_sample_rand(s) % LMM_NAME_MAX;
+                break;
         }
         for (size_t i = 0; i < n; i++)
                 out[i] = alphabet[wire_sample_rand(s) % (sizeof(alphabet) - 1)];
@@ -84,10 +96,14 @@ static inline void wire_sample_block(wire_block *b, uint64_t *s, unsigned varian
 /* How many blocks variant @variant of a LIST reply has: 0, 1, WIRE_LIST_MAX, then a few. */
 static inline size_t wire_sample_list_len(unsigned variant) {
         switch (variant) {
-        case 0: return 0;
-        case 1: return 1;
-        case 2: return WIRE_LIST_MAX;
-        default: return variant % 7;
+        case 0:
+                return 0;
+        case 1:
+                return 1;
+        case 2:
+                return WIRE_LIST_MAX;
+        default:
+                return variant % 7;
         }
 }
 
@@ -136,12 +152,17 @@ static inline void wire_sample(uint16_t type, unsigned variant, wire_msg *m, wir
                 m->blocks = m->n_blocks ? blocks : NULL;
                 for (size_t i = 0; i < m->n_blocks; i++)
                         /* the largest page must still fit in WIRE_MESSAGE_MAX: give it full names */
-                        wire_sample_block(&blocks[i], &s, m->n_blocks == WIRE_LIST_MAX ? 1 : variant + (unsigned) i);
+                        wire_sample_block(&blocks[i], &s,
+                                          m->n_blocks == WIRE_LIST_MAX ? 1
+                                                                       : variant + (unsigned) i);
                 break;
         case WIRE_ERROR: {
-                size_t n = variant == 0 ? 0 : variant == 1 ? WIRE_ERROR_TEXT_MAX :
-                           wire_sample_rand(&s) % 80;
-                m->error = variant == 2 ? 1 : variant == 3 ? 4095 : (int32_t) (1 + wire_sample_rand(&s) % 150);
+                size_t n = variant == 0   ? 0
+                           : variant == 1 ? WIRE_ERROR_TEXT_MAX
+                                          : wire_sample_rand(&s) % 80;
+                m->error = variant == 2   ? 1
+                           : variant == 3 ? 4095
+                                          : (int32_t) (1 + wire_sample_rand(&s) % 150);
                 for (size_t i = 0; i < n; i++)
                         m->text[i] = (char) (' ' + wire_sample_rand(&s) % 95);
                 m->text[n] = 0;

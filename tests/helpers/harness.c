@@ -25,14 +25,16 @@ const char *harness_getenv(const char *name) {
         const char *v = getenv(name);
 
         if (!v || !*v) {
-                fprintf(stderr, "harness: $%s is not set; run the tests through 'meson test'\n", name);
+                fprintf(stderr, "harness: $%s is not set; run the tests through 'meson test'\n",
+                        name);
                 abort();
         }
         return v;
 }
 
 static void sleep_ms(int ms) {
-        nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L }, NULL);
+        nanosleep(&(struct timespec){ .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L },
+                  NULL);
 }
 
 int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
@@ -250,7 +252,8 @@ static void drain(int fd, char *buf, size_t size, size_t *len) {
         }
 }
 
-int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err, size_t esize) {
+int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err,
+                size_t esize) {
         int in_pipe[2], out_pipe[2], err_pipe[2], status;
         size_t olen = 0, elen = 0;
         pid_t pid;
@@ -259,7 +262,8 @@ int harness_run(const char *const *argv, const char *input, char *out, size_t si
                 out[0] = 0;
         if (err && esize)
                 err[0] = 0;
-        if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0)
+        if (pipe2(in_pipe, O_CLOEXEC) < 0 || pipe2(out_pipe, O_CLOEXEC) < 0 ||
+            pipe2(err_pipe, O_CLOEXEC) < 0)
                 return -2;
         pid = fork();
         if (pid == 0) {

@@ -51,4 +51,5 @@ const char *harness_getenv(const char *name);
 
 /* harness_run() - run argv, feed @input (may be NULL) on stdin, capture stdout into @out (size
  * @size, NUL-terminated) and stderr into @err. Return: exit status, -1 for a signal. */
-int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err, size_t esize);
+int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err,
+                size_t esize);

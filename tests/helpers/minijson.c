@@ -52,9 +52,9 @@ static char *parse_string(const char **p) {
                                                 return NULL;
                                         }
                                 {
-                                        char hex[5] = {s[1], s[2], s[3], s[4], 0};
+                                        char hex[5] = { s[1], s[2], s[3], s[4], 0 };
                                         long c = strtol(hex, NULL, 16);
-                                        *o++ = c > 0 && c < 128 ? (char)c : '?';
+                                        *o++ = c > 0 && c < 128 ? (char) c : '?';
                                 }
                                 s += 4;
                                 break;

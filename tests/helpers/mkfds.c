@@ -59,7 +59,7 @@ static int make(const char *prefix, const char *suffix, size_t size, unsigned fl
         fd = memfd_create(name, MFD_CLOEXEC | flags);
         if (fd < 0)
                 return -errno;
-        if (ftruncate(fd, (off_t)size) < 0) {
+        if (ftruncate(fd, (off_t) size) < 0) {
                 int r = -errno;
                 close(fd);
                 return r;
@@ -76,15 +76,15 @@ static void *map(int fd, size_t size, int prot, int flags) {
 
 static void print_map(const char *name, void *p, size_t size, const char *prot, const char *sharing,
                       size_t rss) {
-        uintptr_t a = (uintptr_t)p;
+        uintptr_t a = (uintptr_t) p;
         printf("map %s %" PRIxPTR " %" PRIxPTR " %s %s %zu\n", name, a, a + size, prot, sharing,
                rss);
 }
 
 /* Wait until stdin closes or SIGTERM/SIGINT. */
 static void wait_for_end(int sfd) {
-        struct pollfd p[2] = {{.fd = STDIN_FILENO, .events = POLLIN},
-                              {.fd = sfd, .events = POLLIN}};
+        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+                               { .fd = sfd, .events = POLLIN } };
 
         for (;;) {
                 char buf[256];
@@ -106,11 +106,11 @@ static void wait_for_end(int sfd) {
 
 static int child_main(int sock, int sfd) {
         char cbuf[CMSG_SPACE(sizeof(int))], b;
-        struct iovec iov = {.iov_base = &b, .iov_len = 1};
-        struct msghdr mh = {.msg_iov = &iov,
-                            .msg_iovlen = 1,
-                            .msg_control = cbuf,
-                            .msg_controllen = sizeof(cbuf)};
+        struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+        struct msghdr mh = { .msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = cbuf,
+                             .msg_controllen = sizeof(cbuf) };
         struct cmsghdr *c;
         int fd = -1;
 
@@ -128,8 +128,8 @@ static int child_main(int sock, int sfd) {
                 _exit(1);
         /* Wait for the parent to close its end (or for SIGTERM). */
         {
-                struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
-                                      {.fd = sfd, .events = POLLIN}};
+                struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
+                                       { .fd = sfd, .events = POLLIN } };
                 while (poll(p, 2, -1) < 0 && errno == EINTR)
                         ;
         }
@@ -164,7 +164,7 @@ int main(int argc, char *argv[]) {
                 return child_main(sv[1], sfd);
         }
         close(sv[1]);
-        printf("pid %d\nchild %d\n", (int)getpid(), (int)child);
+        printf("pid %d\nchild %d\n", (int) getpid(), (int) child);
 
         /* PREFIX-rw: read-write fd, read-only reopen, shared rw mapping with 2 of 4 pages written.
          */
@@ -182,7 +182,7 @@ int main(int argc, char *argv[]) {
         p[0] = 1;
         p[2 * PAGE] = 1;
         printf("memfd %s %d shrink,grow\n", rw_name, 4 * PAGE);
-        printf("fd %d %s %d rw\nfd %d %s %d ro\n", (int)getpid(), rw_name, fd, (int)getpid(),
+        printf("fd %d %s %d rw\nfd %d %s %d ro\n", (int) getpid(), rw_name, fd, (int) getpid(),
                rw_name, fd_ro);
         print_map(rw_name, p, 4 * PAGE, "rw-", "shared", 2 * PAGE);
 
@@ -193,7 +193,7 @@ int main(int argc, char *argv[]) {
         {
                 static char data[2 * PAGE];
                 memset(data, 'x', sizeof(data));
-                if (write(fd, data, sizeof(data)) != (ssize_t)sizeof(data))
+                if (write(fd, data, sizeof(data)) != (ssize_t) sizeof(data))
                         die("write");
         }
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
@@ -203,10 +203,10 @@ int main(int argc, char *argv[]) {
                 volatile char sum = 0;
                 sum += p[0];
                 sum += p[PAGE];
-                (void)sum;
+                (void) sum;
         }
         printf("memfd %s %d shrink,grow,write\n", name, 2 * PAGE);
-        printf("fd %d %s %d rw\n", (int)getpid(), name, fd);
+        printf("fd %d %s %d rw\n", (int) getpid(), name, fd);
         print_map(name, p, 2 * PAGE, "r--", "shared", 2 * PAGE);
 
         /* PREFIX-private: not sealable (so sealed "seal"), a private writable mapping. */
@@ -216,7 +216,7 @@ int main(int argc, char *argv[]) {
         p = map(fd, 2 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE);
         p[0] = 1;
         printf("memfd %s %d seal\n", name, 2 * PAGE);
-        printf("fd %d %s %d rw\n", (int)getpid(), name, fd);
+        printf("fd %d %s %d rw\n", (int) getpid(), name, fd);
         print_map(name, p, 2 * PAGE, "rw-", "private", PAGE);
 
         /* PREFIX-maponly: only a mapping keeps it. */
@@ -236,11 +236,11 @@ int main(int argc, char *argv[]) {
                 die("PREFIX-shared");
         {
                 char cbuf[CMSG_SPACE(sizeof(int))] = {}, b = 0;
-                struct iovec iov = {.iov_base = &b, .iov_len = 1};
-                struct msghdr mh = {.msg_iov = &iov,
-                                    .msg_iovlen = 1,
-                                    .msg_control = cbuf,
-                                    .msg_controllen = sizeof(cbuf)};
+                struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+                struct msghdr mh = { .msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = cbuf,
+                                     .msg_controllen = sizeof(cbuf) };
                 struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
                 c->cmsg_level = SOL_SOCKET;
@@ -253,15 +253,15 @@ int main(int argc, char *argv[]) {
                         die("read child fd");
         }
         printf("memfd %s %d shrink,grow,future_write\n", name, 2 * PAGE);
-        printf("fd %d %s %d rw\n", (int)getpid(), name, shared_fd);
-        printf("fd %d %s %d rw\n", (int)child, name, child_fd);
+        printf("fd %d %s %d rw\n", (int) getpid(), name, shared_fd);
+        printf("fd %d %s %d rw\n", (int) child, name, child_fd);
 
         /* PREFIX-huge: where the kernel has hugetlbfs; size only, never mapped. */
         fd = make(prefix, "huge", 2 << 20, MFD_HUGETLB, name, sizeof(name));
         if (fd >= 0) {
                 printf("huge %s\n", name);
                 printf("memfd %s %d seal\n", name, 2 << 20);
-                printf("fd %d %s %d rw\n", (int)getpid(), name, fd);
+                printf("fd %d %s %d rw\n", (int) getpid(), name, fd);
         }
 
         printf("ready\n");

@@ -112,7 +112,7 @@ Test(list, child_opens_by_name_and_both_see_writes) {
 }
 
 Test(list, read_only_and_frozen_lists_refuse_set) {
-        const lmm_item items[] = {lmm_item_int(1), lmm_item_str("ro")};
+        const lmm_item items[] = { lmm_item_int(1), lmm_item_str("ro") };
         lmm_client *c;
         lmm_list *l, *ro, *frozen;
         lmm_item v = lmm_item_int(2);
@@ -143,7 +143,7 @@ Test(list, read_only_and_frozen_lists_refuse_set) {
 }
 
 Test(list, worker_gets_list_from_fd) {
-        const lmm_item items[] = {lmm_item_double(0.25)};
+        const lmm_item items[] = { lmm_item_double(0.25) };
         lmm_client *c;
         lmm_list *l, *w;
         lmm_segment *s;
@@ -173,13 +173,13 @@ Test(list, block_without_a_list_is_refused) {
         cr_assert_eq(lmm_list_open(c, "nothing", 0, &l), -ENOENT);
 
         /* Zeroes: created, never laid out. */
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = "zero"}, &s),
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "zero" }, &s),
                      0);
         lmm_segment_unref(s);
         cr_assert_eq(lmm_list_open(c, "zero", 0, &l), -EBADMSG);
 
         /* Garbage. */
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = "junk"}, &s),
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "junk" }, &s),
                      0);
         cr_assert_eq(lmm_segment_map(s, 0, (void **) &p), 0);
         for (int i = 0; i < 4096; i++)
@@ -188,7 +188,7 @@ Test(list, block_without_a_list_is_refused) {
         cr_assert_eq(lmm_list_open(c, "junk", 0, &l), -EBADMSG);
 
         /* A valid list whose header another process then made hostile. */
-        const lmm_item items[] = {lmm_item_int(1), lmm_item_str("x")};
+        const lmm_item items[] = { lmm_item_int(1), lmm_item_str("x") };
         lmm_list *good;
         cr_assert_eq(lmm_list_create(c, "hostile", items, 2, 0, &good), 0);
         p = lmm_segment_get_data(lmm_list_get_segment(good));

@@ -79,8 +79,12 @@ Test(lmmctl, errors_are_one_line_and_exit_non_zero) {
         cr_assert(strstr(err, "unknown command 'frobnicate'"), "%s", err);
         cr_assert_eq(ctl(NULL, "stat", NULL, NULL, NULL), 2);
 
-        const char *argv[] = { harness_getenv("LMMCTL"), "--socket", "/nonexistent/lmmd.sock", "list", NULL };
+        const char *argv[] = { harness_getenv("LMMCTL"), "--socket", "/nonexistent/lmmd.sock",
+                               "list", NULL };
         cr_assert_eq(harness_run(argv, NULL, out, sizeof(out), err, sizeof(err)), 1);
-        cr_assert(strstr(err, "cannot connect to the manager at /nonexistent/lmmd.sock") && strstr(err, "is lmmd running?"), "%s", err);
-        cr_assert_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : "x", "one line: %s", err);
+        cr_assert(strstr(err, "cannot connect to the manager at /nonexistent/lmmd.sock") &&
+                          strstr(err, "is lmmd running?"),
+                  "%s", err);
+        cr_assert_null(strchr(err, '\n') == err + strlen(err) - 1 ? NULL : "x", "one line: %s",
+                       err);
 }

@@ -49,7 +49,8 @@ static lmm_client *client(void) {
 static lmm_segment *create(lmm_client *c, const char *name, uint64_t size) {
         lmm_segment *s = NULL;
         int r = lmm_segment_create(c, &(lmm_segment_opts){ .size = size, .name = name }, &s);
-        cr_assert_eq(r, 0, "create %s: %s (%s)", name, strerror(-r), lmm_client_last_error(c) ?: "");
+        cr_assert_eq(r, 0, "create %s: %s (%s)", name, strerror(-r),
+                     lmm_client_last_error(c) ?: "");
         return s;
 }
 
@@ -89,7 +90,8 @@ Test(lmmd, two_processes_see_each_others_writes) {
                 lmm_segment *cs = NULL;
                 char *q = NULL;
 
-                if (lmm_client_connect(h.sock, &cc) < 0 || lmm_segment_open(cc, "shared", 0, &cs) < 0 ||
+                if (lmm_client_connect(h.sock, &cc) < 0 ||
+                    lmm_segment_open(cc, "shared", 0, &cs) < 0 ||
                     lmm_segment_map(cs, 0, (void **) &q) != 0)
                         _exit(10);
                 if (strcmp(q, "from parent") != 0)
@@ -150,7 +152,8 @@ Test(lmmd, read_only_open_cannot_write) {
         cr_assert_str_eq(pr, "published");
 
         /* No writable shared mapping, no upgrade, no write(), no seals through it. */
-        cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lmm_segment_get_fd(r), 0), MAP_FAILED);
+        cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lmm_segment_get_fd(r), 0),
+                     MAP_FAILED);
         cr_assert_eq(errno, EACCES);
         cr_assert_eq(mprotect(pr, 4096, PROT_READ | PROT_WRITE), -1);
         cr_assert_eq(errno, EACCES);
@@ -223,7 +226,7 @@ static void check_after_shutdown(lmm_segment *s, char *p) {
         strcpy(p, "after shutdown");
         cr_assert_str_eq(p, "after shutdown");
         cr_assert_eq(seals, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL |
-                     (seals & 0x20 /* F_SEAL_EXEC, from MFD_NOEXEC_SEAL */));
+                                    (seals & 0x20 /* F_SEAL_EXEC, from MFD_NOEXEC_SEAL */));
         cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
         cr_assert_eq(errno, EPERM);
         void *ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
@@ -294,16 +297,34 @@ Test(lmmd, bad_requests_get_clear_errors_and_change_nothing) {
         memset(long_name, 'n', sizeof(long_name) - 1);
         long_name[sizeof(long_name) - 1] = 0;
 
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 0, .name = "zero" }, &x), -EINVAL);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "" }, &x), -EINVAL);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = long_name }, &x), -EINVAL);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "a/b" }, &x), -EINVAL);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "tab\there" }, &x), -EINVAL);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "taken" }, &x), -EEXIST);
-        cr_assert_str_eq(lmm_client_last_error(c), "cannot create block \"taken\": the name is in use");
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = UINT64_C(1) << 40, .name = "huge" }, &x), -EDQUOT);
-        cr_assert_str_eq(lmm_client_last_error(c), "cannot create block \"huge\" (1 TiB): exceeds per-user limit of 8 GiB");
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "flags", .flags = 1u << 7 }, &x), -EINVAL);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 0, .name = "zero" }, &x),
+                     -EINVAL);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "" }, &x),
+                     -EINVAL);
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = long_name }, &x),
+                -EINVAL);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "a/b" }, &x),
+                     -EINVAL);
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "tab\there" }, &x),
+                -EINVAL);
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "taken" }, &x),
+                -EEXIST);
+        cr_assert_str_eq(lmm_client_last_error(c),
+                         "cannot create block \"taken\": the name is in use");
+        cr_assert_eq(
+                lmm_segment_create(
+                        c, &(lmm_segment_opts){ .size = UINT64_C(1) << 40, .name = "huge" }, &x),
+                -EDQUOT);
+        cr_assert_str_eq(lmm_client_last_error(c),
+                         "cannot create block \"huge\" (1 TiB): exceeds per-user limit of 8 GiB");
+        cr_assert_eq(lmm_segment_create(
+                             c,
+                             &(lmm_segment_opts){ .size = 4096, .name = "flags", .flags = 1u << 7 },
+                             &x),
+                     -EINVAL);
         cr_assert_eq(lmm_segment_open(c, "missing", 0, &x), -ENOENT);
         cr_assert_str_eq(lmm_client_last_error(c), "no block named \"missing\"");
         cr_assert_eq(lmm_block_release(c, "missing"), -ENOENT);
@@ -332,7 +353,9 @@ static void raw_send(int fd, const wire_msg *m, int send_fd) {
         size_t len;
 
         cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
-        cr_assert_eq(transport_send(fd, buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false), 0);
+        cr_assert_eq(
+                transport_send(fd, buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false),
+                0);
 }
 
 /* Receive one reply; returns 0 and *ret, or the transport's result (0 = EOF → -ECONNRESET). */
@@ -352,13 +375,16 @@ Test(lmmd, manager_refuses_what_the_library_would_not_send) {
         int fd = raw_connect();
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" }, -1);
+        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" },
+                 -1);
         cr_assert_eq(raw_recv(fd, &r), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EINVAL);
         cr_assert_str_eq(r.text, "cannot create block \"zero\": size must be at least 1 byte");
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" }, -1);
+        raw_send(fd,
+                 &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" },
+                 -1);
         cr_assert_eq(raw_recv(fd, &r), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EFBIG);
@@ -369,7 +395,8 @@ Test(lmmd, requests_can_be_pipelined) {
         int fd = raw_connect(), mfd;
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" }, -1);
+        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" },
+                 -1);
         raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = 8, .name = "p" }, -1);
         raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 9, .name = "p" }, -1);
         raw_send(fd, &(wire_msg){ .type = WIRE_RELEASE, .serial = 10, .name = "p" }, -1);
@@ -398,7 +425,10 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
         /* Pipeline opens without reading: each reply carries an fd, which the
          * kernel charges to the manager while it is in flight. */
         for (int i = 0; i < n; i++)
-                raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = (uint32_t) i + 1, .name = "popular" }, -1);
+                raw_send(fd,
+                         &(wire_msg){
+                                 .type = WIRE_OPEN, .serial = (uint32_t) i + 1, .name = "popular" },
+                         -1);
 
         /* Our requests that the manager has not taken off the socket: once it
          * stops reading them, this stays put. A manager that answered
@@ -411,7 +441,8 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
                 last = unread;
         }
         cr_log_info("bytes of requests left unread by the manager: %d", unread);
-        cr_assert_gt(unread, 0, "the manager stopped reading from a peer that does not read its replies");
+        cr_assert_gt(unread, 0,
+                     "the manager stopped reading from a peer that does not read its replies");
 
         /* ... and goes on as soon as the peer reads, in order, to the last one. */
         for (int k = 0; k < n; k++) {
@@ -540,7 +571,8 @@ Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
         base = harness_shmem_kib();
         memset(p, 0x5a, size);
         peak = harness_shmem_kib();
-        cr_assert_gt(peak, base + 200 * 1024, "Shmem grew by the block (%lu -> %lu KiB)", base, peak);
+        cr_assert_gt(peak, base + 200 * 1024, "Shmem grew by the block (%lu -> %lu KiB)", base,
+                     peak);
 
         cr_assert(harness_memfd_anywhere(memfd));
         cr_assert_eq(lmm_block_release(c, name), 0);
@@ -555,7 +587,8 @@ Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
                 usleep(10000);
         }
         cr_assert_lt(after, base + 64 * 1024, "Shmem back near %lu KiB, is %lu KiB", base, after);
-        cr_log_info("Shmem: %lu KiB before, %lu with the block touched, %lu after release+close", base, peak, after);
+        cr_log_info("Shmem: %lu KiB before, %lu with the block touched, %lu after release+close",
+                    base, peak, after);
         lmm_client_unref(c);
 }
 
@@ -576,7 +609,8 @@ Test(lmmd, freeze_publishes_then_shares) {
         cr_assert_eq(lmm_segment_open(c, "frozen", 0, &r), 0);
         pr = map(r, 1);
         cr_assert_str_eq(pr, "final");
-        cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lmm_segment_get_fd(r), 0), MAP_FAILED);
+        cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, lmm_segment_get_fd(r), 0),
+                     MAP_FAILED);
         cr_assert_eq(errno, EPERM);
         cr_assert_eq(pwrite(lmm_segment_get_fd(r), "x", 1, 0), -1);
         cr_assert_eq(errno, EPERM);
@@ -584,7 +618,8 @@ Test(lmmd, freeze_publishes_then_shares) {
         {
                 int fd2 = -1;
                 cr_assert_eq(fd_reopen(lmm_segment_get_fd(r), O_RDWR, &fd2), 0);
-                cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0), MAP_FAILED);
+                cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd2, 0),
+                             MAP_FAILED);
                 close(fd2);
         }
         lmm_segment_unref(w);
@@ -647,11 +682,14 @@ Test(lmmd, many_clients_at_once) {
                                 char *p = NULL, *q = NULL;
 
                                 snprintf(name, sizeof(name), "c%d-%d", i, k);
-                                if (lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = name }, &s) < 0 ||
+                                if (lmm_segment_create(
+                                            c, &(lmm_segment_opts){ .size = 4096, .name = name },
+                                            &s) < 0 ||
                                     lmm_segment_map(s, 0, (void **) &p) != 0)
                                         _exit(11);
                                 strcpy(p, name);
-                                if (lmm_segment_open(c, name, 0, &o) < 0 || lmm_segment_map(o, 0, (void **) &q) != 0 ||
+                                if (lmm_segment_open(c, name, 0, &o) < 0 ||
+                                    lmm_segment_map(o, 0, (void **) &q) != 0 ||
                                     strcmp(q, name) != 0)
                                         _exit(12);
                                 if (lmm_block_release(c, name) < 0)
@@ -680,8 +718,14 @@ Test(lmmd, huge_pages_fail_clearly_when_none_are_free) {
         cr_assert_eq(hugepages_free_bytes(&free_bytes), 0);
         if (free_bytes >= 2 * hugepage_size())
                 cr_skip_test("huge pages are reserved here; the failure path cannot be shown");
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 3 * hugepage_size(), .name = "hp", .flags = LMM_CREATE_HUGETLB }, &s), -ENOMEM);
-        cr_assert(strstr(lmm_client_last_error(c), "free huge pages"), "%s", lmm_client_last_error(c));
+        cr_assert_eq(lmm_segment_create(c,
+                                        &(lmm_segment_opts){ .size = 3 * hugepage_size(),
+                                                             .name = "hp",
+                                                             .flags = LMM_CREATE_HUGETLB },
+                                        &s),
+                     -ENOMEM);
+        cr_assert(strstr(lmm_client_last_error(c), "free huge pages"), "%s",
+                  lmm_client_last_error(c));
         cr_assert(strstr(lmm_client_last_error(c), "nr_hugepages"));
         lmm_client_unref(c);
 }
@@ -756,8 +800,12 @@ Test(policy, limits_are_per_user) {
 
         cr_assert_eq(harness_lmmd_start(&h, args), 0);
         cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 2 << 20, .name = "too-big" }, &s[0]), -EDQUOT);
-        cr_assert_str_eq(lmm_client_last_error(c), "cannot create block \"too-big\" (2 MiB): exceeds per-user limit of 1 MiB");
+        cr_assert_eq(lmm_segment_create(
+                             c, &(lmm_segment_opts){ .size = 2 << 20, .name = "too-big" }, &s[0]),
+                     -EDQUOT);
+        cr_assert_str_eq(
+                lmm_client_last_error(c),
+                "cannot create block \"too-big\" (2 MiB): exceeds per-user limit of 1 MiB");
         for (int i = 0; i < 3; i++)
                 cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096 }, &s[i]), 0);
         cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096 }, &s[3]), -EDQUOT);
@@ -796,7 +844,9 @@ Test(policy, a_holder_that_seals_the_seals_makes_shutdown_fail_loudly) {
 
         cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
         cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "sealed" }, &s), 0);
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "sealed" }, &s),
+                0);
         /* Any read-write holder may do this; the kernel allows it. */
         cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_ADD_SEALS, F_SEAL_SEAL), 0);
         cr_assert_eq(lmm_block_freeze(c, "sealed"), -EPERM);
@@ -826,7 +876,8 @@ Test(policy, the_fd_limit_caps_blocks_over_all_users) {
         }
         cr_assert_eq(r, -EMFILE, "%s", strerror(-r));
         cr_assert_eq(made, 32);
-        cr_assert(strstr(lmm_client_last_error(c), "its limit (RLIMIT_NOFILE)"), "%s", lmm_client_last_error(c));
+        cr_assert(strstr(lmm_client_last_error(c), "its limit (RLIMIT_NOFILE)"), "%s",
+                  lmm_client_last_error(c));
         /* The manager is fine and still serves. */
         cr_assert_eq(lmm_block_stat(c, "lmm_0000000000000001", &(lmm_block_info){}), 0);
         lmm_client_unref(c);

@@ -74,7 +74,7 @@ static void fixture_start(fixture *f) {
         FILE *o;
 
         memset(f, 0, sizeof(*f));
-        snprintf(f->prefix, sizeof(f->prefix), "mkfds%d", (int)getpid());
+        snprintf(f->prefix, sizeof(f->prefix), "mkfds%d", (int) getpid());
         cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
         cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
         f->pid = fork();
@@ -82,7 +82,7 @@ static void fixture_start(fixture *f) {
         if (f->pid == 0) {
                 dup2(in[0], 0);
                 dup2(out[1], 1);
-                execl(mkfds, mkfds, f->prefix, (char *)NULL);
+                execl(mkfds, mkfds, f->prefix, (char *) NULL);
                 _exit(127);
         }
         close(in[0]);
@@ -178,7 +178,7 @@ static int count_lines(const char *s) {
 
 /* Run memfd-inspect with @args (NULL-terminated); return its exit status. */
 static int inspect(const char *const *args) {
-        const char *argv[32] = {harness_getenv("MEMFD_INSPECT")};
+        const char *argv[32] = { harness_getenv("MEMFD_INSPECT") };
         size_t n = 1;
 
         for (; *args && n < 31; args++)
@@ -205,7 +205,7 @@ static uint64_t inode_of(pid_t pid, int fd) {
         char path[64];
         struct stat st;
 
-        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+        snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd);
         cr_assert_eq(stat(path, &st), 0);
         return st.st_ino;
 }
@@ -240,12 +240,12 @@ Test(memfd_inspect, list_every_field) {
         size_t seen_fds = 0, seen_maps = 0;
 
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d", (int)f.pid);
+        snprintf(pids, sizeof(pids), "%d", (int) f.pid);
         {
                 char child[32];
-                snprintf(child, sizeof(child), "%d", (int)f.child);
-                doc = inspect_json((const char *[]){"--json", "--no-manager", "--pid", pids,
-                                                    "--pid", child, NULL},
+                snprintf(child, sizeof(child), "%d", (int) f.child);
+                doc = inspect_json((const char *[]){ "--json", "--no-manager", "--pid", pids,
+                                                     "--pid", child, NULL },
                                    "memfds", &rows);
         }
         cr_assert_eq(rows->n, f.n_fds + f.n_maps,
@@ -262,7 +262,7 @@ Test(memfd_inspect, list_every_field) {
                 check_memfd_fields(&f, row);
                 sfx = suffix(&f, name);
                 cr_assert_str_eq(mj_str(row, "command"), "mkfds");
-                cr_assert_eq(mj_int(row, "uid"), (long long)getuid());
+                cr_assert_eq(mj_int(row, "uid"), (long long) getuid());
 
                 /* Counts of the memfd, the same on each of its rows. */
                 {
@@ -283,7 +283,7 @@ Test(memfd_inspect, list_every_field) {
                         cr_assert(d, "unexpected fd row: pid %lld fd %lld", pid, mj_int(row, "fd"));
                         cr_assert_str_eq(name, d->name);
                         cr_assert_str_eq(mj_str(row, "mode"), d->rw ? "read-write" : "read-only");
-                        cr_assert_eq((uint64_t)mj_int(row, "inode"), inode_of(d->pid, d->fd));
+                        cr_assert_eq((uint64_t) mj_int(row, "inode"), inode_of(d->pid, d->fd));
                         cr_assert(mj_is_null(row, "range") && mj_is_null(row, "prot") &&
                                   mj_is_null(row, "sharing") && mj_is_null(row, "rss") &&
                                   mj_is_null(row, "pss") && mj_is_null(row, "start"));
@@ -295,11 +295,11 @@ Test(memfd_inspect, list_every_field) {
                         cr_assert_str_eq(type, "map");
                         cr_assert_eq(pid, f.pid, "only the parent maps");
                         for (size_t k = 0; k < f.n_maps; k++)
-                                if ((long long)f.maps[k].start == mj_int(row, "start"))
+                                if ((long long) f.maps[k].start == mj_int(row, "start"))
                                         m = &f.maps[k];
                         cr_assert(m, "unexpected mapping at %lld", mj_int(row, "start"));
                         cr_assert_str_eq(name, m->name);
-                        cr_assert_eq((unsigned long long)mj_int(row, "end"), m->end);
+                        cr_assert_eq((unsigned long long) mj_int(row, "end"), m->end);
                         snprintf(range, sizeof(range), "%llx-%llx", m->start, m->end);
                         cr_assert_str_eq(mj_str(row, "range"), range);
                         cr_assert_str_eq(mj_str(row, "prot"), m->prot, "%s: prot", sfx);
@@ -326,9 +326,9 @@ Test(memfd_inspect, summary_totals) {
         mj *doc;
 
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
         doc = inspect_json(
-                (const char *[]){"--json", "--summary", "--no-manager", "--pid", pids, NULL},
+                (const char *[]){ "--json", "--summary", "--no-manager", "--pid", pids, NULL },
                 "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
@@ -351,9 +351,9 @@ Test(memfd_inspect, summary_totals) {
                 cr_assert_eq(mj_int(row, "rss"), rss, "%s", sfx);
                 cr_assert_eq(mj_int(row, "pss"), rss, "%s", sfx);
                 if (strcmp(sfx, "shared") == 0)
-                        snprintf(want_pids, sizeof(want_pids), "%d,%d", (int)f.pid, (int)f.child);
+                        snprintf(want_pids, sizeof(want_pids), "%d,%d", (int) f.pid, (int) f.child);
                 else
-                        snprintf(want_pids, sizeof(want_pids), "%d", (int)f.pid);
+                        snprintf(want_pids, sizeof(want_pids), "%d", (int) f.pid);
                 cr_assert_str_eq(mj_str(row, "pids"), want_pids, "%s", sfx);
                 cr_assert(mj_is_null(row, "pid") || !mj_get(row, "pid"), "no pid on a memfd line");
         }
@@ -368,10 +368,10 @@ Test(memfd_inspect, tree_children) {
         mj *doc;
 
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
         doc = inspect_json(
-                (const char *[]){"--json", "--tree", "--no-manager", "--pid", pids, NULL}, "memfds",
-                &rows);
+                (const char *[]){ "--json", "--tree", "--no-manager", "--pid", pids, NULL },
+                "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
                 const mj *row = rows->items[i];
@@ -408,9 +408,9 @@ Test(memfd_inspect, processes_totals) {
         long long fds = 0, rss = 0;
 
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
         doc = inspect_json(
-                (const char *[]){"--json", "--processes", "--no-manager", "--pid", pids, NULL},
+                (const char *[]){ "--json", "--processes", "--no-manager", "--pid", pids, NULL },
                 "processes", &rows);
         cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
         for (size_t k = 0; k < f.n_fds; k++)
@@ -421,9 +421,9 @@ Test(memfd_inspect, processes_totals) {
                 const mj *row = rows->items[i];
                 cr_assert_str_eq(mj_str(row, "command"), "mkfds");
                 if (mj_int(row, "pid") == f.pid) {
-                        cr_assert_eq(mj_int(row, "memfds"), (long long)f.n_memfds);
+                        cr_assert_eq(mj_int(row, "memfds"), (long long) f.n_memfds);
                         cr_assert_eq(mj_int(row, "fds"), fds);
-                        cr_assert_eq(mj_int(row, "mappings"), (long long)f.n_maps);
+                        cr_assert_eq(mj_int(row, "mappings"), (long long) f.n_maps);
                         cr_assert_eq(mj_int(row, "rss"), rss);
                         cr_assert_eq(mj_int(row, "pss"), rss);
                 } else {
@@ -445,12 +445,12 @@ Test(memfd_inspect, columns_and_name_filter) {
         mj *doc;
 
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d", (int)f.pid);
+        snprintf(pids, sizeof(pids), "%d", (int) f.pid);
         snprintf(pattern, sizeof(pattern), "%s-r?", f.prefix);
 
         /* Case-insensitive names, only those columns, in that order. */
-        doc = inspect_json((const char *[]){"--json", "--no-manager", "-o", "Name,SIZE,seals",
-                                            "--summary", "--pid", pids, "--name", pattern, NULL},
+        doc = inspect_json((const char *[]){ "--json", "--no-manager", "-o", "Name,SIZE,seals",
+                                             "--summary", "--pid", pids, "--name", pattern, NULL },
                            "memfds", &rows);
         cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
@@ -466,8 +466,8 @@ Test(memfd_inspect, columns_and_name_filter) {
         mj_free(doc);
 
         /* The table: a header and one line per memfd. */
-        cr_assert_eq(inspect((const char *[]){"--no-manager", "--summary", "-o", "NAME,SEALS",
-                                              "--pid", pids, "--name", pattern, NULL}),
+        cr_assert_eq(inspect((const char *[]){ "--no-manager", "--summary", "-o", "NAME,SEALS",
+                                               "--pid", pids, "--name", pattern, NULL }),
                      0);
         cr_assert_eq(count_lines(out_buf), 3, "%.4000s", out_buf);
         cr_assert(strstr(out_buf, "NAME") && strstr(out_buf, "shrink,grow,write"), "%.4000s",
@@ -487,8 +487,8 @@ Test(memfd_inspect, agrees_with_lsfd) {
         if (access("/usr/bin/lsfd", X_OK) != 0)
                 cr_skip_test("util-linux lsfd is not installed");
         fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int)f.pid, (int)f.child);
-        doc = inspect_json((const char *[]){"--json", "--no-manager", "--pid", pids, NULL},
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
+        doc = inspect_json((const char *[]){ "--json", "--no-manager", "--pid", pids, NULL },
                            "memfds", &rows);
 
         lsfd_out = malloc(OUT_MAX);
@@ -575,47 +575,47 @@ Test(memfd_inspect, manager_blocks) {
         char name_kept[64], name_conn[64], name_orphan[64], memfd_name[80], pattern[64];
         void *addr;
 
-        snprintf(name_kept, sizeof(name_kept), "insp-kept-%d", (int)getpid());
-        snprintf(name_conn, sizeof(name_conn), "insp-conn-%d", (int)getpid());
-        snprintf(name_orphan, sizeof(name_orphan), "insp-orphan-%d", (int)getpid());
+        snprintf(name_kept, sizeof(name_kept), "insp-kept-%d", (int) getpid());
+        snprintf(name_conn, sizeof(name_conn), "insp-conn-%d", (int) getpid());
+        snprintf(name_orphan, sizeof(name_orphan), "insp-orphan-%d", (int) getpid());
 
         cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
         running_lmmd = &h;
         cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
-        cr_assert_eq(
-                lmm_segment_create(c, &(lmm_segment_opts){.size = 65536, .name = name_kept}, &kept),
-                0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 65536, .name = name_kept },
+                                        &kept),
+                     0);
         cr_assert_geq(lmm_segment_map(kept, 0, &addr), 0);
         memset(addr, 1, 4096);
         cr_assert_eq(lmm_segment_create(c,
-                                        &(lmm_segment_opts){.size = 8192,
-                                                            .name = name_conn,
-                                                            .flags = LMM_CREATE_SCOPE_CONNECTION},
+                                        &(lmm_segment_opts){ .size = 8192,
+                                                             .name = name_conn,
+                                                             .flags = LMM_CREATE_SCOPE_CONNECTION },
                                         &conn),
                      0);
         /* Created, then let go: only the manager holds it now. */
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){.size = 4096, .name = name_orphan},
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = name_orphan },
                                         &gone),
                      0);
         {
                 /* Written once, so that it holds a page nobody maps any more. */
                 char *q = NULL;
-                cr_assert_eq(lmm_segment_map(gone, 0, (void **)&q), 0);
+                cr_assert_eq(lmm_segment_map(gone, 0, (void **) &q), 0);
                 q[0] = 1;
         }
         gone = lmm_segment_unref(gone);
 
         /* The scan is whole-system (the orphan verdict needs it); the lines are only ours. */
-        snprintf(pattern, sizeof(pattern), "*insp-*-%d", (int)getpid());
-        doc = inspect_json((const char *[]){"--json", "--summary", "--socket", h.sock, "--name",
-                                            pattern, NULL},
+        snprintf(pattern, sizeof(pattern), "*insp-*-%d", (int) getpid());
+        doc = inspect_json((const char *[]){ "--json", "--summary", "--socket", h.sock, "--name",
+                                             pattern, NULL },
                            "memfds", &rows);
         cr_assert_eq(rows->n, 3, "%.4000s", out_buf);
 
         row = find_block(rows, name_kept);
         cr_assert(row, "block %s not shown:\n%.4000s", name_kept, out_buf);
         cr_assert_eq(lmm_block_stat(c, name_kept, &info), 0);
-        cr_assert_eq(mj_int(row, "inode"), (long long)info.inode);
+        cr_assert_eq(mj_int(row, "inode"), (long long) info.inode);
         snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", name_kept);
         cr_assert_str_eq(mj_str(row, "name"), memfd_name);
         cr_assert_eq(mj_int(row, "size"), 65536);
@@ -627,8 +627,8 @@ Test(memfd_inspect, manager_blocks) {
                 cr_assert(strncmp(seals, "shrink,grow", 11) == 0, "%s", seals);
         }
         cr_assert_str_eq(mj_str(row, "scope"), "manager");
-        cr_assert_eq(mj_int(row, "owner-uid"), (long long)getuid());
-        cr_assert_eq(mj_int(row, "owner-pid"), (long long)getpid());
+        cr_assert_eq(mj_int(row, "owner-uid"), (long long) getuid());
+        cr_assert_eq(mj_int(row, "owner-pid"), (long long) getpid());
         cr_assert_eq(mj_get(row, "orphan")->type, MJ_BOOL);
         cr_assert(!mj_get(row, "orphan")->b, "a block we hold and map is no orphan");
         cr_assert_eq(mj_int(row, "fds"), 2, "the manager and us");
@@ -636,8 +636,8 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert_eq(mj_int(row, "rss"), 4096);
         {
                 char want[64];
-                snprintf(want, sizeof(want), "%d,%d", (int)(h.pid < getpid() ? h.pid : getpid()),
-                         (int)(h.pid < getpid() ? getpid() : h.pid));
+                snprintf(want, sizeof(want), "%d,%d", (int) (h.pid < getpid() ? h.pid : getpid()),
+                         (int) (h.pid < getpid() ? getpid() : h.pid));
                 cr_assert_str_eq(mj_str(row, "pids"), want);
         }
 
@@ -652,11 +652,12 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert_eq(mj_int(row, "size"), 4096);
         cr_assert(mj_get(row, "orphan")->b, "only the manager holds %s", name_orphan);
         cr_assert_eq(mj_int(row, "rss"), 0, "nobody maps it");
-        cr_assert_eq(mj_int(row, "alloc"), 4096, "yet it holds a page: what a leak hunt needs to see");
+        cr_assert_eq(mj_int(row, "alloc"), 4096,
+                     "yet it holds a page: what a leak hunt needs to see");
         cr_assert_eq(mj_int(row, "fds"), 1);
         {
                 char want[32];
-                snprintf(want, sizeof(want), "%d", (int)h.pid);
+                snprintf(want, sizeof(want), "%d", (int) h.pid);
                 cr_assert_str_eq(mj_str(row, "pids"), want);
         }
         mj_free(doc);
@@ -664,9 +665,9 @@ Test(memfd_inspect, manager_blocks) {
         /* --pid narrows the lines, not the verdict: the orphan is still one. */
         {
                 char pid[32];
-                snprintf(pid, sizeof(pid), "%d", (int)h.pid);
+                snprintf(pid, sizeof(pid), "%d", (int) h.pid);
                 doc = inspect_json(
-                        (const char *[]){"--json", "--socket", h.sock, "--pid", pid, NULL},
+                        (const char *[]){ "--json", "--socket", h.sock, "--pid", pid, NULL },
                         "memfds", &rows);
                 row = find_block(rows, name_orphan);
                 cr_assert(row);
@@ -681,7 +682,7 @@ Test(memfd_inspect, manager_blocks) {
 
         /* --no-manager: the memfds, without the manager's words. */
         doc = inspect_json(
-                (const char *[]){"--json", "--summary", "--no-manager", "--name", pattern, NULL},
+                (const char *[]){ "--json", "--summary", "--no-manager", "--name", pattern, NULL },
                 "memfds", &rows);
         cr_assert_eq(rows->n, 3, "the memfds are there: %.4000s", out_buf);
         cr_assert_null(find_block(rows, name_kept));
@@ -699,9 +700,9 @@ Test(memfd_inspect, unreachable_manager_is_one_line) {
         char self[32];
         mj *doc;
 
-        snprintf(self, sizeof(self), "%d", (int)getpid());
-        doc = inspect_json((const char *[]){"--json", "--summary", "--socket",
-                                            "/nonexistent/lmmd.sock", "--pid", self, NULL},
+        snprintf(self, sizeof(self), "%d", (int) getpid());
+        doc = inspect_json((const char *[]){ "--json", "--summary", "--socket",
+                                             "/nonexistent/lmmd.sock", "--pid", self, NULL },
                            "memfds", &rows);
 
         /* One line about the manager; at most one more about unreadable processes (some
@@ -728,20 +729,20 @@ static void expect_usage_error(const char *const *args, const char *what) {
 }
 
 Test(memfd_inspect, option_errors) {
-        expect_usage_error((const char *[]){"-o", "NAME,BOGUS", NULL}, "unknown column");
+        expect_usage_error((const char *[]){ "-o", "NAME,BOGUS", NULL }, "unknown column");
         cr_assert(strstr(err_buf, "BOGUS"), "%s", err_buf);
-        expect_usage_error((const char *[]){"--bogus", NULL}, "unknown long option");
+        expect_usage_error((const char *[]){ "--bogus", NULL }, "unknown long option");
         cr_assert(strstr(err_buf, "--bogus"), "%s", err_buf);
-        expect_usage_error((const char *[]){"-Z", NULL}, "unknown short option");
-        expect_usage_error((const char *[]){"--pid", "abc", NULL}, "bad pid");
-        expect_usage_error((const char *[]){"--pid", NULL}, "missing argument");
-        expect_usage_error((const char *[]){"--watch", "0", NULL}, "zero interval");
-        expect_usage_error((const char *[]){"--tree", "--summary", NULL}, "two views");
-        expect_usage_error((const char *[]){"extra", NULL}, "stray argument");
+        expect_usage_error((const char *[]){ "-Z", NULL }, "unknown short option");
+        expect_usage_error((const char *[]){ "--pid", "abc", NULL }, "bad pid");
+        expect_usage_error((const char *[]){ "--pid", NULL }, "missing argument");
+        expect_usage_error((const char *[]){ "--watch", "0", NULL }, "zero interval");
+        expect_usage_error((const char *[]){ "--tree", "--summary", NULL }, "two views");
+        expect_usage_error((const char *[]){ "extra", NULL }, "stray argument");
 
-        cr_assert_eq(inspect((const char *[]){"--help", NULL}), 0);
+        cr_assert_eq(inspect((const char *[]){ "--help", NULL }), 0);
         cr_assert(strstr(out_buf, "--json"));
-        cr_assert_eq(inspect((const char *[]){"--list-columns", NULL}), 0);
+        cr_assert_eq(inspect((const char *[]){ "--list-columns", NULL }), 0);
         cr_assert(strstr(out_buf, "ORPHAN"));
 }
 
@@ -762,7 +763,7 @@ Test(memfd_inspect, unreadable_processes_one_line) {
                 dup2(err[1], 2);
                 if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
                         _exit(126);
-                execl(bin, bin, "--no-manager", "--summary", (char *)NULL);
+                execl(bin, bin, "--no-manager", "--summary", (char *) NULL);
                 _exit(127);
         }
         close(out[1]);
@@ -771,7 +772,7 @@ Test(memfd_inspect, unreadable_processes_one_line) {
                 ;
         n = 0;
         for (ssize_t k; (k = read(err[0], err_buf + n, OUT_MAX - 1 - n)) > 0;)
-                n += (size_t)k;
+                n += (size_t) k;
         err_buf[n] = 0;
         close(out[0]);
         close(err[0]);
@@ -795,20 +796,20 @@ Test(memfd_inspect, watch_redraws_until_sigint) {
         int frames = 0;
 
         fixture_start(&f);
-        snprintf(pid_s, sizeof(pid_s), "%d", (int)f.pid);
+        snprintf(pid_s, sizeof(pid_s), "%d", (int) f.pid);
         cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
         pid = fork();
         if (pid == 0) {
                 dup2(out[1], 1);
                 execl(bin, bin, "--no-manager", "--summary", "--pid", pid_s, "--watch", "0.1",
-                      (char *)NULL);
+                      (char *) NULL);
                 _exit(127);
         }
         close(out[1]);
-        nanosleep(&(struct timespec){.tv_nsec = 450 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){ .tv_nsec = 450 * 1000 * 1000 }, NULL);
         kill(pid, SIGINT);
         for (ssize_t k; (k = read(out[0], out_buf + n, OUT_MAX - 1 - n)) > 0;)
-                n += (size_t)k;
+                n += (size_t) k;
         out_buf[n] = 0;
         close(out[0]);
         cr_assert_eq(waitpid(pid, &status, 0), pid);

@@ -60,7 +60,12 @@ Test(scope, connection_scoped_block_goes_with_its_connection) {
         lmm_block_info info;
         char *p;
 
-        cr_assert_eq(lmm_segment_create(owner, &(lmm_segment_opts){ .size = 4096, .name = "temp", .flags = LMM_CREATE_SCOPE_CONNECTION }, &s), 0);
+        cr_assert_eq(lmm_segment_create(owner,
+                                        &(lmm_segment_opts){ .size = 4096,
+                                                             .name = "temp",
+                                                             .flags = LMM_CREATE_SCOPE_CONNECTION },
+                                        &s),
+                     0);
         cr_assert_eq(lmm_block_stat(other, "temp", &info), 0);
         cr_assert(info.flags & LMM_BLOCK_SCOPE_CONNECTION);
         cr_assert_eq(lmm_segment_map(s, 0, (void **) &p), 0);
@@ -86,8 +91,13 @@ Test(scope, kill_9_of_the_creator_releases_connection_scoped_blocks_only) {
                 lmm_segment *a = NULL, *b = NULL;
 
                 if (lmm_client_connect(h.sock, &cc) < 0 ||
-                    lmm_segment_create(cc, &(lmm_segment_opts){ .size = 4096, .name = "scoped", .flags = LMM_CREATE_SCOPE_CONNECTION }, &a) < 0 ||
-                    lmm_segment_create(cc, &(lmm_segment_opts){ .size = 4096, .name = "kept" }, &b) < 0)
+                    lmm_segment_create(cc,
+                                       &(lmm_segment_opts){ .size = 4096,
+                                                            .name = "scoped",
+                                                            .flags = LMM_CREATE_SCOPE_CONNECTION },
+                                       &a) < 0 ||
+                    lmm_segment_create(cc, &(lmm_segment_opts){ .size = 4096, .name = "kept" },
+                                       &b) < 0)
                         _exit(1);
                 (void) !write(ready[1], "x", 1);
                 pause();
@@ -99,7 +109,8 @@ Test(scope, kill_9_of_the_creator_releases_connection_scoped_blocks_only) {
         waitpid(pid, NULL, 0);
 
         cr_assert(gone_soon(c, "scoped"));
-        cr_assert(exists(c, "kept"), "a manager-scoped block outlives its creator (Python's behaviour)");
+        cr_assert(exists(c, "kept"),
+                  "a manager-scoped block outlives its creator (Python's behaviour)");
         cr_assert_not(harness_memfd_anywhere("lmm:scoped"), "nothing is left of it anywhere");
         lmm_client_unref(c);
 }
@@ -108,10 +119,16 @@ Test(scope, released_scoped_block_is_not_released_twice) {
         lmm_client *owner = client(), *other = client();
         lmm_segment *s = NULL, *t = NULL;
 
-        cr_assert_eq(lmm_segment_create(owner, &(lmm_segment_opts){ .size = 4096, .name = "x", .flags = LMM_CREATE_SCOPE_CONNECTION }, &s), 0);
+        cr_assert_eq(lmm_segment_create(owner,
+                                        &(lmm_segment_opts){ .size = 4096,
+                                                             .name = "x",
+                                                             .flags = LMM_CREATE_SCOPE_CONNECTION },
+                                        &s),
+                     0);
         cr_assert_eq(lmm_block_release(other, "x"), 0);
         /* The name is reused by someone else, for a block of the default scope. */
-        cr_assert_eq(lmm_segment_create(other, &(lmm_segment_opts){ .size = 4096, .name = "x" }, &t), 0);
+        cr_assert_eq(
+                lmm_segment_create(other, &(lmm_segment_opts){ .size = 4096, .name = "x" }, &t), 0);
         lmm_client_unref(owner);
         usleep(50000);
         cr_assert(exists(other, "x"), "the new block of that name is not touched");
@@ -129,10 +146,12 @@ Test(adopt, a_memfd_of_ones_own_becomes_a_block) {
         cr_assert_geq(fd, 0);
         cr_assert_eq(ftruncate(fd, 8192), 0);
         cr_assert_eq(pwrite(fd, "made by me", 10, 100), 10);
-        cr_assert_eq(lmm_segment_adopt(c, fd, "adopted", 0, &s), 0, "%s", lmm_client_last_error(c) ?: "");
+        cr_assert_eq(lmm_segment_adopt(c, fd, "adopted", 0, &s), 0, "%s",
+                     lmm_client_last_error(c) ?: "");
 
         /* The size is sealed now, for every holder, including the one who made it. */
-        cr_assert_eq(fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW), F_SEAL_SHRINK | F_SEAL_GROW);
+        cr_assert_eq(fcntl(fd, F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW),
+                     F_SEAL_SHRINK | F_SEAL_GROW);
         cr_assert_eq(ftruncate(fd, 0), -1);
         close(fd);
 
@@ -168,14 +187,17 @@ Test(adopt, anything_but_a_sealable_memfd_is_refused) {
         nosealing = memfd_create("nosealing", MFD_CLOEXEC);
         cr_assert_eq(ftruncate(nosealing, 4096), 0);
         cr_assert_eq(lmm_segment_adopt(c, nosealing, "nosealing", 0, &s), -EPERM);
-        cr_assert(strstr(lmm_client_last_error(c), "sealed against new seals"), "%s", lmm_client_last_error(c));
+        cr_assert(strstr(lmm_client_last_error(c), "sealed against new seals"), "%s",
+                  lmm_client_last_error(c));
 
         {
                 int sealed = memfd_create("sealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
                 cr_assert_eq(ftruncate(sealed, 4096), 0);
-                cr_assert_eq(fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), 0);
+                cr_assert_eq(fcntl(sealed, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+                             0);
                 cr_assert_eq(lmm_segment_adopt(c, sealed, "sealed", 0, &s), -EPERM);
-                cr_assert(strstr(lmm_client_last_error(c), "F_SEAL_SEAL"), "%s", lmm_client_last_error(c));
+                cr_assert(strstr(lmm_client_last_error(c), "F_SEAL_SEAL"), "%s",
+                          lmm_client_last_error(c));
                 close(sealed);
         }
 

@@ -36,7 +36,9 @@ Test(server, start_serves_other_processes_and_shutdown_seals) {
         mpid = lmm_server_get_pid(smm);
         snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
         cr_assert(alive(mpid));
-        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096, .name = "shared" }, &s), 0);
+        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm),
+                                        &(lmm_segment_opts){ .size = 4096, .name = "shared" }, &s),
+                     0);
         cr_assert_eq(lmm_segment_map(s, 0, (void **) &p), 0);
         strcpy(p, "parent");
 
@@ -46,7 +48,8 @@ Test(server, start_serves_other_processes_and_shutdown_seals) {
                 lmm_segment *o = NULL;
                 char *q = NULL;
 
-                if (lmm_client_connect(address, &c) < 0 || lmm_segment_open(c, "shared", 0, &o) < 0 ||
+                if (lmm_client_connect(address, &c) < 0 ||
+                    lmm_segment_open(c, "shared", 0, &o) < 0 ||
                     lmm_segment_map(o, 0, (void **) &q) != 0 || strcmp(q, "parent") != 0)
                         _exit(1);
                 strcpy(q, "child");
@@ -59,7 +62,8 @@ Test(server, start_serves_other_processes_and_shutdown_seals) {
         cr_assert_not(alive(mpid), "the manager process is gone (and reaped)");
         cr_assert_eq(access(address, F_OK), -1, "the socket is gone");
         strcpy(p, "still writable");
-        cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & (F_SEAL_SEAL | 0x10), F_SEAL_SEAL | 0x10);
+        cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & (F_SEAL_SEAL | 0x10),
+                     F_SEAL_SEAL | 0x10);
         cr_assert_eq(lmm_server_shutdown(smm), 0, "idempotent");
         lmm_segment_unref(s);
         lmm_server_unref(smm);
@@ -80,7 +84,9 @@ Test(server, the_owner_dying_ends_the_manager_cleanly) {
                 pid_t p;
 
                 if (lmm_server_start(NULL, &smm) < 0 ||
-                    lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096, .name = "orphan" }, &s) < 0)
+                    lmm_segment_create(lmm_server_get_client(smm),
+                                       &(lmm_segment_opts){ .size = 4096, .name = "orphan" },
+                                       &s) < 0)
                         _exit(1);
                 p = lmm_server_get_pid(smm);
                 (void) !write(info[1], &p, sizeof(p));
@@ -93,7 +99,8 @@ Test(server, the_owner_dying_ends_the_manager_cleanly) {
         kill(owner, SIGKILL);
         waitpid(owner, NULL, 0);
 
-        cr_assert_eq(harness_wait_exit(mpid, 5000), 0, "the manager shut down cleanly (exit 0) on its own");
+        cr_assert_eq(harness_wait_exit(mpid, 5000), 0,
+                     "the manager shut down cleanly (exit 0) on its own");
         cr_assert_not(harness_memfd_anywhere("lmm:orphan"), "and nothing is left");
 }
 
@@ -117,7 +124,10 @@ Test(server, initializer_runs_in_the_manager_before_it_serves) {
         FILE *f;
 
         close(fd);
-        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .initializer = init_writes_pid, .initargs = path }, &smm), 0);
+        cr_assert_eq(lmm_server_start(
+                             &(lmm_server_opts){ .initializer = init_writes_pid, .initargs = path },
+                             &smm),
+                     0);
         f = fopen(path, "re");
         cr_assert_eq(fscanf(f, "%d", &pid), 1);
         fclose(f);
@@ -130,7 +140,8 @@ Test(server, a_failing_initializer_fails_the_start) {
         lmm_server *smm = NULL;
         int before = harness_count_fds(0);
 
-        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .initializer = init_fails }, &smm), -EPERM);
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .initializer = init_fails }, &smm),
+                     -EPERM);
         cr_assert_null(smm);
         cr_assert_eq(harness_count_fds(0), before, "no fd left behind");
         cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1, "no child left behind");
@@ -163,7 +174,9 @@ Test(server, sigint_is_ignored_and_sigterm_shuts_down) {
 
         cr_assert_eq(lmm_server_start(NULL, &smm), 0);
         mpid = lmm_server_get_pid(smm);
-        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm), &(lmm_segment_opts){ .size = 4096 }, &s), 0);
+        cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm),
+                                        &(lmm_segment_opts){ .size = 4096 }, &s),
+                     0);
         kill(mpid, SIGINT);
         usleep(50000);
         cr_assert(alive(mpid), "a ^C meant for the program does not end the manager");
@@ -221,7 +234,8 @@ Test(server, serve_forever_in_a_thread_of_ones_own) {
         cr_assert_eq(pthread_create(&t, NULL, serve, m), 0);
 
         cr_assert_eq(lmm_client_connect(path, &c), 0);
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "t" }, &s), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "t" }, &s),
+                     0);
         cr_assert_eq(lmm_client_shutdown_manager(c), 0);
         cr_assert_eq(pthread_join(t, &ret), 0);
         cr_assert_eq((intptr_t) ret, 0);

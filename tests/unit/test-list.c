@@ -59,7 +59,7 @@ static void assert_item_eq(const lmm_item *a, const lmm_item *b) {
 
 Test(list, round_trip_every_type) {
         static const char nuls[] = "ab\0\0"; /* 4 bytes: two trailing NULs (gh-96779) */
-        static const uint8_t raw[] = {0, 1, 2, 0xff, 0, 0};
+        static const uint8_t raw[] = { 0, 1, 2, 0xff, 0, 0 };
         const lmm_item items[] = {
                 lmm_item_none(),
                 lmm_item_int(INT64_MIN),
@@ -118,7 +118,7 @@ Test(list, round_trip_every_type) {
 
 Test(list, trailing_nuls_and_exact_lengths) {
         static const char s[] = "x\0\0\0\0\0\0\0\0"; /* 9 bytes: 'x' and eight NULs */
-        const lmm_item items[] = {lmm_item_strn(s, 9), lmm_item_bytes("\0", 1)};
+        const lmm_item items[] = { lmm_item_strn(s, 9), lmm_item_bytes("\0", 1) };
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -144,7 +144,7 @@ Test(list, trailing_nuls_and_exact_lengths) {
 }
 
 Test(list, buffer_too_small_reports_size) {
-        const lmm_item items[] = {lmm_item_str("0123456789"), lmm_item_int(7)};
+        const lmm_item items[] = { lmm_item_str("0123456789"), lmm_item_int(7) };
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -169,7 +169,7 @@ Test(list, multibyte_utf8_is_never_truncated) {
         /* gh-88336: Python sized str slots in characters. 13 characters, 17 bytes. */
         const char *s = "héllo wörld ✓";
         const char *emoji = "👩‍👩‍👧‍👦"; /* one grapheme, 25 bytes */
-        const lmm_item items[] = {lmm_item_str(s), lmm_item_str("x")};
+        const lmm_item items[] = { lmm_item_str(s), lmm_item_str("x") };
         list_layout l;
         uint64_t size;
         uint8_t *b = make(items, 2, 0, &size, &l);
@@ -202,7 +202,7 @@ Test(list, invalid_utf8_is_rejected) {
                 "\xff",
                 "a\x80", /* lone continuation */
         };
-        const lmm_item items[] = {lmm_item_with_capacity(lmm_item_str(""), 16)};
+        const lmm_item items[] = { lmm_item_with_capacity(lmm_item_str(""), 16) };
         list_layout l;
         uint64_t size, sz;
         uint8_t *b = make(items, 1, 0, &size, &l);
@@ -269,7 +269,7 @@ Test(list, type_changes_when_it_fits) {
         cr_assert_eq(list_layout_get(&l, 1, &v, buf, sizeof(buf)), 0);
         assert_item_eq(&v, &b16);
         cr_assert_eq(list_layout_set(&l, 3, &n), -ERANGE);
-        lmm_item bad = {.type = (lmm_item_type) 9};
+        lmm_item bad = { .type = (lmm_item_type) 9 };
         cr_assert_eq(list_layout_set(&l, 0, &bad), -EINVAL);
         free(b);
 }
@@ -526,38 +526,38 @@ static const struct {
         const char *name;
         corrupt_fn fn;
 } corruptions[] = {
-        {"bad magic", c_magic},
-        {"unknown version", c_version},
-        {"header size", c_header_size},
-        {"descriptor size", c_desc_size},
-        {"unknown flags", c_flags},
-        {"count huge", c_count_huge},
-        {"count * 40 overflows", c_count_overflow},
-        {"count past the end", c_count_past_end},
-        {"descriptors past the end", c_desc_offset_end},
-        {"descriptor offset wraps", c_desc_offset_wrap},
-        {"descriptors inside the header", c_desc_offset_in_hdr},
-        {"descriptors misaligned", c_desc_misaligned},
-        {"data past the end", c_data_offset_end},
-        {"data overlaps descriptors", c_data_overlaps_desc},
-        {"data size wraps", c_data_size_wrap},
-        {"total size inconsistent", c_total_size},
-        {"truncated block", c_truncated},
-        {"truncated header", c_truncated_hdr},
-        {"empty block", c_empty},
-        {"slot past the end", c_slot_past_end},
-        {"slot offset + size wraps", c_slot_wrap},
-        {"slot larger than the item cap", c_slot_size_huge},
-        {"overlapping slots", c_slot_overlap},
-        {"misaligned slot", c_slot_misaligned},
-        {"length beyond slot", c_len_beyond_slot},
-        {"length 2^64-1", c_len_huge},
-        {"unknown type", c_type},
-        {"type with high bit", c_type_high},
-        {"bool that is not 0 or 1", c_bool},
-        {"reserved bits set", c_reserved},
-        {"garbage", c_garbage},
-        {"all zero (created, never laid out)", c_zero},
+        { "bad magic", c_magic },
+        { "unknown version", c_version },
+        { "header size", c_header_size },
+        { "descriptor size", c_desc_size },
+        { "unknown flags", c_flags },
+        { "count huge", c_count_huge },
+        { "count * 40 overflows", c_count_overflow },
+        { "count past the end", c_count_past_end },
+        { "descriptors past the end", c_desc_offset_end },
+        { "descriptor offset wraps", c_desc_offset_wrap },
+        { "descriptors inside the header", c_desc_offset_in_hdr },
+        { "descriptors misaligned", c_desc_misaligned },
+        { "data past the end", c_data_offset_end },
+        { "data overlaps descriptors", c_data_overlaps_desc },
+        { "data size wraps", c_data_size_wrap },
+        { "total size inconsistent", c_total_size },
+        { "truncated block", c_truncated },
+        { "truncated header", c_truncated_hdr },
+        { "empty block", c_empty },
+        { "slot past the end", c_slot_past_end },
+        { "slot offset + size wraps", c_slot_wrap },
+        { "slot larger than the item cap", c_slot_size_huge },
+        { "overlapping slots", c_slot_overlap },
+        { "misaligned slot", c_slot_misaligned },
+        { "length beyond slot", c_len_beyond_slot },
+        { "length 2^64-1", c_len_huge },
+        { "unknown type", c_type },
+        { "type with high bit", c_type_high },
+        { "bool that is not 0 or 1", c_bool },
+        { "reserved bits set", c_reserved },
+        { "garbage", c_garbage },
+        { "all zero (created, never laid out)", c_zero },
 };
 
 static uint8_t *make_sample(uint64_t *size) {
@@ -587,12 +587,12 @@ Test(list, hostile_headers_are_rejected) {
 
 /* Another process scribbles on the block after open: every access re-checks. */
 Test(list, corruption_after_open_is_caught_on_access) {
-        static const corrupt_fn after[] = {c_slot_past_end,  c_slot_wrap,
-                                           c_slot_size_huge, c_len_beyond_slot,
-                                           c_len_huge,       c_type,
-                                           c_bool,           c_count_huge,
-                                           c_data_size_wrap, c_desc_offset_wrap,
-                                           c_garbage};
+        static const corrupt_fn after[] = { c_slot_past_end,  c_slot_wrap,
+                                            c_slot_size_huge, c_len_beyond_slot,
+                                            c_len_huge,       c_type,
+                                            c_bool,           c_count_huge,
+                                            c_data_size_wrap, c_desc_offset_wrap,
+                                            c_garbage };
         for (size_t k = 0; k < ELEMENTSOF(after); k++) {
                 uint64_t size;
                 uint8_t *b = make_sample(&size);
@@ -656,17 +656,17 @@ Test(list, random_corruption_never_crashes) {
                                 break;
                         case 2: { /* an interesting 64-bit value at an aligned place in the metadata
                                    */
-                                static const uint64_t vals[] = {0,
-                                                                1,
-                                                                7,
-                                                                8,
-                                                                63,
-                                                                64,
-                                                                4096,
-                                                                UINT32_MAX,
-                                                                INT64_MAX,
-                                                                UINT64_MAX,
-                                                                UINT64_MAX - 7};
+                                static const uint64_t vals[] = { 0,
+                                                                 1,
+                                                                 7,
+                                                                 8,
+                                                                 63,
+                                                                 64,
+                                                                 4096,
+                                                                 UINT32_MAX,
+                                                                 INT64_MAX,
+                                                                 UINT64_MAX,
+                                                                 UINT64_MAX - 7 };
                                 uint64_t p = ((uint64_t) rand_r(&seed) % (size / 8)) * 8;
                                 put64(b, p, vals[rand_r(&seed) % ELEMENTSOF(vals)]);
                                 break;

@@ -93,7 +93,7 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(fstat(fd, &st), 0);
 
         before = count_fds();
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.pids = &self, .n_pids = 1}, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &self, .n_pids = 1 }, &s), 0);
         cr_assert_eq(count_fds(), before, "the scan leaked an fd");
 
         cr_assert_eq(s->n_scanned, 1);
@@ -111,8 +111,8 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(e->holders[0].accmode, O_RDWR);
         cr_assert(e->holders[0].flags & O_CLOEXEC);
         cr_assert_eq(e->n_mappers, 1);
-        cr_assert_eq(e->mappers[0].start, (uint64_t)(uintptr_t)addr);
-        cr_assert_eq(e->mappers[0].end, (uint64_t)(uintptr_t)addr + 3 * 4096);
+        cr_assert_eq(e->mappers[0].start, (uint64_t) (uintptr_t) addr);
+        cr_assert_eq(e->mappers[0].end, (uint64_t) (uintptr_t) addr + 3 * 4096);
         cr_assert(e->mappers[0].read && e->mappers[0].write && e->mappers[0].shared &&
                   !e->mappers[0].exec);
         cr_assert_eq(e->mappers[0].rss, 4096);
@@ -129,7 +129,7 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_null(s);
 
         /* The whole system, leaving ourselves out. */
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.skip_self = true}, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .skip_self = true }, &s), 0);
         cr_assert_gt(s->n_scanned, 1);
         cr_assert_null(memfd_scan_find_entry(s, st.st_dev, st.st_ino));
         cr_assert_null(memfd_scan_find_process(s, self));
@@ -147,7 +147,7 @@ Test(memfd_scan, gone_process_is_no_error) {
         if (pid == 0)
                 _exit(0);
         waitpid(pid, NULL, 0);
-        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){.pids = &pid, .n_pids = 1}, &s), 0);
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &pid, .n_pids = 1 }, &s), 0);
         cr_assert_eq(s->n_scanned, 0);
         cr_assert_eq(s->n_unreadable, 0);
         cr_assert_eq(s->n_entries, 0);

@@ -210,7 +210,8 @@ Test(protocol, request_errors_keep_the_connection) {
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.serial, 7);
-        cr_assert(r.error == EINVAL || r.error == EPERM || r.error == ENXIO, "%d %s", r.error, r.text);
+        cr_assert(r.error == EINVAL || r.error == EPERM || r.error == ENXIO, "%d %s", r.error,
+                  r.text);
 
         /* still served */
         q = named(WIRE_STAT, 8, "a");
@@ -248,7 +249,8 @@ Test(protocol, list_pages_with_a_cursor) {
                 seen += r.n_blocks;
                 cursor = r.next_cursor;
                 if (cursor)
-                        cr_assert_eq(cursor, r.blocks[r.n_blocks - 1].id, "next cursor: the page's last id");
+                        cr_assert_eq(cursor, r.blocks[r.n_blocks - 1].id,
+                                     "next cursor: the page's last id");
                 wire_msg_done(&r);
                 if (!cursor)
                         break;
@@ -264,14 +266,36 @@ Test(protocol, malformed_messages_close_the_connection) {
 
                 raw_header(&r, WIRE_VERSION, WIRE_STAT, 1);
                 switch (k) {
-                case 0: raw_str(&r, "a/b", 3); break;               /* bad name */
-                case 1: raw_str(&r, "ab", 2); r.n--; break;         /* truncated */
-                case 2: raw_str(&r, "ab", 2); raw_u16(&r, 0); break; /* trailing bytes */
-                case 3: r.b[2] = 0x42; break;                        /* unknown type */
-                case 4: r.b[2] = WIRE_STAT; r.b[3] = 0x80; raw_block(&r, "a", 1); break; /* a reply */
-                case 5: r.n = 5; break;                              /* short header */
-                case 6: raw_str(&r, "ab", 2); break;                 /* fine, but with an fd */
-                case 7: r.b[2] = WIRE_ADOPT; raw_u32(&r, 0); raw_str(&r, "", 0); break; /* ADOPT without fd */
+                case 0:
+                        raw_str(&r, "a/b", 3);
+                        break; /* bad name */
+                case 1:
+                        raw_str(&r, "ab", 2);
+                        r.n--;
+                        break; /* truncated */
+                case 2:
+                        raw_str(&r, "ab", 2);
+                        raw_u16(&r, 0);
+                        break; /* trailing bytes */
+                case 3:
+                        r.b[2] = 0x42;
+                        break; /* unknown type */
+                case 4:
+                        r.b[2] = WIRE_STAT;
+                        r.b[3] = 0x80;
+                        raw_block(&r, "a", 1);
+                        break; /* a reply */
+                case 5:
+                        r.n = 5;
+                        break; /* short header */
+                case 6:
+                        raw_str(&r, "ab", 2);
+                        break; /* fine, but with an fd */
+                case 7:
+                        r.b[2] = WIRE_ADOPT;
+                        raw_u32(&r, 0);
+                        raw_str(&r, "", 0);
+                        break; /* ADOPT without fd */
                 }
                 if (k != 1 && k != 5)
                         raw_fix(&r);
@@ -282,8 +306,8 @@ Test(protocol, malformed_messages_close_the_connection) {
                 safe_close(memfd);
                 expect_closed();
                 /* the manager's fds for the connection are gone, and the fd it was sent */
-                cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d", k,
-                             count_fds(), before);
+                cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d",
+                             k, count_fds(), before);
 
                 /* the manager serves a new connection */
                 safe_close(peer);

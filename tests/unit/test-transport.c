@@ -64,7 +64,8 @@ static void send_raw(int sock, const void *buf, size_t len, const int *fds, size
 /* Whether @fd (ours) and @other refer to the same open file. */
 static bool same_file(int fd, int other) {
         struct stat a, b;
-        return fstat(fd, &a) == 0 && fstat(other, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+        return fstat(fd, &a) == 0 && fstat(other, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
 }
 
 Test(transport, message_without_fds) {
@@ -83,7 +84,8 @@ Test(transport, message_without_fds) {
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), 2);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), 3);
         /* nothing pending */
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, true), -EAGAIN);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, true),
+                     -EAGAIN);
         close(sv[0]);
         close(sv[1]);
 }
@@ -142,8 +144,9 @@ Test(transport, too_many_fds_refused_none_leaked) {
                 close_many(send, k);
 
                 before = count_fds();
-                cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
-                             -EBADMSG, "%zu fds", k);
+                cr_assert_eq(
+                        transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                        -EBADMSG, "%zu fds", k);
                 cr_assert_eq(count_fds(), before, "%zu fds: a received fd leaked", k);
                 cr_assert_eq(n_fds, 77, "ret_n_fds written on failure");
                 close(sv[0]);
@@ -164,7 +167,8 @@ Test(transport, max_fds_is_capped) {
         send_raw(sv[0], "two", 3, send, 2);
         close_many(send, 2);
         before = count_fds();
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, ELEMENTSOF(fds), &n_fds, false), -EBADMSG);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, ELEMENTSOF(fds), &n_fds, false),
+                     -EBADMSG);
         cr_assert_eq(count_fds(), before);
         close(sv[0]);
         close(sv[1]);
@@ -201,11 +205,13 @@ Test(transport, foreign_control_message) {
 
         before = count_fds();
         cr_assert_eq(transport_send(sv[0], "c", 1, NULL, 0, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), -EBADMSG);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                     -EBADMSG);
         cr_assert_eq(count_fds(), before);
 
         cr_assert_eq(transport_send(sv[0], "c", 1, &memfd, 1, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), -EBADMSG);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                     -EBADMSG);
         cr_assert_eq(count_fds(), before, "the fd sent alongside credentials leaked");
 
         close(memfd);
@@ -222,13 +228,15 @@ Test(transport, message_larger_than_buffer) {
         cr_assert_eq(memfd_new_sealed("big", 4096, false, &memfd), 0);
         before = count_fds();
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), &memfd, 1, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), -EMSGSIZE);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                     -EMSGSIZE);
         cr_assert_eq(count_fds(), before, "the fd of a truncated message leaked");
 
         /* without fds too; and the rest of the record is gone, not read as the next one */
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), NULL, 0, false), 0);
         cr_assert_eq(transport_send(sv[0], "next", 4, NULL, 0, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), -EMSGSIZE);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                     -EMSGSIZE);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), 4);
         cr_assert_arr_eq(out, "next", 4);
 
@@ -284,7 +292,8 @@ Test(transport, empty_record_with_fd) {
         cr_assert_eq(memfd_new_sealed("empty", 4096, false, &memfd), 0);
         before = count_fds();
         send_raw(sv[0], "", 0, &memfd, 1);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), -EBADMSG);
+        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
+                     -EBADMSG);
         cr_assert_eq(count_fds(), before);
         close(memfd);
         close(sv[0]);

@@ -43,8 +43,8 @@ Test(util, parse_size_accepts) {
 
 Test(util, parse_size_rejects) {
         static const char *const bad[] = {
-                "", "K", "1.5G", "-1", "+1", " 1", "1 ", "1X", "1KK", "1Ki", "1iB", "0x10",
-                "1G1", "abc",
+                "",   "K",   "1.5G", "-1",  "+1",   " 1",  "1 ",
+                "1X", "1KK", "1Ki",  "1iB", "0x10", "1G1", "abc",
         };
         static const char *const overflow[] = {
                 "18446744073709551616",    /* UINT64_MAX + 1 */
@@ -89,7 +89,8 @@ Test(util, format_bytes) {
         char buf[32];
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                cr_assert_str_eq(format_bytes(cases[i].n, buf, sizeof(buf)), cases[i].s, "%" PRIu64, cases[i].n);
+                cr_assert_str_eq(format_bytes(cases[i].n, buf, sizeof(buf)), cases[i].s, "%" PRIu64,
+                                 cases[i].n);
 
         /* a small buffer is truncated, NUL-terminated, never overrun */
         memset(buf, 'x', sizeof(buf));
@@ -150,7 +151,8 @@ Test(util, memfd_new_sealed) {
                 cr_assert_eq(fd_is_memfd(fd), 1);
                 close(fd);
         }
-        cr_assert_eq(memfd_new_sealed("too-big", (uint64_t) INT64_MAX + 1, false, &(int){ -1 }), -EFBIG);
+        cr_assert_eq(memfd_new_sealed("too-big", (uint64_t) INT64_MAX + 1, false, &(int){ -1 }),
+                     -EFBIG);
 }
 
 Test(util, fd_is_memfd) {

@@ -42,7 +42,8 @@ static size_t roundtrip(const wire_msg *m) {
 
         r = wire_decode(buf, len, &d);
         cr_assert_eq(r, 0, "decode %s (0x%04x): %d", wire_type_name(m->type), m->type, r);
-        cr_assert(wire_msg_eq(m, &d), "%s (0x%04x) changed in a round trip", wire_type_name(m->type), m->type);
+        cr_assert(wire_msg_eq(m, &d), "%s (0x%04x) changed in a round trip",
+                  wire_type_name(m->type), m->type);
         wire_msg_done(&d);
         cr_assert_null(d.blocks);
         return len;
@@ -69,7 +70,9 @@ Test(wire, roundtrip_every_type_every_variant) {
 Test(wire, roundtrip_requests_by_hand) {
         wire_msg m;
 
-        m = (wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 4096, .flags = LMM_CREATE_SCOPE_CONNECTION };
+        m = (wire_msg){
+                .type = WIRE_CREATE, .serial = 1, .size = 4096, .flags = LMM_CREATE_SCOPE_CONNECTION
+        };
         strcpy(m.name, "frames");
         cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 8 + 4 + 2 + 6);
         m.name[0] = 0; /* CREATE may leave the name to the manager */
@@ -98,7 +101,9 @@ Test(wire, roundtrip_requests_by_hand) {
 }
 
 Test(wire, roundtrip_replies_by_hand) {
-        wire_block b = { .id = 7, .size = 1 << 20, .seals = 3, .flags = 1, .uid = 1000, .pid = -1, .ino = 99 };
+        wire_block b = {
+                .id = 7, .size = 1 << 20, .seals = 3, .flags = 1, .uid = 1000, .pid = -1, .ino = 99
+        };
         wire_msg m;
 
         strcpy(b.name, "frames");
@@ -158,18 +163,18 @@ Test(wire, roundtrip_list_0_1_max) {
 /* The layout docs/protocol.md gives, checked against fixed bytes. */
 Test(wire, golden_bytes) {
         static const uint8_t create[] = {
-                0x01, 0x00,             /* version 1 */
-                0x01, 0x00,             /* type CREATE */
-                0x78, 0x56, 0x34, 0x12, /* serial 0x12345678 */
-                0x10, 0x00, 0x00, 0x00, /* body: 16 bytes */
+                0x01, 0x00,                                     /* version 1 */
+                0x01, 0x00,                                     /* type CREATE */
+                0x78, 0x56, 0x34, 0x12,                         /* serial 0x12345678 */
+                0x10, 0x00, 0x00, 0x00,                         /* body: 16 bytes */
                 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, /* size 4096 */
-                0x02, 0x00, 0x00, 0x00, /* flags SCOPE_CONNECTION */
-                0x02, 0x00, 'a', 'b',   /* name "ab" */
+                0x02, 0x00, 0x00, 0x00,                         /* flags SCOPE_CONNECTION */
+                0x02, 0x00, 'a',  'b',                          /* name "ab" */
         };
         static const uint8_t error[] = {
-                0x01, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00,
-                0x02, 0x00, 0x00, 0x00, /* ENOENT */
-                0x04, 0x00, 'g', 'o', 'n', 'e',
+                0x01, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
+                0x0a, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, /* ENOENT */
+                0x04, 0x00, 'g',  'o',  'n',  'e',
         };
         wire_msg m = { .type = WIRE_CREATE, .serial = 0x12345678, .size = 4096, .flags = 2 };
         size_t len;
@@ -222,7 +227,8 @@ Test(wire, rejects_every_truncation) {
                                         r = wire_decode(p, k, &d);
                                         /* a shorter body can be valid only if the type had
                                          * an optional tail, and no type has one */
-                                        cr_assert_eq(r, -EBADMSG, "%s variant %u, body cut to %u: %d",
+                                        cr_assert_eq(r, -EBADMSG,
+                                                     "%s variant %u, body cut to %u: %d",
                                                      wire_type_name(m.type), v, body, r);
                                 }
                         }
@@ -270,7 +276,8 @@ Test(wire, rejects_wrong_version) {
 }
 
 Test(wire, rejects_unknown_types) {
-        static const uint16_t bad[] = { 0, 9, 10, 0x00ff, 0x7fff, 0x8000, 0x8009, 0x4001, 0xfffe, 0xc001 };
+        static const uint16_t bad[] = { 0,      9,      10,     0x00ff, 0x7fff,
+                                        0x8000, 0x8009, 0x4001, 0xfffe, 0xc001 };
         raw_msg r;
         wire_msg m = {};
         size_t len;
@@ -279,7 +286,8 @@ Test(wire, rejects_unknown_types) {
                 raw_header(&r, WIRE_VERSION, bad[i], 1);
                 cr_assert_eq(decode_raw(&r), -EBADMSG, "type 0x%04x", bad[i]);
                 m.type = bad[i];
-                cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), -EINVAL, "type 0x%04x", bad[i]);
+                cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), -EINVAL, "type 0x%04x",
+                             bad[i]);
         }
 
         /* every type, with an empty body: only the four with an empty body decode */
@@ -377,9 +385,17 @@ static void raw_named(raw_msg *r, uint16_t type, const char *name, size_t n) {
 }
 
 static const uint16_t named_types[] = {
-        WIRE_CREATE, WIRE_OPEN, WIRE_ADOPT, WIRE_RELEASE, WIRE_FREEZE, WIRE_STAT,
-        WIRE_REPLY | WIRE_CREATE, WIRE_REPLY | WIRE_OPEN, WIRE_REPLY | WIRE_ADOPT,
-        WIRE_REPLY | WIRE_STAT, WIRE_REPLY | WIRE_LIST,
+        WIRE_CREATE,
+        WIRE_OPEN,
+        WIRE_ADOPT,
+        WIRE_RELEASE,
+        WIRE_FREEZE,
+        WIRE_STAT,
+        WIRE_REPLY | WIRE_CREATE,
+        WIRE_REPLY | WIRE_OPEN,
+        WIRE_REPLY | WIRE_ADOPT,
+        WIRE_REPLY | WIRE_STAT,
+        WIRE_REPLY | WIRE_LIST,
 };
 
 Test(wire, names_on_the_wire) {
@@ -390,23 +406,27 @@ Test(wire, names_on_the_wire) {
         for (size_t i = 0; i < ELEMENTSOF(named_types); i++) {
                 uint16_t t = named_types[i];
                 bool may_be_empty = t == WIRE_CREATE || t == WIRE_ADOPT;
-                static const char *const bad[] = { "a/b", "/", "a\x01", "\x1f", "a\nb", "\x7f", "a\tb", "x\x00y" };
+                static const char *const bad[] = { "a/b",  "/",    "a\x01", "\x1f",
+                                                   "a\nb", "\x7f", "a\tb",  "x\x00y" };
 
                 raw_named(&r, t, name, 1);
                 cr_assert_eq(decode_raw(&r), 0, "%s", wire_type_name(t));
                 raw_named(&r, t, name, LMM_NAME_MAX);
                 cr_assert_eq(decode_raw(&r), 0, "%s", wire_type_name(t));
                 raw_named(&r, t, "caf\xc3\xa9 2 ~.-_", 12);
-                cr_assert_eq(decode_raw(&r), 0, "%s: bytes >= 0x80 and spaces are fine", wire_type_name(t));
+                cr_assert_eq(decode_raw(&r), 0, "%s: bytes >= 0x80 and spaces are fine",
+                             wire_type_name(t));
 
                 raw_named(&r, t, "", 0);
-                cr_assert_eq(decode_raw(&r), may_be_empty ? 0 : -EBADMSG, "%s: empty", wire_type_name(t));
+                cr_assert_eq(decode_raw(&r), may_be_empty ? 0 : -EBADMSG, "%s: empty",
+                             wire_type_name(t));
                 raw_named(&r, t, name, LMM_NAME_MAX + 1);
                 cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: too long", wire_type_name(t));
                 for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
                         size_t n = k == ELEMENTSOF(bad) - 1 ? 3 : strlen(bad[k]);
                         raw_named(&r, t, bad[k], n);
-                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu", wire_type_name(t), k);
+                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu", wire_type_name(t),
+                                     k);
                 }
                 /* a string length past the end of the body */
                 raw_named(&r, t, name, 4);
@@ -427,9 +447,13 @@ Test(wire, encoder_refuses_bad_names) {
                 static const char *const bad[] = { "a/b", "a\x01", "\x1f", "a\nb", "\x7f" };
                 char *name;
 
-                m = (wire_msg){ .type = t, .blocks = blocks, .n_blocks = t == (WIRE_REPLY | WIRE_LIST) ? 2 : 0 };
+                m = (wire_msg){ .type = t,
+                                .blocks = blocks,
+                                .n_blocks = t == (WIRE_REPLY | WIRE_LIST) ? 2 : 0 };
                 strcpy(blocks[0].name, "ok");
-                name = t == (WIRE_REPLY | WIRE_LIST) ? blocks[1].name : t & WIRE_REPLY ? m.block.name : m.name;
+                name = t == (WIRE_REPLY | WIRE_LIST) ? blocks[1].name
+                       : t & WIRE_REPLY              ? m.block.name
+                                                     : m.name;
 
                 strcpy(name, "ok");
                 cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), 0, "%s", wire_type_name(t));
@@ -438,7 +462,8 @@ Test(wire, encoder_refuses_bad_names) {
                              "%s: empty", wire_type_name(t));
                 /* LMM_NAME_MAX + 1 bytes and no NUL inside the array: never read past it */
                 memset(name, 'a', LMM_NAME_MAX + 1);
-                cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), -EINVAL, "%s: too long", wire_type_name(t));
+                cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), -EINVAL, "%s: too long",
+                             wire_type_name(t));
                 for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
                         strcpy(name, bad[k]);
                         cr_assert_eq(wire_encode(&m, buf, sizeof(buf), &len), -EINVAL, "%s: %zu",
@@ -511,7 +536,8 @@ static void raw_error(raw_msg *r, uint32_t error, const char *text, size_t n) {
 }
 
 Test(wire, error_codes_and_text) {
-        static const uint32_t bad[] = { 0, 4096, 0x7fffffff, 0x80000000, (uint32_t) -1, (uint32_t) -EINVAL };
+        static const uint32_t bad[] = { 0,          4096,          0x7fffffff,
+                                        0x80000000, (uint32_t) -1, (uint32_t) -EINVAL };
         char text[WIRE_ERROR_TEXT_MAX + 2];
         raw_msg r;
 
@@ -582,8 +608,9 @@ Test(wire, encoder_needs_room) {
                         for (size_t k = 0; k < len; k += (len > 600 ? 97 : 1)) {
                                 p = malloc(k ? k : 1);
                                 len2 = 12345;
-                                cr_assert_eq(wire_encode(&m, p, k, &len2), -ENOBUFS, "%s in %zu of %zu bytes",
-                                             wire_type_name(m.type), k, len);
+                                cr_assert_eq(wire_encode(&m, p, k, &len2), -ENOBUFS,
+                                             "%s in %zu of %zu bytes", wire_type_name(m.type), k,
+                                             len);
                                 cr_assert_eq(len2, 12345, "ret_len written on failure");
                                 free(p);
                         }
