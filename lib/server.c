@@ -436,8 +436,9 @@ static int conn_new(lmm_manager *m, int fd, bool owner) {
                 conn_free(m, c);
                 return -ENOMEM;
         }
-        /* This connection is counted in n_conns already. */
-        if (m->n_conns > m->max_conns_total)
+        /* This connection is counted in n_conns already. The manager's own
+         * uid and root are never locked out by other users. */
+        if (m->n_conns > m->max_conns_total && c->cred.uid != m->uid && c->cred.uid != 0)
                 return conn_refuse(m, c, EUSERS,
                                    "the manager serves %" PRIu64
                                    " connections, its limit (RLIMIT_NOFILE)",
@@ -677,12 +678,33 @@ static int block_insert(lmm_manager *m, conn *c, const wire_msg *q, const char *
         r = registry_add(&m->reg, b);
         if (r < 0) {
                 free(b);
+                /* Checked before, but an adopted memfd may have grown until
+                 * its size was sealed: answer, do not drop the connection. */
+                if (r == -EDQUOT)
+                        return reply_error(m, c, q->serial, EDQUOT,
+                                           "cannot add block \"%s\": exceeds a per-user limit",
+                                           name);
+                if (r == -EEXIST)
+                        return reply_error(m, c, q->serial, EEXIST,
+                                           "cannot add block \"%s\": the name is in use", name);
                 return r;
         }
         reply->type = WIRE_REPLY | q->type;
         block_to_wire(b, &reply->block);
         *ret_fd = TAKE_FD(handout);
         return 1;
+}
+
+/* block_by_inode() - the block whose memfd is the inode behind @fd (borrowed), if any. */
+static const registry_block *block_by_inode(const lmm_manager *m, int fd) {
+        struct stat st, o;
+
+        if (fstat(fd, &st) < 0)
+                return NULL;
+        for (const registry_block *b = m->reg.head; b; b = b->next)
+                if (fstat(b->fd, &o) == 0 && o.st_ino == st.st_ino && o.st_dev == st.st_dev)
+                        return b;
+        return NULL;
 }
 
 static int limit_error(lmm_manager *m, conn *c, const wire_msg *q, const char *name, uint64_t size,
@@ -786,12 +808,13 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
                 return -EBADMSG;
         /* Only what the peer could write may be adopted: reopening through
          * /proc would otherwise turn a read-only fd into a writable one. */
-        r = fd_is_writable(fds[0]);
-        if (r <= 0) {
+        /* O_RDWR exactly: a write-only fd must not come back readable. */
+        r = fcntl(fds[0], F_GETFL);
+        if (r < 0 || (r & O_ACCMODE) != O_RDWR) {
                 fds[0] = safe_close(fds[0]);
                 return reply_error(m, c, q->serial, EPERM,
-                                   "cannot adopt: the fd must be a read-write memfd (%s)",
-                                   r == 0 ? "it is read-only" : strerror(-r));
+                                   "cannot adopt: the fd must be a read-write memfd (it is %s)",
+                                   r < 0 ? "not valid" : "read-only or write-only");
         }
         /* Is it a memfd, asked of the fd itself, before anything opens it
          * again: a reopen of a peer's FUSE file could hang this loop, and of a
@@ -837,6 +860,15 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         if (size == 0)
                 return reply_error(m, c, q->serial, EINVAL,
                                    "cannot adopt \"%s\": the memfd is empty", name);
+        {
+                /* One memory, one block: an alias would let its adopter freeze
+                 * or release someone else's block under another name. */
+                const registry_block *same = block_by_inode(m, fd);
+                if (same)
+                        return reply_error(m, c, q->serial, EEXIST,
+                                           "cannot adopt \"%s\": it is block \"%s\" already", name,
+                                           same->name);
+        }
         r = registry_check(&m->reg, c->cred.uid, size, &which);
         if (r == -EDQUOT)
                 return limit_error(m, c, q, name, size, which);

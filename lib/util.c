@@ -41,6 +41,11 @@ int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd)
                 fd = memfd_create(name, flags);
         if (fd < 0)
                 return negative_errno();
+        /* Owner only: another uid holding a read-only fd cannot reopen it
+         * read-write through /proc/self/fd. Others get their fds from the
+         * manager, which opens as the owner. */
+        if (fchmod(fd, 0600) < 0)
+                return negative_errno();
         if (ftruncate(fd, (off_t) size) < 0)
                 return negative_errno();
         if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)

@@ -784,6 +784,46 @@ Test(policy, only_allowed_uids_are_served, .timeout = 60) {
         harness_lmmd_stop(&h);
 }
 
+Test(policy, read_only_is_real_for_another_uid) {
+        const char *args[] = { "--allow-uid", "12345", NULL };
+        lmm_client *c;
+        lmm_segment *s = NULL;
+        pid_t pid;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to act as another uid");
+        cr_assert_eq(harness_lmmd_start(&h, args), 0);
+        chmod(h.dir, 0755);
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "mine" }, &s),
+                     0);
+
+        pid = fork();
+        if (pid == 0) {
+                lmm_client *g = NULL;
+                lmm_segment *o = NULL;
+                char path[64];
+                int fd;
+
+                if (setgroups(0, NULL) < 0 || setgid(12345) < 0 || setuid(12345) < 0)
+                        _exit(100);
+                if (lmm_client_connect(h.sock, &g) < 0 ||
+                    lmm_segment_open(g, "mine", LMM_OPEN_RDONLY, &o) < 0)
+                        _exit(101);
+                /* The /proc/self/fd reopen that works for the owner's uid does not here:
+                 * blocks are 0600, owned by the manager's uid. */
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", lmm_segment_get_fd(o));
+                fd = open(path, O_RDWR | O_CLOEXEC);
+                if (fd >= 0)
+                        _exit(1);
+                _exit(errno == EACCES ? 0 : 102);
+        }
+        cr_assert_eq(harness_wait_exit(pid, 10000), 0,
+                     "a read-only fd stays read-only for uid 12345");
+        lmm_segment_unref(s);
+        lmm_client_unref(c);
+}
+
 Test(policy, default_socket_is_private) {
         struct stat st;
 

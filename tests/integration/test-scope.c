@@ -232,6 +232,36 @@ Test(adopt, anything_but_a_sealable_memfd_is_refused) {
         lmm_client_unref(c);
 }
 
+Test(adopt, no_aliases_and_no_write_only_fds) {
+        lmm_client *c = client();
+        lmm_segment *s = NULL, *o = NULL, *x = NULL;
+        char path[64];
+        int m, wronly;
+
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "victim" }, &s),
+                0);
+        cr_assert_eq(lmm_segment_open(c, "victim", 0, &o), 0);
+        /* The same memory under a second name would let its adopter freeze or release it. */
+        cr_assert_eq(lmm_segment_adopt(c, lmm_segment_get_fd(o), "alias", 0, &x), -EEXIST);
+        cr_assert(strstr(lmm_client_last_error(c), "it is block \"victim\" already"), "%s",
+                  lmm_client_last_error(c));
+
+        /* A write-only fd must not come back readable. */
+        m = memfd_create("wo", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        cr_assert_eq(ftruncate(m, 4096), 0);
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", m);
+        wronly = open(path, O_WRONLY | O_CLOEXEC);
+        cr_assert_geq(wronly, 0);
+        cr_assert_eq(lmm_segment_adopt(c, wronly, "wo", 0, &x), -EPERM);
+        cr_assert_null(x);
+        close(wronly);
+        close(m);
+        lmm_segment_unref(s);
+        lmm_segment_unref(o);
+        lmm_client_unref(c);
+}
+
 Test(adopt, connection_scope_applies_to_adopted_blocks) {
         lmm_client *c = client(), *other = client();
         lmm_segment *s = NULL;
