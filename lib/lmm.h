@@ -98,10 +98,10 @@ enum {
 
 enum {
         /* Open read-only: the fd is O_RDONLY and can only be mapped
-         * read-only. This is a guarantee only against a holder that cannot
-         * open files (a sandboxed worker) or for a frozen block: a process
-         * that can open /proc/self/fd/N can reopen an unfrozen block
-         * read-write. */
+         * read-only. This holds against a holder of another uid (blocks are
+         * 0600, owned by the manager's uid), a holder that cannot open files
+         * (a sandboxed worker), and for a frozen block; a process of the
+         * manager's own uid can reopen /proc/self/fd/N read-write. */
         LMM_OPEN_RDONLY = 1u << 0,
 };
 

@@ -99,6 +99,7 @@ struct lmm_manager {
         source_type signal_source;
         int signal_fd;
         int reserve_fd; /* given up when accept() runs out of fds */
+        int closer_fd;  /* write end of the pipe to the closer thread; -EBADF: close here */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -129,6 +130,66 @@ static void logf_(lmm_manager *m, int level, const char *fmt, ...) {
         m->log(level, line, m->log_userdata);
 }
 
+/*
+ * The closer: fds that peers send are closed on a thread of their own. A
+ * close() of a file on FUSE waits for that file system's daemon to answer
+ * FLUSH, and a peer that controls such a daemon could otherwise stall the
+ * event loop, and every other client with it, for as long as it liked.
+ */
+static void *closer_main(void *arg) {
+        int rfd = (int) (intptr_t) arg, fd;
+
+        while (read(rfd, &fd, sizeof(fd)) == (ssize_t) sizeof(fd))
+                safe_close(fd);
+        safe_close(rfd);
+        return NULL;
+}
+
+/* closer_start() - Return: the write end of the closer's pipe, or -EBADF (then fds close inline). */
+static int closer_start(void) {
+        sigset_t all, old;
+        pthread_attr_t attr;
+        pthread_t t;
+        int p[2], r;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return -EBADF;
+        /* Non-blocking writes: with the closer stuck and its pipe full, the
+         * loop closes inline rather than wait on the pipe. */
+        if (fcntl(p[1], F_SETFL, O_NONBLOCK) < 0 || pthread_attr_init(&attr) != 0) {
+                close_many(p, 2);
+                return -EBADF;
+        }
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* No signal for the closer: SIGTERM must reach the loop's signalfd. */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        r = pthread_create(&t, &attr, closer_main, (void *) (intptr_t) p[0]);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        if (r != 0) {
+                close_many(p, 2);
+                return -EBADF;
+        }
+        return p[1];
+}
+
+/* dispose_fd() - get rid of an fd a peer sent (consumed), without waiting on it. */
+static void dispose_fd(int fd, void *userdata) {
+        lmm_manager *m = userdata;
+
+        if (fd < 0)
+                return;
+        if (m->closer_fd >= 0 && write(m->closer_fd, &fd, sizeof(fd)) == (ssize_t) sizeof(fd))
+                return;
+        safe_close(fd);
+}
+
+static void dispose_many(lmm_manager *m, const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                dispose_fd(fds[i], m);
+}
+
 _public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
         if (!m)
                 return;
@@ -154,6 +215,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        m->closer_fd = closer_start();
         {
                 struct rlimit rl = { .rlim_cur = 1024 };
                 (void) getrlimit(RLIMIT_NOFILE, &rl);
@@ -170,7 +232,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0) {
                 int r = negative_errno();
-                free(m);
+                lmm_manager_free(m);
                 return r;
         }
         if (o->n_allow_uids) {
@@ -811,7 +873,7 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         /* O_RDWR exactly: a write-only fd must not come back readable. */
         r = fcntl(fds[0], F_GETFL);
         if (r < 0 || (r & O_ACCMODE) != O_RDWR) {
-                fds[0] = safe_close(fds[0]);
+                dispose_fd(TAKE_FD(fds[0]), m);
                 return reply_error(m, c, q->serial, EPERM,
                                    "cannot adopt: the fd must be a read-write memfd (it is %s)",
                                    r < 0 ? "not valid" : "read-only or write-only");
@@ -825,12 +887,12 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
         if (r >= 0)
                 r = fd_is_memfd(fds[0]);
         if (r <= 0) {
-                fds[0] = safe_close(fds[0]);
+                dispose_fd(TAKE_FD(fds[0]), m);
                 return reply_error(m, c, q->serial, EINVAL, "cannot adopt: the fd is not a memfd");
         }
         /* Keep an open file description of our own: the peer's shares its file offset. */
         r = fd_reopen(fds[0], O_RDWR | O_NONBLOCK, &fd);
-        fds[0] = safe_close(fds[0]);
+        dispose_fd(TAKE_FD(fds[0]), m);
         if (r < 0)
                 return reply_error(m, c, q->serial, r == -EACCES ? EPERM : -r,
                                    "cannot adopt: the fd must be a read-write memfd (%s)",
@@ -986,14 +1048,14 @@ static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, 
 
         r = wire_decode(buf, len, &q);
         if (r == -EPROTONOSUPPORT) {
-                close_many(fds, n_fds);
+                dispose_many(m, fds, n_fds);
                 /* Answer in our version, so the peer learns which one we speak. */
                 (void) reply_error(m, c, 0, EPROTONOSUPPORT,
                                    "this manager speaks protocol version %d", WIRE_VERSION);
                 return r;
         }
         if (r < 0 || q.type & WIRE_REPLY || n_fds != wire_fds_expected(q.type)) {
-                close_many(fds, n_fds);
+                dispose_many(m, fds, n_fds);
                 if (r == 0) /* wire_decode() writes q only on success */
                         wire_msg_done(&q);
                 return r < 0 ? r : -EBADMSG;
@@ -1005,7 +1067,7 @@ static int conn_handle(lmm_manager *m, conn *c, const uint8_t *buf, size_t len, 
                 break;
         case WIRE_ADOPT:
                 r = handle_adopt(m, c, &q, fds, n_fds, &reply, &fd);
-                close_many(fds, n_fds); /* handle_adopt() took it, or we do */
+                dispose_many(m, fds, n_fds); /* handle_adopt() took it, or we do */
                 break;
         case WIRE_OPEN:
                 r = handle_open(m, c, &q, &reply, &fd);
@@ -1073,7 +1135,8 @@ static void on_conn(lmm_manager *m, conn *c, uint32_t events) {
                 if (c->draining)
                         return;
 
-                n = transport_recv(c->fd, m->in, sizeof(m->in), fds, ELEMENTSOF(fds), &n_fds, true);
+                n = transport_recv_dispose(c->fd, m->in, sizeof(m->in), fds, ELEMENTSOF(fds),
+                                           &n_fds, true, dispose_fd, m);
                 if (n == -EAGAIN)
                         return;
                 if (n <= 0) {
@@ -1262,6 +1325,7 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         }
         safe_close(m->epoll_fd);
         safe_close(m->reserve_fd);
+        safe_close(m->closer_fd); /* the closer drains what is queued, then ends */
         free(m->allow_uids);
         free(m->allow_gids);
         free(m);

@@ -44,8 +44,24 @@ int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t
         return 0;
 }
 
+static void dispose_close(int fd, void *userdata) {
+        safe_close(fd);
+}
+
+static void dispose_many(transport_dispose_fn dispose, void *userdata, const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                dispose(fds[i], userdata);
+}
+
 ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
                        size_t *ret_n_fds, bool nonblock) {
+        return transport_recv_dispose(sock, buf, size, ret_fds, max_fds, ret_n_fds, nonblock,
+                                      dispose_close, NULL);
+}
+
+ssize_t transport_recv_dispose(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
+                               size_t *ret_n_fds, bool nonblock, transport_dispose_fn dispose,
+                               void *userdata) {
         /* Room for one more fd than allowed, so that a peer that sends too
          * many is seen as such rather than as MSG_CTRUNC. */
         union {
@@ -85,7 +101,7 @@ ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t ma
                                 if (n_fds < ELEMENTSOF(fds))
                                         fds[n_fds++] = fd;
                                 else {
-                                        safe_close(fd);
+                                        dispose(fd, userdata);
                                         bad = true;
                                 }
                         }
@@ -94,15 +110,15 @@ ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t ma
         }
 
         if (bad || (mh.msg_flags & MSG_CTRUNC) || n_fds > max_fds) {
-                close_many(fds, n_fds);
+                dispose_many(dispose, userdata, fds, n_fds);
                 return -EBADMSG;
         }
         if (mh.msg_flags & MSG_TRUNC) {
-                close_many(fds, n_fds);
+                dispose_many(dispose, userdata, fds, n_fds);
                 return -EMSGSIZE;
         }
         if (n == 0 && n_fds > 0) { /* an empty record with fds is a protocol error, not EOF */
-                close_many(fds, n_fds);
+                dispose_many(dispose, userdata, fds, n_fds);
                 return -EBADMSG;
         }
 

@@ -32,3 +32,15 @@ int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t
  */
 ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
                        size_t *ret_n_fds, bool nonblock);
+
+/* How fds a message should not have carried are got rid of: consumes @fd. */
+typedef void (*transport_dispose_fn)(int fd, void *userdata);
+
+/*
+ * transport_recv_dispose() - transport_recv(), with unwanted fds handed to
+ * @dispose instead of closed here: close() of a peer's FUSE file waits for
+ * that file system's daemon, which a manager's event loop must not do.
+ */
+ssize_t transport_recv_dispose(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
+                               size_t *ret_n_fds, bool nonblock, transport_dispose_fn dispose,
+                               void *userdata);

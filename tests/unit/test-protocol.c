@@ -305,7 +305,10 @@ Test(protocol, malformed_messages_close_the_connection) {
                 send_raw(&r, memfd);
                 safe_close(memfd);
                 expect_closed();
-                /* the manager's fds for the connection are gone, and the fd it was sent */
+                /* the manager's fds for the connection are gone, and the fd it was sent
+                 * (closed by the manager's closer thread, so give it a moment) */
+                for (int w = 0; w < 200 && count_fds() != before - conn_fds; w++)
+                        usleep(5000);
                 cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d",
                              k, count_fds(), before);
 
