@@ -13,12 +13,9 @@
 #include <sys/mman.h>
 
 #include "lmm.h"
+#include "missing.h"
 #include "segment.h"
 #include "util.h"
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
 
 struct lmm_segment {
         int fd;
@@ -160,9 +157,9 @@ _public_ const char *lmm_seals_to_string(uint32_t seals, char *buf, size_t size)
                 uint32_t bit;
                 const char *name;
         } table[] = {
-                { F_SEAL_SHRINK, "shrink" },        { F_SEAL_GROW, "grow" },
-                { F_SEAL_WRITE, "write" },          { F_SEAL_FUTURE_WRITE, "future_write" },
-                { 0x20 /* F_SEAL_EXEC */, "exec" }, { F_SEAL_SEAL, "seal" },
+                { F_SEAL_SHRINK, "shrink" }, { F_SEAL_GROW, "grow" },
+                { F_SEAL_WRITE, "write" },   { F_SEAL_FUTURE_WRITE, "future_write" },
+                { F_SEAL_EXEC, "exec" },     { F_SEAL_SEAL, "seal" },
         };
         size_t len = 0;
 

@@ -15,14 +15,8 @@
 #include <linux/magic.h>
 
 #include "lmm.h"
+#include "missing.h"
 #include "util.h"
-
-#ifndef MFD_NOEXEC_SEAL
-#define MFD_NOEXEC_SEAL 0x0008U
-#endif
-#ifndef HUGETLBFS_MAGIC
-#define HUGETLBFS_MAGIC 0x958458f6
-#endif
 
 void close_many(const int *fds, size_t n) {
         for (size_t i = 0; i < n; i++)

@@ -20,11 +20,8 @@
 #include <linux/magic.h>
 
 #include "memfd-scan.h"
+#include "missing.h"
 #include "util.h"
-
-#ifndef HUGETLBFS_MAGIC
-#define HUGETLBFS_MAGIC 0x958458f6
-#endif
 
 #define MEMFD_PREFIX "/memfd:"
 #define DELETED_SUFFIX " (deleted)"

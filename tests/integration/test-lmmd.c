@@ -21,13 +21,10 @@
 
 #include "harness.h"
 #include "lmm.h"
+#include "missing.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
-
-#ifndef F_SEAL_FUTURE_WRITE
-#define F_SEAL_FUTURE_WRITE 0x0010
-#endif
 
 static harness_lmmd h;
 
@@ -226,7 +223,7 @@ static void check_after_shutdown(lmm_segment *s, char *p) {
         strcpy(p, "after shutdown");
         cr_assert_str_eq(p, "after shutdown");
         cr_assert_eq(seals, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE | F_SEAL_SEAL |
-                                    (seals & 0x20 /* F_SEAL_EXEC, from MFD_NOEXEC_SEAL */));
+                                    (seals & F_SEAL_EXEC /* from MFD_NOEXEC_SEAL */));
         cr_assert_eq(mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), MAP_FAILED);
         cr_assert_eq(errno, EPERM);
         void *ro = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
