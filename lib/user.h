@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * user — what each uid holds in the manager, and the charges that account
+ * for it (dbus-broker's UserCharge). Pure bookkeeping, no syscalls.
+ *
+ * Whatever takes a share of a uid's limits (a block: one block and its
+ * bytes; a connection: one connection) does it through a user_charge, which
+ * its holder releases on every path; user_charge_release() is idempotent.
+ * A user record is freed only with every charge returned: user_registry_done()
+ * asserts it, so a leaked charge is caught by the first test that frees a
+ * manager.
+ */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Why a charge was refused. */
+typedef enum quota {
+        QUOTA_NONE = 0,
+        QUOTA_BLOCKS,      /* the uid's blocks */
+        QUOTA_BYTES,       /* the uid's bytes */
+        QUOTA_CONNECTIONS, /* the uid's connections */
+        _QUOTA_MAX,
+} quota;
+
+/* quota_to_string() - "blocks", "bytes", "connections"; never NULL. */
+const char *quota_to_string(quota q);
+
+typedef struct user_limits {
+        uint64_t max_bytes;
+        uint32_t max_blocks;
+        uint32_t max_conns;
+} user_limits;
+
+typedef struct user {
+        uid_t uid;
+        uint64_t n_blocks;
+        uint64_t n_bytes;
+        uint64_t n_conns;
+        struct user *next;
+} user;
+
+typedef struct user_registry {
+        user *users;
+        user_limits limits;
+} user_registry;
+
+/* A share of one user's limits; zero-initialised ({}) means "nothing held". */
+typedef struct user_charge {
+        user *user;
+        uint64_t n_blocks;
+        uint64_t n_bytes;
+        uint64_t n_conns;
+} user_charge;
+
+void user_registry_init(user_registry *r, const user_limits *limits);
+
+/* user_registry_done() - free every user record; every charge must have been released. */
+void user_registry_done(user_registry *r);
+
+/* user_registry_get() - the record of @uid, created on first use. Return: NULL when out of memory. */
+user *user_registry_get(user_registry *r, uid_t uid);
+
+/*
+ * user_check() - whether @u could take @n_blocks blocks of @n_bytes bytes in
+ * all and @n_conns connections more. Return: QUOTA_NONE, or the first limit
+ * that would be exceeded.
+ */
+quota user_check(const user_registry *r, const user *u, uint64_t n_blocks, uint64_t n_bytes,
+                 uint64_t n_conns);
+
+/*
+ * user_charge_apply() - charge @u, recording it in @c, which must hold
+ * nothing yet. Return: QUOTA_NONE and @c holds the charge, or the limit that
+ * refused it and nothing changed.
+ */
+quota user_charge_apply(const user_registry *r, user_charge *c, user *u, uint64_t n_blocks,
+                        uint64_t n_bytes, uint64_t n_conns);
+
+/* user_charge_release() - give back what @c holds; @c then holds nothing. */
+void user_charge_release(user_charge *c);

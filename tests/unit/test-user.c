@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-user — per-uid accounting through charges: limits refuse exactly at
+ * the edge, a refused charge changes nothing, a release gives everything
+ * back and is idempotent.
+ */
+
+#include <criterion/criterion.h>
+#include <signal.h>
+
+#include "user.h"
+
+static user_registry reg;
+
+static void setup(void) {
+        user_registry_init(&reg,
+                           &(user_limits){ .max_bytes = 1000, .max_blocks = 2, .max_conns = 1 });
+}
+
+static void teardown(void) {
+        user_registry_done(&reg); /* asserts that every charge came back */
+}
+
+TestSuite(user, .init = setup, .fini = teardown);
+
+Test(user, one_record_per_uid) {
+        user *a = user_registry_get(&reg, 5), *b = user_registry_get(&reg, 6);
+
+        cr_assert_not_null(a);
+        cr_assert_neq(a, b);
+        cr_assert_eq(user_registry_get(&reg, 5), a);
+}
+
+Test(user, limits_refuse_at_the_edge_and_change_nothing) {
+        user *u = user_registry_get(&reg, 5);
+        user_charge c1 = {}, c2 = {}, c3 = {}, big = {}, conn = {}, conn2 = {};
+
+        cr_assert_eq(user_charge_apply(&reg, &c1, u, 1, 600, 0), QUOTA_NONE);
+        cr_assert_eq(user_charge_apply(&reg, &big, u, 1, 401, 0), QUOTA_BYTES);
+        cr_assert_null(big.user);
+        cr_assert_eq(u->n_bytes, 600);
+        cr_assert_eq(user_charge_apply(&reg, &c2, u, 1, 400, 0), QUOTA_NONE);
+        cr_assert_eq(user_charge_apply(&reg, &c3, u, 1, 0, 0), QUOTA_BLOCKS);
+        cr_assert_eq(user_check(&reg, u, 0, 1, 0), QUOTA_BYTES);
+        cr_assert_eq(user_charge_apply(&reg, &conn, u, 0, 0, 1), QUOTA_NONE);
+        cr_assert_eq(user_charge_apply(&reg, &conn2, u, 0, 0, 1), QUOTA_CONNECTIONS);
+        cr_assert_str_eq(quota_to_string(QUOTA_CONNECTIONS), "connections");
+
+        user_charge_release(&c1);
+        user_charge_release(&c1); /* idempotent */
+        cr_assert_eq(u->n_blocks, 1);
+        cr_assert_eq(u->n_bytes, 400);
+        user_charge_release(&c2);
+        user_charge_release(&conn);
+        cr_assert_eq(u->n_blocks + u->n_bytes + u->n_conns, 0);
+}
+
+Test(user, overflowing_sizes_are_refused) {
+        user *u = user_registry_get(&reg, 5);
+        user_charge c = {};
+
+        cr_assert_eq(user_check(&reg, u, 1, UINT64_MAX, 0), QUOTA_BYTES);
+        cr_assert_eq(user_charge_apply(&reg, &c, u, UINT64_MAX, 0, 0), QUOTA_BLOCKS);
+}
+
+Test(user, a_charge_left_behind_is_caught, .signal = SIGABRT) {
+        user *u = user_registry_get(&reg, 5);
+        user_charge c = {};
+
+        cr_assert_eq(user_charge_apply(&reg, &c, u, 1, 1, 0), QUOTA_NONE);
+        user_registry_done(&reg);
+}
