@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * client — the public client API: one blocking SOCK_SEQPACKET connection to a
- * manager, one request in flight at a time, each matched to its reply by
- * serial.
+ * client — the public client API: blocking calls on one connection to a
+ * manager (connection.c), each a request sent and a wait for its reply.
  *
  * Guarantees: a call never hangs past the client's timeout and never raises
  * SIGPIPE; when the manager has gone every call fails with -ECONNRESET; an fd
@@ -11,26 +10,23 @@
  */
 
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
 #include "client.h"
+#include "connection.h"
 #include "lmm.h"
 #include "segment.h"
-#include "transport.h"
 #include "util.h"
 #include "wire.h"
 
 #define DEFAULT_TIMEOUT_USEC (25 * UINT64_C(1000000))
 
 struct lmm_client {
-        int fd;
-        uint32_t serial;
+        connection conn;
         uint64_t timeout_usec;
-        bool broken;
         char last_error[WIRE_ERROR_TEXT_MAX + 1];
         uint8_t buf[WIRE_MESSAGE_MAX];
 };
@@ -63,7 +59,7 @@ int client_new_from_fd(int fd, lmm_client **ret) {
                 safe_close(fd);
                 return -ENOMEM;
         }
-        c->fd = fd;
+        connection_init(&c->conn, fd, c->buf, false, NULL, NULL);
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
@@ -99,7 +95,7 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
 _public_ lmm_client *lmm_client_unref(lmm_client *c) {
         if (!c)
                 return NULL;
-        safe_close(c->fd);
+        connection_done(&c->conn);
         free(c);
         return NULL;
 }
@@ -115,120 +111,28 @@ _public_ int lmm_client_set_timeout(lmm_client *c, uint64_t usec) {
         return 0;
 }
 
-static int wait_readable(lmm_client *c) {
-        uint64_t now = now_usec();
-        uint64_t deadline = c->timeout_usec == 0 || c->timeout_usec > UINT64_MAX - now
-                                    ? 0
-                                    : now + c->timeout_usec;
-
-        for (;;) {
-                struct pollfd p = { .fd = c->fd, .events = POLLIN };
-                int timeout = -1, r;
-
-                if (deadline) {
-                        now = now_usec();
-                        if (now >= deadline)
-                                return -ETIMEDOUT;
-                        timeout = (int) MIN((deadline - now + 999) / 1000, (uint64_t) INT32_MAX);
-                }
-                r = poll(&p, 1, timeout);
-                if (r < 0 && errno == EINTR)
-                        continue;
-                if (r < 0)
-                        return negative_errno();
-                if (r > 0)
-                        return 0;
-        }
-}
-
-/*
- * farewell() - after the manager closed on us: the error it left behind, if
- * any (a refused peer is told why before it is closed), else -ECONNRESET.
- */
-static int farewell(lmm_client *c) {
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        wire_msg m;
-        ssize_t n;
-
-        n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds, ELEMENTSOF(fds), &n_fds, true);
-        if (n <= 0)
-                return -ECONNRESET;
-        close_many(fds, n_fds);
-        if (wire_decode(c->buf, (size_t) n, &m) < 0)
-                return -ECONNRESET;
-        if (m.type != WIRE_ERROR || m.serial != 0) {
-                wire_msg_done(&m);
-                return -ECONNRESET;
-        }
-        strcpy(c->last_error, m.text);
-        return -m.error;
-}
-
 /*
  * call() - send @q with @send_fd (borrowed, -1 for none) and wait for its reply.
  * @ret_fd: receives the fd the reply carries, if the caller wants it.
  * Return: 0 and *ret (release with wire_msg_done()); -errno from the manager.
  */
 static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret_fd) {
-        int fds[WIRE_FDS_MAX];
-        size_t len, n_fds = 0;
-        wire_msg reply;
-        ssize_t n;
+        connection_call call;
         int r;
 
         c->last_error[0] = 0;
-        if (c->broken)
-                return -ECONNRESET;
-
-        q->serial = ++c->serial;
-        r = wire_encode(q, c->buf, sizeof(c->buf), &len);
-        if (r < 0)
-                return r;
-        r = transport_send(c->fd, c->buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false);
-        if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
-                c->broken = true;
-                return farewell(c);
-        }
-        if (r < 0)
-                return r;
-
-        r = wait_readable(c);
+        r = connection_call_start(&c->conn, &call, q, send_fd);
+        if (r >= 0)
+                r = connection_wait(&c->conn, &call, c->timeout_usec);
         if (r < 0) {
-                /* A late reply would be taken for the next call's: give up on the connection. */
-                c->broken = true;
+                strcpy(c->last_error, call.error_text);
                 return r;
         }
-        n = transport_recv(c->fd, c->buf, sizeof(c->buf), fds, ELEMENTSOF(fds), &n_fds, false);
-        if (n <= 0) {
-                c->broken = true;
-                /* A manager that closes on unread requests makes the kernel
-                 * report ECONNRESET once, ahead of what it sent last: look
-                 * for that (a refusal says why) before giving up. */
-                return n == 0 || n == -ECONNRESET ? farewell(c) : (int) n;
-        }
-
-        r = wire_decode(c->buf, (size_t) n, &reply);
-        if (r == 0 && reply.type == WIRE_ERROR &&
-            (reply.serial == q->serial || reply.serial == 0) && n_fds == 0) {
-                if (reply.serial == 0)
-                        c->broken = true; /* unasked: the manager refuses this connection */
-                strcpy(c->last_error, reply.text);
-                return -reply.error;
-        }
-        if (r < 0 || reply.serial != q->serial || n_fds != wire_fds_expected(reply.type) ||
-            (reply.type != WIRE_ERROR && reply.type != (WIRE_REPLY | q->type))) {
-                close_many(fds, n_fds);
-                if (r == 0)
-                        wire_msg_done(&reply);
-                c->broken = true;
-                return -EBADMSG;
-        }
-        if (ret_fd && n_fds == 1)
-                *ret_fd = fds[0];
+        if (ret_fd)
+                *ret_fd = call.reply_fd;
         else
-                close_many(fds, n_fds);
-        *ret = reply;
+                safe_close(call.reply_fd);
+        *ret = call.reply;
         return 0;
 }
 

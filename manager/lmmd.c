@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lmmd — the manager daemon: options, socket activation, signals and logging
- * around the manager core in liblmm (server.c).
+ * around the manager core in liblmm (lib/manager*.c).
  */
 
 #include <getopt.h>

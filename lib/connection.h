@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * connection — one end of an lmm connection, the same object for the client
+ * and the manager (libwayland's wl_connection): wire messages framed over a
+ * SOCK_SEQPACKET socket, an output queue whose messages carry their fds, and
+ * the requests this end sent that still wait for their replies, by serial.
+ *
+ * The manager sends replies with connection_send() and, when the peer does
+ * not read, keeps them queued (fds and all) until connection_flush() gets
+ * them out. The client sends requests with connection_call_start() and
+ * collects replies with connection_process(), which completes the call each
+ * one answers; a blocking call is a start plus connection_wait(). Replies
+ * come in the order of their requests, so the calls in flight are a queue.
+ *
+ * Guarantees: every fd handed to a connection is closed or sent on every
+ * path; an fd in a message that no call wants is given to the dispose
+ * function; a reply that does not match the oldest call in flight (serial,
+ * type, fds) breaks the connection, and every call in flight and every later
+ * one fails.
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "transport.h"
+#include "wire.h"
+
+typedef struct connection_out {
+        struct connection_out *next;
+        int fd; /* sent with the message; -EBADF: none */
+        size_t len;
+        uint8_t data[];
+} connection_out;
+
+/* A request in flight. The caller owns it and keeps it alive until it is done. */
+typedef struct connection_call {
+        struct connection_call *next;
+        uint32_t serial;
+        uint16_t type;
+        bool done;
+        int result;     /* 0, or a negative errno: the manager's, or the connection's */
+        wire_msg reply; /* result 0: release with wire_msg_done() */
+        int reply_fd;   /* result 0: the fd the reply carried, owned by the caller; else -EBADF */
+        char error_text[WIRE_ERROR_TEXT_MAX + 1]; /* the manager's words for a failure, or "" */
+} connection_call;
+
+typedef struct connection {
+        int fd;
+        bool nonblock; /* never wait to send: queue instead */
+        bool broken;
+        int broken_error; /* what calls started on a broken connection get */
+        uint8_t *buf;     /* WIRE_MESSAGE_MAX bytes of scratch, borrowed */
+        transport_dispose_fn dispose;
+        void *dispose_userdata;
+        connection_out *out, *out_tail;
+        size_t n_out;
+        uint32_t serial; /* the last serial this end sent */
+        connection_call *calls, *calls_tail;
+        size_t n_calls;
+} connection;
+
+/*
+ * connection_init() - @fd is consumed; @buf (borrowed) is scratch for one
+ * message; @dispose gets unwanted fds a peer sent (NULL: close them).
+ */
+void connection_init(connection *c, int fd, uint8_t *buf, bool nonblock,
+                     transport_dispose_fn dispose, void *userdata);
+
+/* connection_done() - close the socket and every queued fd; calls in flight fail with -ECONNRESET. */
+void connection_done(connection *c);
+
+/* connection_send() - send @m with @fd (consumed; -EBADF: none), or queue it. Return: 0, or < 0: the connection is dead. */
+int connection_send(connection *c, const wire_msg *m, int fd);
+
+/* connection_flush() - send what is queued. Return: 0 all sent, -EAGAIN some left, < 0 dead. */
+int connection_flush(connection *c);
+
+static inline bool connection_has_output(const connection *c) {
+        return c->out != NULL;
+}
+
+/*
+ * connection_recv() - receive one message into c->buf, with up to @max_fds
+ * fds (owned by the caller on success). Return: its length; 0 at end of
+ * stream; -EAGAIN; -EBADMSG for bad control data or fds; -EMSGSIZE.
+ */
+ssize_t connection_recv(connection *c, int *ret_fds, size_t max_fds, size_t *ret_n_fds);
+
+/*
+ * connection_call_start() - send request @q (its serial is assigned here)
+ * with @fd (borrowed; -EBADF: none), and queue @call to receive its reply.
+ * Return: 0; < 0 and @call is done with that result.
+ */
+int connection_call_start(connection *c, connection_call *call, wire_msg *q, int fd);
+
+/*
+ * connection_process() - read one message, if there is one, and complete the
+ * call it answers. Return: 1 a message was handled; 0 nothing to read;
+ * < 0 the connection broke (every call in flight is done with an error).
+ */
+int connection_process(connection *c);
+
+/*
+ * connection_wait() - process messages until @call is done, waiting at most
+ * @timeout_usec (0: for ever). A call that times out breaks the connection:
+ * a late reply would be taken for the next call's. Return: call->result.
+ */
+int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec);

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager-create — the requests that add a block: CREATE (a new memfd) and
+ * ADOPT (a memfd a peer made), with the vetting an adopted fd goes through.
+ *
+ * Guarantees: a block enters the registry size-sealed, charged to its
+ * creator's uid, with a fresh open file description for the creator; an
+ * adopted fd is asked whether it is a memfd before anything opens it again
+ * (a reopen of a FUSE file could hang the loop, of a tty give the manager a
+ * controlling terminal); one memory is one block, never two.
+ */
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+
+#include "manager-requests.h"
+#include "missing.h"
+#include "util.h"
+
+/* check_room() - whether @p's uid, and the manager, have room for a block of @size bytes. */
+static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t size) {
+        user *u = user_registry_get(&m->users, p->creds.uid);
+
+        if (!u)
+                return REQUEST_E_NO_MEMORY;
+        req->size = size;
+        req->quota = user_check(&m->users, u, 1, size, 0);
+        if (req->quota != QUOTA_NONE)
+                return REQUEST_E_QUOTA;
+        if (m->reg.n_blocks >= m->max_blocks_total)
+                return REQUEST_E_MANAGER_FULL;
+        return REQUEST_OK;
+}
+
+/*
+ * block_insert() - register @fd (borrowed; the registry's on success) as a
+ * block of @size bytes, and make the reply with a new fd for the creator.
+ */
+static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd, uint64_t size,
+                                  uint32_t flags) {
+        _cleanup_close_ int handout = -EBADF;
+        registry_block *b;
+        struct stat st;
+        user *u;
+        int r;
+
+        r = fd_reopen(fd, O_RDWR, &handout);
+        if (r < 0)
+                return request_fail(req, r, "cannot open a new fd for it");
+        if (fstat(fd, &st) < 0)
+                return request_fail(req, negative_errno(), NULL);
+        u = user_registry_get(&m->users, p->creds.uid);
+        b = calloc(1, sizeof(*b));
+        if (!u || !b) {
+                free(b);
+                return REQUEST_E_NO_MEMORY;
+        }
+        *b = (registry_block){
+                .size = size,
+                .flags = flags,
+                .uid = p->creds.uid,
+                .pid = p->creds.pid,
+                .dev = (uint64_t) st.st_dev,
+                .ino = (uint64_t) st.st_ino,
+                .scope = (flags & LMM_BLOCK_SCOPE_CONNECTION) ? p->id : 0,
+                .fd = fd,
+        };
+        strcpy(b->name, req->name);
+        /* Checked before, but an adopted memfd may have grown until its size
+         * was sealed: this is the charge that counts. */
+        req->size = size;
+        req->quota = user_charge_apply(&m->users, &b->charge, u, 1, size, 0);
+        if (req->quota != QUOTA_NONE) {
+                free(b);
+                return REQUEST_E_QUOTA;
+        }
+        r = registry_add(&m->reg, b);
+        if (r < 0) {
+                user_charge_release(&b->charge);
+                free(b);
+                return REQUEST_E_NAME_IN_USE;
+        }
+        block_to_wire(b, &req->reply.block);
+        req->reply_fd = TAKE_FD(handout);
+        return REQUEST_OK;
+}
+
+/* take_name() - the request's name, or a new one for an unnamed block; refused when in use. */
+static request_error take_name(lmm_manager *m, request *req) {
+        if (req->q.name[0])
+                req->name = req->q.name;
+        else {
+                registry_make_name(&m->reg, req->name_buf);
+                req->name = req->name_buf;
+        }
+        return registry_find(&m->reg, req->name) ? REQUEST_E_NAME_IN_USE : REQUEST_OK;
+}
+
+request_error request_create(lmm_manager *m, peer *p, request *req) {
+        _cleanup_close_ int fd = -EBADF;
+        const wire_msg *q = &req->q;
+        bool huge = q->flags & LMM_CREATE_HUGETLB;
+        char memfd_name[LMM_NAME_MAX + 8], sz[32];
+        uint64_t size = q->size;
+        request_error e;
+        int r;
+
+        if (q->flags & ~(uint32_t) (LMM_CREATE_HUGETLB | LMM_CREATE_SCOPE_CONNECTION))
+                return REQUEST_E_FLAGS;
+        (void) take_name(m, req);
+        req->size = size;
+        if (size == 0)
+                return REQUEST_E_SIZE_ZERO;
+        if (size > INT64_MAX)
+                return REQUEST_E_SIZE_TOO_LARGE;
+        if (registry_find(&m->reg, req->name))
+                return REQUEST_E_NAME_IN_USE;
+
+        if (huge) {
+                uint64_t hps = hugepage_size(), avail = 0;
+
+                if (hps == 0)
+                        return REQUEST_E_NO_HUGE_PAGES;
+                size = (size + hps - 1) / hps * hps;
+                req->size = size;
+                if (hugepages_free_bytes(&avail) < 0 || avail < size) {
+                        req->huge_free = avail / hps;
+                        req->huge_page_size = hps;
+                        return REQUEST_E_HUGE_PAGES_SHORT;
+                }
+        }
+
+        e = check_room(m, p, req, size);
+        if (e != REQUEST_OK)
+                return e;
+
+        snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", req->name);
+        r = memfd_new_sealed(memfd_name, size, huge, &fd);
+        if (r < 0)
+                return request_fail(req, r, NULL);
+
+        e = block_insert(m, p, req, fd, size,
+                         (huge ? LMM_BLOCK_HUGETLB : 0) | ((q->flags & LMM_CREATE_SCOPE_CONNECTION)
+                                                                   ? LMM_BLOCK_SCOPE_CONNECTION
+                                                                   : 0));
+        if (e == REQUEST_OK) {
+                TAKE_FD(fd);
+                manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) p->creds.pid,
+                            req->name, format_bytes(size, sz, sizeof(sz)));
+        }
+        return e;
+}
+
+request_error request_adopt(lmm_manager *m, peer *p, request *req) {
+        _cleanup_close_ int fd = -EBADF;
+        const wire_msg *q = &req->q;
+        const registry_block *same;
+        struct stat st;
+        request_error e;
+        uint64_t size;
+        char sz[32];
+        int r, seals;
+
+        /* Only what the peer could write may be adopted: reopening through
+         * /proc would otherwise turn a read-only fd into a writable one.
+         * O_RDWR exactly: a write-only fd must not come back readable. */
+        r = fcntl(req->fds[0], F_GETFL);
+        if (r < 0 || (r & O_ACCMODE) != O_RDWR) {
+                req->detail = r < 0 ? "it is not valid" : "it is read-only or write-only";
+                return REQUEST_E_NOT_RDWR;
+        }
+        /* Is it a memfd, asked of the fd itself, before anything opens it
+         * again. F_GET_SEALS fails for anything but shmem and hugetlbfs
+         * without calling into a file system; readlink() of /proc/self/fd
+         * opens nothing. */
+        r = fd_get_seals(req->fds[0]);
+        if (r >= 0)
+                r = fd_is_memfd(req->fds[0]);
+        if (r <= 0)
+                return REQUEST_E_NOT_MEMFD;
+        /* Keep an open file description of our own: the peer's shares its file offset. */
+        r = fd_reopen(req->fds[0], O_RDWR | O_NONBLOCK, &fd);
+        manager_dispose_fd(TAKE_FD(req->fds[0]), m);
+        if (r < 0) {
+                req->error = r == -EACCES ? EPERM : -r;
+                req->detail = strerror(-r);
+                return REQUEST_E_NOT_RDWR;
+        }
+
+        if (q->flags & ~(uint32_t) LMM_CREATE_SCOPE_CONNECTION)
+                return REQUEST_E_FLAGS;
+        e = take_name(m, req);
+        if (e != REQUEST_OK)
+                return e;
+
+        r = fd_is_memfd(fd);
+        if (r <= 0)
+                return REQUEST_E_NOT_MEMFD;
+        seals = fd_get_seals(fd);
+        if (seals < 0)
+                return REQUEST_E_NOT_SEALABLE;
+        r = fd_get_size(fd, &size);
+        if (r < 0)
+                return request_fail(req, r, NULL);
+        if (size == 0)
+                return REQUEST_E_EMPTY;
+        /* One memory, one block: an alias would let its adopter freeze or
+         * release someone else's block under another name. */
+        if (fstat(fd, &st) < 0)
+                return request_fail(req, negative_errno(), NULL);
+        same = registry_find_inode(&m->reg, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
+        if (same) {
+                strcpy(req->other, same->name);
+                return REQUEST_E_ALIAS;
+        }
+        e = check_room(m, p, req, size);
+        if (e != REQUEST_OK)
+                return e;
+        if (seals & F_SEAL_SEAL)
+                return REQUEST_E_SEAL_SEALED;
+        if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+                r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
+                if (r < 0) {
+                        req->error = -r;
+                        return REQUEST_E_CANNOT_SEAL;
+                }
+        }
+        /* Size sealed now: ask again, the peer may have resized it meanwhile. */
+        r = fd_get_size(fd, &size);
+        if (r < 0)
+                return request_fail(req, r, NULL);
+
+        e = block_insert(m, p, req, fd, size,
+                         LMM_BLOCK_ADOPTED | ((q->flags & LMM_CREATE_SCOPE_CONNECTION)
+                                                      ? LMM_BLOCK_SCOPE_CONNECTION
+                                                      : 0));
+        if (e == REQUEST_OK) {
+                TAKE_FD(fd);
+                manager_log(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)",
+                            (int) p->creds.pid, req->name, format_bytes(size, sz, sizeof(sz)));
+        }
+        return e;
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager-listener — the sockets a manager accepts on: one it binds itself
+ * (the directory made, a stale socket file probed and replaced, the bind
+ * under a umask), or one handed over by socket activation; and accepting.
+ *
+ * Guarantees: the socket file is never, even briefly, more open than the
+ * allowed users need; a socket file that still answers is never replaced,
+ * and nothing that is not a socket is ever removed; a manager out of fds
+ * refuses new peers at once instead of letting them wait.
+ */
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+
+#include "manager-internal.h"
+#include "util.h"
+
+static int listener_add(lmm_manager *m, int fd, const char *path, const char *dir) {
+        listener *l;
+
+        l = calloc(1, sizeof(*l));
+        if (!l)
+                return -ENOMEM;
+        l->type = SOURCE_LISTENER;
+        l->fd = fd;
+        if ((path && !(l->path = strdup(path))) || (dir && !(l->dir = strdup(dir)))) {
+                free(l->path);
+                free(l);
+                return -ENOMEM;
+        }
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0) {
+                int r = negative_errno();
+                free(l->path);
+                free(l->dir);
+                free(l);
+                return r;
+        }
+        l->next = m->listeners;
+        m->listeners = l;
+        return 0;
+}
+
+void listeners_close(lmm_manager *m) {
+        while (m->listeners) {
+                listener *l = m->listeners;
+
+                m->listeners = l->next;
+                (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
+                safe_close(l->fd);
+                if (l->path)
+                        (void) unlink(l->path);
+                if (l->dir)
+                        (void) rmdir(l->dir);
+                free(l->path);
+                free(l->dir);
+                free(l);
+        }
+}
+
+_public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
+        _cleanup_close_ int owned = fd;
+        int type = 0, r;
+        socklen_t len = sizeof(type);
+
+        if (!m || fd < 0)
+                return -EINVAL;
+        if (m->shut_down)
+                return -ESHUTDOWN;
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                return negative_errno();
+        if (type != SOCK_SEQPACKET)
+                return -ESOCKTNOSUPPORT;
+        /* Socket activation hands the fd over without our flags. */
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+                return negative_errno();
+        r = listener_add(m, fd, NULL, NULL);
+        if (r < 0)
+                return r;
+        TAKE_FD(owned);
+        return 0;
+}
+
+/*
+ * replace_stale() - make way at @sa for our socket: a socket file left by a
+ * manager that died is removed; one that still answers belongs to a live
+ * manager and is left alone (-EADDRINUSE).
+ */
+static int replace_stale(const struct sockaddr_un *sa) {
+        _cleanup_close_ int probe = -EBADF;
+        struct stat st;
+
+        if (lstat(sa->sun_path, &st) < 0)
+                return errno == ENOENT ? 0 : negative_errno();
+        if (!S_ISSOCK(st.st_mode))
+                return -ENOTSOCK; /* never remove what is not a socket */
+        probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (probe < 0)
+                return negative_errno();
+        /* Non-blocking: a live manager with a full backlog answers EAGAIN. */
+        if (connect(probe, (const struct sockaddr *) sa, sizeof(*sa)) == 0 || errno == EAGAIN)
+                return -EADDRINUSE;
+        if (errno != ECONNREFUSED)
+                return negative_errno();
+        if (unlink(sa->sun_path) < 0 && errno != ENOENT)
+                return negative_errno();
+        return 0;
+}
+
+_public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *dir = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        bool open_to_others;
+        mode_t old_umask;
+        char *slash;
+        int r, created;
+
+        if (!m || !path || path[0] != '/')
+                return -EINVAL;
+        if (m->shut_down)
+                return -ESHUTDOWN;
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        open_to_others = policy_others_allowed(&m->policy);
+
+        dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        created = mkdir_p_mode(dir, open_to_others ? 0755 : 0700);
+        if (created < 0)
+                return created;
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return negative_errno();
+        r = replace_stale(&sa);
+        if (r < 0)
+                return r;
+
+        /* Bind under a umask, so that the socket is never, even briefly, more
+         * open than it should be. */
+        old_umask = umask(open_to_others ? 0111 : 0177);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        umask(old_umask);
+        if (r < 0)
+                return negative_errno();
+        if (listen(fd, SOMAXCONN) < 0) {
+                r = negative_errno();
+                (void) unlink(path);
+                return r;
+        }
+        r = listener_add(m, fd, path, created > 0 ? dir : NULL);
+        if (r < 0) {
+                (void) unlink(path);
+                return r;
+        }
+        TAKE_FD(fd);
+        return 0;
+}
+
+void listener_accept(lmm_manager *m, listener *l) {
+        for (unsigned i = 0; i < 64; i++) {
+                int fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                int r;
+
+                if (fd < 0 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
+                        /* Out of fds: the pending peer would keep the listener
+                         * readable forever. Free the reserve, take the peer,
+                         * and close it at once, so that it fails fast. */
+                        m->reserve_fd = safe_close(m->reserve_fd);
+                        fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        safe_close(fd);
+                        m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+                        manager_log(m, LOG_WARNING,
+                                    "out of file descriptors: refused a connection");
+                        continue;
+                }
+                if (fd < 0) {
+                        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+                                manager_log(m, LOG_WARNING, "cannot accept a connection: %m");
+                        return;
+                }
+                r = peer_add(m, fd, NULL, false);
+                if (r < 0)
+                        manager_log(m, LOG_WARNING, "cannot set up a connection: %s", strerror(-r));
+        }
+}

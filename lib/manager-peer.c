@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager-peer — one connection as the manager serves it: credentials taken
+ * once at connect, admission (policy and the caps on connections), then
+ * receive → decode → dispatch → encode → send, with back-pressure, and the
+ * release of its connection-scoped blocks when it goes.
+ *
+ * Guarantees:
+ *   - a peer whose uid and gids are not allowed is told EACCES, with serial
+ *     0, and closed at once: it holds nothing in the manager;
+ *   - a peer that breaks the protocol (malformed message, unexpected fds,
+ *     truncated control data) loses its connection and nothing else; every
+ *     fd it sent is closed, off the serving thread;
+ *   - a peer that does not read its replies holds at most one reply in the
+ *     manager: its requests are not read until that reply has gone out, nor
+ *     while more than BACKLOG_MAX bytes of replies wait in its socket;
+ *   - no peer is served more than REQUESTS_PER_WAKEUP requests in a row.
+ */
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <syslog.h>
+
+#include "manager-internal.h"
+#include "missing.h"
+#include "util.h"
+
+/* Requests read from one connection per wake-up, so that a busy client
+ * cannot starve the others. */
+#define REQUESTS_PER_WAKEUP 16
+/* Replies a peer may leave unread (in bytes of socket memory, a small reply
+ * with an fd takes about 1 KiB) before its requests are no longer read. This
+ * bounds the fds in flight that one connection can make the manager hold. */
+#define BACKLOG_MAX (16 * 1024)
+/* Supplementary groups asked of the kernel (NGROUPS_MAX is 65536: enough
+ * for every real account; a peer in more is judged by its first 256). */
+#define PEER_GROUPS_MAX 256
+
+/*
+ * peer_watch() - wait for requests (level-triggered), or for the peer to read
+ * what we sent (@drain). An AF_UNIX sender is woken each time its peer takes
+ * a message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
+ * read something": no busy loop while the queue stays long.
+ */
+static int peer_watch(lmm_manager *m, peer *p, bool drain) {
+        if (p->draining == drain)
+                return 0;
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, p->conn.fd,
+                      &(struct epoll_event){ .events = drain ? EPOLLOUT | EPOLLET : EPOLLIN,
+                                             .data.ptr = p }) < 0)
+                return negative_errno();
+        p->draining = drain;
+        return 0;
+}
+
+/* peer_backlog() - bytes of replies the peer has not read yet. */
+static int peer_backlog(const peer *p) {
+        int n = 0;
+
+        if (ioctl(p->conn.fd, SIOCOUTQ, &n) < 0)
+                return 0;
+        return n;
+}
+
+int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd) {
+        int r;
+
+        r = connection_send(&p->conn, msg, fd);
+        if (r < 0) {
+                if (r == -EINVAL || r == -ENOBUFS)
+                        manager_log(m, LOG_ERR, "cannot encode a %s reply: %s",
+                                    wire_type_name(msg->type), strerror(-r));
+                return r;
+        }
+        /* The peer is not reading: stop reading its requests until it has. */
+        if (connection_has_output(&p->conn))
+                return peer_watch(m, p, true);
+        return 0;
+}
+
+/*
+ * peer_refuse() - tell a peer why it is not served, and close at once. The
+ * error goes out unasked, with serial 0, so that a refused peer holds
+ * nothing in the manager, not even an fd, while it makes up its mind.
+ */
+static int peer_refuse(lmm_manager *m, peer *p, int error, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+static int peer_refuse(lmm_manager *m, peer *p, int error, const char *fmt, ...) {
+        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
+        size_t len;
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        va_end(ap);
+        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
+                (void) transport_send(p->conn.fd, m->buf, len, NULL, 0, true);
+        peer_free(m, p);
+        return 0;
+}
+
+/* peer_creds_get() - the peer's credentials, as the kernel saw them at connect. */
+static int peer_creds_get(lmm_manager *m, peer *p) {
+        struct ucred uc;
+        socklen_t len = sizeof(uc);
+
+        if (getsockopt(p->conn.fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+                return negative_errno();
+        p->creds = (peer_creds){ .pid = uc.pid, .uid = uc.uid, .gid = uc.gid };
+
+        /* Only a gid list makes the supplementary groups matter. */
+        if (policy_wants_groups(&m->policy)) {
+                p->groups = calloc(PEER_GROUPS_MAX, sizeof(gid_t));
+                if (!p->groups)
+                        return -ENOMEM;
+                len = PEER_GROUPS_MAX * sizeof(gid_t);
+                if (getsockopt(p->conn.fd, SOL_SOCKET, SO_PEERGROUPS, p->groups, &len) == 0) {
+                        p->creds.groups = p->groups;
+                        p->creds.n_groups = len / sizeof(gid_t);
+                }
+        }
+        return 0;
+}
+
+int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
+        socklen_t len;
+        user *u;
+        peer *p;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                safe_close(fd);
+                return -ENOMEM;
+        }
+        p->type = SOURCE_PEER;
+        p->id = ++m->next_peer_id;
+        connection_init(&p->conn, fd, m->buf, true, manager_dispose_fd, m);
+        p->pidfd = -EBADF;
+        p->owner = owner;
+        p->next = m->peers;
+        if (m->peers)
+                m->peers->prev = p;
+        m->peers = p;
+        m->n_peers++;
+
+        if (creds) {
+                p->creds = *creds;
+                if (creds->n_groups > 0) {
+                        p->groups = calloc(creds->n_groups, sizeof(gid_t));
+                        if (!p->groups) {
+                                peer_free(m, p);
+                                return -ENOMEM;
+                        }
+                        memcpy(p->groups, creds->groups, creds->n_groups * sizeof(gid_t));
+                        p->creds.groups = p->groups;
+                }
+        } else {
+                r = peer_creds_get(m, p);
+                if (r < 0) {
+                        peer_free(m, p);
+                        return r;
+                }
+                /* The pidfd pins the peer's identity against pid reuse (kernel >= 6.5). */
+                len = sizeof(p->pidfd);
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &p->pidfd, &len) < 0)
+                        p->pidfd = -EBADF; /* ENOPROTOOPT on older kernels, fine */
+        }
+
+        if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
+                manager_log(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed",
+                            (int) p->creds.pid, (unsigned) p->creds.uid);
+                return peer_refuse(m, p, EACCES,
+                                   "uid %u is not allowed to use this manager (run by uid %u)",
+                                   (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
+        }
+        u = user_registry_get(&m->users, p->creds.uid);
+        if (!u) {
+                peer_free(m, p);
+                return -ENOMEM;
+        }
+        /* This connection is counted in n_peers already. The manager's own
+         * uid and root are never locked out by other users. */
+        if (m->n_peers > m->max_conns_total && !policy_is_privileged(&m->policy, &p->creds))
+                return peer_refuse(m, p, EUSERS,
+                                   "the manager serves %" PRIu64
+                                   " connections, its limit (RLIMIT_NOFILE)",
+                                   m->max_conns_total);
+        if (user_charge_apply(&m->users, &p->charge, u, 0, 0, 1) != QUOTA_NONE)
+                return peer_refuse(m, p, EUSERS,
+                                   "uid %u already has %u connections, the per-user limit",
+                                   (unsigned) p->creds.uid, (unsigned) m->users.limits.max_conns);
+
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = p }) < 0) {
+                r = negative_errno();
+                peer_free(m, p);
+                return r;
+        }
+        return 0;
+}
+
+_public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
+        int type = 0;
+        socklen_t len = sizeof(type);
+
+        if (!m || fd < 0) {
+                safe_close(fd);
+                return -EINVAL;
+        }
+        if (m->shut_down) {
+                safe_close(fd);
+                return -ESHUTDOWN;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_SEQPACKET) {
+                safe_close(fd);
+                return -ESOCKTNOSUPPORT;
+        }
+        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+            fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        return peer_add(m, fd, NULL, owner);
+}
+
+void peer_free(lmm_manager *m, peer *p) {
+        bool owner = p->owner;
+
+        /* Connection-scoped blocks die with their connection. */
+        for (registry_block *b = m->reg.head, *next; b; b = next) {
+                next = b->next;
+                if (b->scope == p->id) {
+                        manager_log(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
+                                    b->name);
+                        safe_close(registry_remove(&m->reg, b));
+                }
+        }
+
+        if (p->conn.fd >= 0)
+                (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL);
+        connection_done(&p->conn);
+        safe_close(p->pidfd);
+        free(p->groups);
+        user_charge_release(&p->charge);
+        if (p->prev)
+                p->prev->next = p->next;
+        else
+                m->peers = p->next;
+        if (p->next)
+                p->next->prev = p->prev;
+        m->n_peers--;
+        free(p);
+
+        if (owner) {
+                manager_log(m, LOG_INFO, "the owner connection closed, shutting down");
+                m->shutdown_requested = true;
+        }
+}
+
+void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
+        int r = 0;
+
+        if (connection_has_output(&p->conn)) {
+                if (events & (EPOLLERR | EPOLLHUP))
+                        r = -ECONNRESET;
+                else
+                        r = connection_flush(&p->conn);
+                if (r == -EAGAIN)
+                        return;
+                if (r < 0) {
+                        peer_free(m, p);
+                        return;
+                }
+        }
+
+        for (unsigned i = 0;
+             i < REQUESTS_PER_WAKEUP && !connection_has_output(&p->conn) && !m->shutdown_requested;
+             i++) {
+                int fds[WIRE_FDS_MAX];
+                size_t n_fds = 0;
+                ssize_t n;
+
+                /* A peer that pipelines without reading waits until it reads. */
+                r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+                if (r < 0) {
+                        peer_free(m, p);
+                        return;
+                }
+                if (p->draining)
+                        return;
+
+                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+                if (n == -EAGAIN)
+                        return;
+                if (n <= 0) {
+                        if (n < 0 && n != -ECONNRESET)
+                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
+                                            (int) p->creds.pid,
+                                            n == -EBADMSG ? "bad control data or fds"
+                                                          : strerror((int) -n));
+                        peer_free(m, p);
+                        return;
+                }
+                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
+                if (r < 0) {
+                        if (r == -EBADMSG || r == -EPROTONOSUPPORT)
+                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
+                                            (int) p->creds.pid,
+                                            r == -EBADMSG ? "malformed message"
+                                                          : "unsupported protocol version");
+                        peer_free(m, p);
+                        return;
+                }
+        }
+}

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager-requests — the handler table, the requests that act on an existing
+ * block (OPEN, STAT, FREEZE, RELEASE), LIST and SHUTDOWN, and the one place
+ * where handlers' outcomes become ERROR replies.
+ *
+ * A handler returns REQUEST_OK with req->reply (and req->reply_fd) filled, or
+ * an outcome with the details its text needs. request_dispatch() checks the
+ * request against the table (type, fds), runs the handler, disposes of every
+ * fd the handler did not keep, and sends the reply or the error.
+ */
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "manager-requests.h"
+#include "missing.h"
+#include "util.h"
+
+static request_error request_open(lmm_manager *m, peer *p, request *req);
+static request_error request_stat(lmm_manager *m, peer *p, request *req);
+static request_error request_freeze(lmm_manager *m, peer *p, request *req);
+static request_error request_release(lmm_manager *m, peer *p, request *req);
+static request_error request_list(lmm_manager *m, peer *p, request *req);
+static request_error request_shutdown(lmm_manager *m, peer *p, request *req);
+
+static const struct {
+        request_handler handler;
+        unsigned n_fds;
+} handlers[_WIRE_REQUEST_MAX] = {
+        [WIRE_CREATE] = { request_create, 0 }, [WIRE_ADOPT] = { request_adopt, 1 },
+        [WIRE_OPEN] = { request_open, 0 },     [WIRE_STAT] = { request_stat, 0 },
+        [WIRE_FREEZE] = { request_freeze, 0 }, [WIRE_RELEASE] = { request_release, 0 },
+        [WIRE_LIST] = { request_list, 0 },     [WIRE_SHUTDOWN] = { request_shutdown, 0 },
+};
+
+void block_to_wire(const registry_block *b, wire_block *w) {
+        int seals = fd_get_seals(b->fd);
+
+        *w = (wire_block){
+                .id = b->id,
+                .size = b->size,
+                .seals = seals < 0 ? 0 : (uint32_t) seals,
+                .flags = b->flags,
+                .uid = b->uid,
+                .pid = b->pid,
+                .ino = b->ino,
+        };
+        strcpy(w->name, b->name);
+}
+
+request_error request_fail(request *req, int negative_errno, const char *what) {
+        if (negative_errno == -ENOMEM)
+                return REQUEST_E_NO_MEMORY;
+        req->error = -negative_errno;
+        req->what = what;
+        return REQUEST_E_SYSTEM;
+}
+
+/* lookup() - the block the request names, checked against the policy for @op. */
+static request_error lookup(lmm_manager *m, peer *p, request *req, policy_op op,
+                            registry_block **ret) {
+        registry_block *b = registry_find(&m->reg, req->q.name);
+
+        req->name = req->q.name;
+        if (!b)
+                return REQUEST_E_NO_SUCH_BLOCK;
+        req->verdict = policy_check(&m->policy, &p->creds, op, b);
+        if (req->verdict != POLICY_ALLOW) {
+                req->owner = b->uid;
+                return REQUEST_E_DENIED;
+        }
+        *ret = b;
+        return REQUEST_OK;
+}
+
+static request_error request_open(lmm_manager *m, peer *p, request *req) {
+        registry_block *b;
+        request_error e;
+        int r;
+
+        if (req->q.flags & ~(uint32_t) LMM_OPEN_RDONLY)
+                return REQUEST_E_FLAGS;
+        e = lookup(m, p, req, POLICY_OPEN, &b);
+        if (e != REQUEST_OK)
+                return e;
+        r = fd_reopen(b->fd, req->q.flags & LMM_OPEN_RDONLY ? O_RDONLY : O_RDWR, &req->reply_fd);
+        if (r < 0)
+                return request_fail(req, r, NULL);
+        block_to_wire(b, &req->reply.block);
+        return REQUEST_OK;
+}
+
+static request_error request_stat(lmm_manager *m, peer *p, request *req) {
+        registry_block *b;
+        request_error e;
+
+        e = lookup(m, p, req, POLICY_STAT, &b);
+        if (e != REQUEST_OK)
+                return e;
+        block_to_wire(b, &req->reply.block);
+        return REQUEST_OK;
+}
+
+static request_error request_freeze(lmm_manager *m, peer *p, request *req) {
+        registry_block *b;
+        request_error e;
+        int r;
+
+        e = lookup(m, p, req, POLICY_FREEZE, &b);
+        if (e != REQUEST_OK)
+                return e;
+        r = fd_add_seals(b->fd, F_SEAL_FUTURE_WRITE);
+        if (r < 0)
+                return request_fail(req, r, NULL);
+        b->flags |= LMM_BLOCK_FROZEN;
+        return REQUEST_OK;
+}
+
+static request_error request_release(lmm_manager *m, peer *p, request *req) {
+        registry_block *b;
+        request_error e;
+
+        e = lookup(m, p, req, POLICY_RELEASE, &b);
+        if (e != REQUEST_OK)
+                return e;
+        manager_log(m, LOG_DEBUG, "pid %d released block \"%s\"", (int) p->creds.pid, b->name);
+        safe_close(registry_remove(&m->reg, b));
+        return REQUEST_OK;
+}
+
+static request_error request_list(lmm_manager *m, peer *p, request *req) {
+        wire_block *page = m->page;
+        registry_block *b = registry_after(&m->reg, req->q.cursor);
+        size_t n = 0;
+
+        for (; b && n < WIRE_LIST_MAX; b = b->next)
+                block_to_wire(b, &page[n++]);
+        req->reply.blocks = page;
+        req->reply.n_blocks = n;
+        req->reply.next_cursor = b ? page[n - 1].id : 0;
+        return REQUEST_OK;
+}
+
+static request_error request_shutdown(lmm_manager *m, peer *p, request *req) {
+        req->verdict = policy_check(&m->policy, &p->creds, POLICY_SHUTDOWN, NULL);
+        if (req->verdict != POLICY_ALLOW)
+                return REQUEST_E_DENIED;
+        manager_log(m, LOG_INFO, "pid %d asked for shutdown", (int) p->creds.pid);
+        m->shutdown_requested = true;
+        return REQUEST_OK;
+}
+
+/* ------------------------------------------------------------ the error edge */
+
+static const int error_errno[_REQUEST_ERROR_MAX] = {
+        [REQUEST_E_NO_MEMORY] = ENOMEM,
+        [REQUEST_E_FLAGS] = EINVAL,
+        [REQUEST_E_SIZE_ZERO] = EINVAL,
+        [REQUEST_E_SIZE_TOO_LARGE] = EFBIG,
+        [REQUEST_E_NAME_IN_USE] = EEXIST,
+        [REQUEST_E_NO_SUCH_BLOCK] = ENOENT,
+        [REQUEST_E_NO_HUGE_PAGES] = EOPNOTSUPP,
+        [REQUEST_E_HUGE_PAGES_SHORT] = ENOMEM,
+        [REQUEST_E_QUOTA] = EDQUOT,
+        [REQUEST_E_MANAGER_FULL] = EMFILE,
+        [REQUEST_E_DENIED] = EPERM,
+        [REQUEST_E_NOT_RDWR] = EPERM,
+        [REQUEST_E_NOT_MEMFD] = EINVAL,
+        [REQUEST_E_NOT_SEALABLE] = EINVAL,
+        [REQUEST_E_EMPTY] = EINVAL,
+        [REQUEST_E_ALIAS] = EEXIST,
+        [REQUEST_E_SEAL_SEALED] = EPERM,
+        [REQUEST_E_CANNOT_SEAL] = EPERM,
+};
+
+/* textf() - append to an error reply's text; what does not fit is cut. */
+static void textf(wire_msg *ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void textf(wire_msg *ret, const char *fmt, ...) {
+        size_t len = strnlen(ret->text, sizeof(ret->text));
+        va_list ap;
+
+        if (len >= sizeof(ret->text) - 1)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(ret->text + len, sizeof(ret->text) - len, fmt, ap);
+        va_end(ap);
+}
+
+/* What the failed request was doing, as the start of its error text. */
+static void subject(const request *req, bool with_size, wire_msg *ret) {
+        static const char *const verb[_WIRE_REQUEST_MAX] = {
+                [WIRE_CREATE] = "create block",   [WIRE_ADOPT] = "adopt",
+                [WIRE_OPEN] = "open block",       [WIRE_FREEZE] = "freeze block",
+                [WIRE_RELEASE] = "release block", [WIRE_STAT] = "stat block",
+        };
+        const char *v = req->q.type < _WIRE_REQUEST_MAX ? verb[req->q.type] : NULL;
+        char sz[32];
+
+        if (!req->name)
+                textf(ret, "cannot %s", v ?: "do that");
+        else if (with_size)
+                textf(ret, "cannot %s \"%s\" (%s)", v ?: "do that with", req->name,
+                      format_bytes(req->size, sz, sizeof(sz)));
+        else
+                textf(ret, "cannot %s \"%s\"", v ?: "do that with", req->name);
+}
+
+/* error_reply() - the ERROR reply for outcome @e of @req: its errno and one line that says why. */
+static void error_reply(const lmm_manager *m, const peer *p, const request *req, request_error e,
+                        wire_msg *ret) {
+        const user_limits *l = &m->users.limits;
+        char a[32], b[32];
+
+        *ret = (wire_msg){
+                .type = WIRE_ERROR,
+                .serial = req->q.serial,
+                .error = e == REQUEST_E_SYSTEM ? req->error : error_errno[e],
+        };
+        switch (e) {
+        case REQUEST_E_NO_MEMORY:
+                textf(ret, "the manager is out of memory");
+                return;
+        case REQUEST_E_FLAGS:
+                textf(ret, "unknown %s flags 0x%x",
+                      req->q.type == WIRE_CREATE  ? "create"
+                      : req->q.type == WIRE_ADOPT ? "adopt"
+                                                  : "open",
+                      req->q.flags);
+                return;
+        case REQUEST_E_NO_SUCH_BLOCK:
+                textf(ret, "no block named \"%s\"", req->name);
+                return;
+        case REQUEST_E_DENIED:
+                if (req->verdict == POLICY_DENY_NOT_OWNER) {
+                        subject(req, false, ret);
+                        textf(ret, ": it belongs to uid %u", (unsigned) req->owner);
+                } else
+                        textf(ret, "only uid %u may shut this manager down",
+                              (unsigned) m->policy.manager_uid);
+                return;
+        case REQUEST_E_QUOTA:
+                if (req->quota == QUOTA_BLOCKS) {
+                        subject(req, false, ret);
+                        textf(ret, ": uid %u already has %u blocks, the per-user limit",
+                              (unsigned) p->creds.uid, (unsigned) l->max_blocks);
+                } else {
+                        subject(req, true, ret);
+                        textf(ret, ": exceeds per-user limit of %s",
+                              format_bytes(l->max_bytes, b, sizeof(b)));
+                }
+                return;
+        case REQUEST_E_HUGE_PAGES_SHORT:
+                subject(req, true, ret);
+                textf(ret,
+                      " on huge pages: only %" PRIu64
+                      " free huge pages of %s (see /proc/sys/vm/nr_hugepages)",
+                      req->huge_free, format_bytes(req->huge_page_size, a, sizeof(a)));
+                return;
+        case REQUEST_E_SYSTEM:
+                subject(req, req->q.type == WIRE_CREATE && !req->what, ret);
+                if (req->what)
+                        textf(ret, ": %s: %s", req->what, strerror(req->error));
+                else
+                        textf(ret, ": %s", strerror(req->error));
+                return;
+        case REQUEST_E_NOT_RDWR:
+                if (req->error)
+                        ret->error = req->error;
+                textf(ret, "cannot adopt: the fd must be a read-write memfd (%s)", req->detail);
+                return;
+        default:
+                break;
+        }
+
+        subject(req, false, ret);
+        switch (e) {
+        case REQUEST_E_SIZE_ZERO:
+                textf(ret, ": size must be at least 1 byte");
+                break;
+        case REQUEST_E_SIZE_TOO_LARGE:
+                textf(ret, ": size %" PRIu64 " is too large", req->size);
+                break;
+        case REQUEST_E_NAME_IN_USE:
+                textf(ret, ": the name is in use");
+                break;
+        case REQUEST_E_NO_HUGE_PAGES:
+                textf(ret, ": this system has no huge pages");
+                break;
+        case REQUEST_E_MANAGER_FULL:
+                textf(ret, ": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                      m->reg.n_blocks);
+                break;
+        case REQUEST_E_NOT_MEMFD:
+                textf(ret, ": the fd is not a memfd");
+                break;
+        case REQUEST_E_NOT_SEALABLE:
+                textf(ret, ": the memfd does not allow sealing");
+                break;
+        case REQUEST_E_EMPTY:
+                textf(ret, ": the memfd is empty");
+                break;
+        case REQUEST_E_ALIAS:
+                textf(ret, ": it is block \"%s\" already", req->other);
+                break;
+        case REQUEST_E_SEAL_SEALED:
+                /* It could never be frozen nor sealed at shutdown. */
+                textf(ret, ": it is sealed against new seals (F_SEAL_SEAL)");
+                break;
+        case REQUEST_E_CANNOT_SEAL:
+                textf(ret, ": cannot seal its size (%s)",
+                      req->error == EPERM ? "it is sealed against new seals"
+                                          : strerror(req->error));
+                break;
+        default:
+                textf(ret, ": internal error %d", (int) e);
+                ret->error = EIO;
+        }
+}
+
+int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds) {
+        request req = { .fds = fds, .n_fds = n_fds, .reply_fd = -EBADF };
+        request_error e;
+        int r;
+
+        r = wire_decode(m->buf, len, &req.q);
+        if (r == -EPROTONOSUPPORT) {
+                wire_msg v = { .type = WIRE_ERROR, .serial = 0, .error = EPROTONOSUPPORT };
+
+                for (size_t i = 0; i < n_fds; i++)
+                        manager_dispose_fd(fds[i], m);
+                /* Answer in our version, so the peer learns which one we speak. */
+                snprintf(v.text, sizeof(v.text), "this manager speaks protocol version %d",
+                         WIRE_VERSION);
+                (void) connection_send(&p->conn, &v, -EBADF);
+                return r;
+        }
+        if (r < 0 || req.q.type >= _WIRE_REQUEST_MAX || !handlers[req.q.type].handler ||
+            n_fds != handlers[req.q.type].n_fds) {
+                for (size_t i = 0; i < n_fds; i++)
+                        manager_dispose_fd(fds[i], m);
+                if (r == 0) /* wire_decode() writes q only on success */
+                        wire_msg_done(&req.q);
+                return r < 0 ? r : -EBADMSG;
+        }
+
+        e = handlers[req.q.type].handler(m, p, &req);
+        for (size_t i = 0; i < n_fds; i++) /* what the handler did not keep */
+                manager_dispose_fd(fds[i], m);
+
+        if (e == REQUEST_E_PROTOCOL) {
+                safe_close(req.reply_fd);
+                return -EBADMSG;
+        }
+        if (e == REQUEST_OK) {
+                req.reply.type = WIRE_REPLY | req.q.type;
+                req.reply.serial = req.q.serial;
+                return peer_send(m, p, &req.reply, TAKE_FD(req.reply_fd));
+        }
+        safe_close(req.reply_fd);
+        error_reply(m, p, &req, e, &req.reply);
+        return peer_send(m, p, &req.reply, -EBADF);
+}

@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * manager — the manager object and its event loop: limits from
+ * RLIMIT_NOFILE, logging, signals, the documented shutdown, and the loop
+ * that hands each ready source to its room (manager-listener.c,
+ * manager-peer.c). Single-threaded, driven by one epoll fd that a host
+ * (lmmd, an embedding service, lmm_manager_run()) waits on; the only other
+ * thread is the closer (closer.c).
+ *
+ * Guarantees: shutdown stops accepting before it seals, so nobody gets a
+ * block that is about to be sealed; every block is sealed SHRINK, GROW,
+ * FUTURE_WRITE and SEAL, then dropped; a block that could not be sealed
+ * makes the shutdown fail (-EIO) after all the others were.
+ */
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <syslog.h>
+
+#include "closer.h"
+#include "manager-internal.h"
+#include "missing.h"
+#include "util.h"
+
+#define DEFAULT_MAX_BYTES (UINT64_C(8) << 30)
+#define DEFAULT_MAX_BLOCKS 4096
+#define DEFAULT_MAX_CONNS 256
+
+void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
+        char line[512];
+        va_list ap;
+
+        if (!m->log)
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        m->log(level, line, m->log_userdata);
+}
+
+void manager_dispose_fd(int fd, void *userdata) {
+        lmm_manager *m = userdata;
+
+        closer_dispose(m->closer_fd, fd);
+}
+
+_public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
+        if (!m)
+                return;
+        m->log = f;
+        m->log_userdata = userdata;
+}
+
+/* Caps over all users, from the fd table: half of it for blocks; connections
+ * at ~32 fds each (two of their own plus a backlog of replies in flight). */
+static void limits_from_rlimit(lmm_manager *m) {
+        struct rlimit rl = { .rlim_cur = 1024 };
+
+        (void) getrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 30))
+                rl.rlim_cur = 1u << 30;
+        m->max_blocks_total = MAX(rl.rlim_cur / 2, (rlim_t) 16);
+        m->max_conns_total = MAX(rl.rlim_cur / 64, (rlim_t) 4);
+}
+
+static int copy_ids(const void *src, size_t n, size_t size, void **ret) {
+        if (n == 0)
+                return 0;
+        *ret = calloc(n, size);
+        if (!*ret)
+                return -ENOMEM;
+        memcpy(*ret, src, n * size);
+        return 0;
+}
+
+_public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
+        static const lmm_manager_opts defaults = {};
+        lmm_manager *m;
+        user_limits limits;
+
+        if (!ret)
+                return -EINVAL;
+        if (!o)
+                o = &defaults;
+        if ((o->n_allow_uids && !o->allow_uids) || (o->n_allow_gids && !o->allow_gids))
+                return -EINVAL;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        m->signal_source = SOURCE_SIGNAL;
+        m->signal_fd = -EBADF;
+        m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        m->closer_fd = closer_start();
+        limits_from_rlimit(m);
+        limits = (user_limits){
+                .max_bytes = o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
+                .max_blocks = o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
+                .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
+        };
+        user_registry_init(&m->users, &limits);
+        registry_init(&m->reg);
+        m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (m->epoll_fd < 0) {
+                int r = negative_errno();
+                lmm_manager_free(m);
+                return r;
+        }
+        if (copy_ids(o->allow_uids, o->n_allow_uids, sizeof(uid_t), (void **) &m->allow_uids) < 0 ||
+            copy_ids(o->allow_gids, o->n_allow_gids, sizeof(gid_t), (void **) &m->allow_gids) < 0) {
+                lmm_manager_free(m);
+                return -ENOMEM;
+        }
+        m->policy = (policy){
+                .manager_uid = geteuid(),
+                .allow_uids = m->allow_uids,
+                .n_allow_uids = o->n_allow_uids,
+                .allow_gids = m->allow_gids,
+                .n_allow_gids = o->n_allow_gids,
+        };
+        *ret = m;
+        return 0;
+}
+
+_public_ int lmm_manager_get_fd(const lmm_manager *m) {
+        if (!m)
+                return -EINVAL;
+        return m->epoll_fd;
+}
+
+_public_ bool lmm_manager_is_shut_down(const lmm_manager *m) {
+        return m && m->shut_down;
+}
+
+_public_ void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret) {
+        if (!m || !ret)
+                return;
+        *ret = (lmm_manager_stats){
+                .n_blocks = m->reg.n_blocks,
+                .n_bytes = m->reg.n_bytes,
+                .n_connections = m->n_peers,
+        };
+}
+
+_public_ int lmm_manager_handle_signals(lmm_manager *m) {
+        sigset_t mask;
+        int fd;
+
+        if (!m)
+                return -EINVAL;
+        if (m->signal_fd >= 0)
+                return 0;
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (fd < 0)
+                return negative_errno();
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->signal_source }) <
+            0) {
+                int r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        /* Blocked only once the signalfd is there to take them. */
+        pthread_sigmask(SIG_BLOCK, &mask, NULL);
+        m->signal_fd = fd;
+        return 0;
+}
+
+static void on_signal(lmm_manager *m) {
+        struct signalfd_siginfo si;
+
+        if (read(m->signal_fd, &si, sizeof(si)) != sizeof(si))
+                return;
+        manager_log(m, LOG_INFO, "%s received, shutting down",
+                    sigabbrev_np((int) si.ssi_signo) ?: "signal");
+        m->shutdown_requested = true;
+}
+
+static void peers_free(lmm_manager *m) {
+        while (m->peers) {
+                m->peers->owner = false;
+                peer_free(m, m->peers);
+        }
+}
+
+_public_ int lmm_manager_shutdown(lmm_manager *m) {
+        unsigned failed = 0;
+
+        if (!m)
+                return -EINVAL;
+        if (m->shut_down)
+                return 0;
+        m->shut_down = true;
+
+        /* Stop accepting first, so that nobody gets a block that is about to be sealed. */
+        listeners_close(m);
+
+        /* Seal every block for good: no new writable mapping, no size
+         * change, no seal change; then drop our references. */
+        while (m->reg.head) {
+                registry_block *b = m->reg.head;
+                int r = fd_add_seals(b->fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
+                                                    F_SEAL_SEAL);
+
+                if (r < 0) {
+                        failed++;
+                        manager_log(m, LOG_WARNING, "cannot seal block \"%s\" at shutdown: %s",
+                                    b->name, strerror(-r));
+                }
+                safe_close(registry_remove(&m->reg, b));
+        }
+
+        peers_free(m);
+        manager_log(m, LOG_INFO, "shut down");
+        return failed ? -EIO : 0;
+}
+
+_public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
+        struct epoll_event ev[16];
+        int n, timeout;
+
+        if (!m)
+                return -EINVAL;
+        if (m->shut_down)
+                return 1;
+
+        if (timeout_usec == UINT64_MAX)
+                timeout = -1;
+        else
+                timeout = (int) MIN(timeout_usec / 1000 + (timeout_usec % 1000 != 0),
+                                    (uint64_t) INT32_MAX);
+        n = epoll_wait(m->epoll_fd, ev, ELEMENTSOF(ev), timeout);
+        if (n < 0)
+                return errno == EINTR ? 0 : negative_errno();
+
+        for (int i = 0; i < n && !m->shutdown_requested; i++) {
+                source_type *t = ev[i].data.ptr;
+
+                /* Handling a connection frees at most that connection, and
+                 * each fd appears once per batch: no pointer here is stale. */
+                if (*t == SOURCE_PEER)
+                        peer_dispatch(m, (peer *) t, ev[i].events);
+                else if (*t == SOURCE_LISTENER)
+                        listener_accept(m, (listener *) t);
+                else
+                        on_signal(m);
+        }
+
+        if (m->shutdown_requested) {
+                m->shutdown_result = lmm_manager_shutdown(m);
+                return 1;
+        }
+        return 0;
+}
+
+_public_ int lmm_manager_run(lmm_manager *m) {
+        int r;
+
+        do
+                r = lmm_manager_dispatch(m, UINT64_MAX);
+        while (r == 0);
+        /* A block that could not be sealed at shutdown is a failure to report. */
+        return r < 0 ? r : m->shutdown_result;
+}
+
+_public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
+        if (!m)
+                return NULL;
+        peers_free(m);
+        /* Freed without a shutdown (an error path): leave no socket file behind. */
+        listeners_close(m);
+        while (m->reg.head)
+                safe_close(registry_remove(&m->reg, m->reg.head));
+        registry_done(&m->reg);
+        user_registry_done(&m->users);
+        if (m->signal_fd >= 0) {
+                (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
+                safe_close(m->signal_fd);
+        }
+        safe_close(m->epoll_fd);
+        safe_close(m->reserve_fd);
+        closer_stop(m->closer_fd);
+        free(m->allow_uids);
+        free(m->allow_gids);
+        free(m);
+        return NULL;
+}
