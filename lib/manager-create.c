@@ -53,22 +53,19 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         if (fstat(fd, &st) < 0)
                 return request_fail(req, negative_errno(), NULL);
         u = user_registry_get(&m->users, p->creds.uid);
-        b = calloc(1, sizeof(*b));
+        b = registry_block_new(&m->reg, req->name);
         if (!u || !b) {
                 free(b);
                 return REQUEST_E_NO_MEMORY;
         }
-        *b = (registry_block){
-                .size = size,
-                .flags = flags,
-                .uid = p->creds.uid,
-                .pid = p->creds.pid,
-                .dev = (uint64_t) st.st_dev,
-                .ino = (uint64_t) st.st_ino,
-                .scope = (flags & LMM_BLOCK_SCOPE_CONNECTION) ? p->id : 0,
-                .fd = fd,
-        };
-        strcpy(b->name, req->name);
+        b->size = size;
+        b->flags = flags;
+        b->uid = p->creds.uid;
+        b->pid = p->creds.pid;
+        b->dev = (uint64_t) st.st_dev;
+        b->ino = (uint64_t) st.st_ino;
+        b->scope = (flags & LMM_BLOCK_SCOPE_CONNECTION) ? p->id : 0;
+        b->fd = fd;
         /* Checked before, but an adopted memfd may have grown until its size
          * was sealed: this is the charge that counts. */
         req->size = size;
@@ -81,7 +78,7 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         if (r < 0) {
                 user_charge_release(&b->charge);
                 free(b);
-                return REQUEST_E_NAME_IN_USE;
+                return r == -EEXIST ? REQUEST_E_NAME_IN_USE : REQUEST_E_NO_MEMORY;
         }
         block_to_wire(b, &req->reply.block);
         req->reply_fd = TAKE_FD(handout);
@@ -213,7 +210,7 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return request_fail(req, negative_errno(), NULL);
         same = registry_find_inode(&m->reg, (uint64_t) st.st_dev, (uint64_t) st.st_ino);
         if (same) {
-                strcpy(req->other, same->name);
+                strcpy(req->other, registry_block_name(same));
                 return REQUEST_E_ALIAS;
         }
         e = check_room(m, p, req, size);

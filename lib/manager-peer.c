@@ -235,13 +235,10 @@ void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
 
         /* Connection-scoped blocks die with their connection. */
-        for (registry_block *b = m->reg.head, *next; b; b = next) {
-                next = b->next;
-                if (b->scope == p->id) {
-                        manager_log(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
-                                    b->name);
-                        safe_close(registry_remove(&m->reg, b));
-                }
+        for (registry_block *b; (b = registry_find_scope(&m->reg, p->id));) {
+                manager_log(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
+                            registry_block_name(b));
+                safe_close(registry_remove(&m->reg, b));
         }
 
         if (p->conn.fd >= 0)

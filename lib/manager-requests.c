@@ -49,7 +49,7 @@ void block_to_wire(const registry_block *b, wire_block *w) {
                 .pid = b->pid,
                 .ino = b->ino,
         };
-        strcpy(w->name, b->name);
+        strcpy(w->name, registry_block_name(b));
 }
 
 request_error request_fail(request *req, int negative_errno, const char *what) {
@@ -127,7 +127,8 @@ static request_error request_release(lmm_manager *m, peer *p, request *req) {
         e = lookup(m, p, req, POLICY_RELEASE, &b);
         if (e != REQUEST_OK)
                 return e;
-        manager_log(m, LOG_DEBUG, "pid %d released block \"%s\"", (int) p->creds.pid, b->name);
+        manager_log(m, LOG_DEBUG, "pid %d released block \"%s\"", (int) p->creds.pid,
+                    registry_block_name(b));
         safe_close(registry_remove(&m->reg, b));
         return REQUEST_OK;
 }
@@ -137,7 +138,7 @@ static request_error request_list(lmm_manager *m, peer *p, request *req) {
         registry_block *b = registry_after(&m->reg, req->q.cursor);
         size_t n = 0;
 
-        for (; b && n < WIRE_LIST_MAX; b = b->next)
+        for (; b && n < WIRE_LIST_MAX; b = registry_next(b))
                 block_to_wire(b, &page[n++]);
         req->reply.blocks = page;
         req->reply.n_blocks = n;

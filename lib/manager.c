@@ -82,6 +82,7 @@ static int copy_ids(const void *src, size_t n, size_t size, void **ret) {
 _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         static const lmm_manager_opts defaults = {};
         lmm_manager *m;
+        uint8_t key[SIPHASH_KEY_SIZE];
         user_limits limits;
 
         if (!ret)
@@ -105,7 +106,8 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
         };
         user_registry_init(&m->users, &limits);
-        registry_init(&m->reg);
+        random_bytes(key, sizeof(key));
+        registry_init(&m->reg, key);
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0) {
                 int r = negative_errno();
@@ -206,15 +208,14 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
 
         /* Seal every block for good: no new writable mapping, no size
          * change, no seal change; then drop our references. */
-        while (m->reg.head) {
-                registry_block *b = m->reg.head;
+        for (registry_block *b; (b = registry_first(&m->reg));) {
                 int r = fd_add_seals(b->fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
                                                     F_SEAL_SEAL);
 
                 if (r < 0) {
                         failed++;
                         manager_log(m, LOG_WARNING, "cannot seal block \"%s\" at shutdown: %s",
-                                    b->name, strerror(-r));
+                                    registry_block_name(b), strerror(-r));
                 }
                 safe_close(registry_remove(&m->reg, b));
         }
@@ -278,8 +279,8 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         peers_free(m);
         /* Freed without a shutdown (an error path): leave no socket file behind. */
         listeners_close(m);
-        while (m->reg.head)
-                safe_close(registry_remove(&m->reg, m->reg.head));
+        for (registry_block *b; (b = registry_first(&m->reg));)
+                safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
         user_registry_done(&m->users);
         if (m->signal_fd >= 0) {

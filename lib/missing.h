@@ -29,6 +29,11 @@
 #define MFD_EXEC 0x0010U /* Linux 6.3 */
 #endif
 
+/* getrandom(2). */
+#ifndef GRND_INSECURE
+#define GRND_INSECURE 0x0004 /* Linux 5.6 */
+#endif
+
 /* Sockets. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -284,4 +285,28 @@ int close_all_fds_except(const int *keep, size_t n_keep) {
         if (close_range(from, ~0U, 0) < 0)
                 return negative_errno();
         return 0;
+}
+
+void random_bytes(void *p, size_t n) {
+        uint8_t *b = p;
+
+        while (n > 0) {
+                /* GRND_INSECURE (5.6): never waits for the pool at early boot. */
+                ssize_t k = getrandom(b, n, GRND_INSECURE);
+
+                if (k < 0 && errno == EINVAL)
+                        k = getrandom(b, n, GRND_NONBLOCK);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        /* No pool to be had: the clock and our address, still unknown to a peer. */
+                        uint64_t x =
+                                now_usec() ^ (uint64_t) (uintptr_t) p ^ ((uint64_t) getpid() << 32);
+                        for (; n > 0; n--, b++, x = x * 6364136223846793005u + 1442695040888963407u)
+                                *b = (uint8_t) (x >> 56);
+                        return;
+                }
+                b += k;
+                n -= (size_t) k;
+        }
 }

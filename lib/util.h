@@ -108,5 +108,8 @@ bool name_is_valid(const char *name, size_t len);
 /* now_usec() - CLOCK_MONOTONIC in microseconds. */
 uint64_t now_usec(void);
 
+/* random_bytes() - fill @p with bytes from the kernel's random pool, never blocking (hash keys, not secrets). */
+void random_bytes(void *p, size_t n);
+
 /* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */
 int close_all_fds_except(const int *keep, size_t n_keep);
