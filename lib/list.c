@@ -27,7 +27,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "list.h"
 #include "lmm.h"
@@ -78,13 +77,6 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-static uint64_t now_nsec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
-}
-
 /*
  * Waiting for an item: spin briefly (a write takes nanoseconds), then yield
  * the CPU (the writer may be preempted, and on a small VM it may need ours),
@@ -111,40 +103,6 @@ static int backoff_wait(const list_layout *l, backoff *b) {
         }
         (void) sched_yield();
         return 0;
-}
-
-bool utf8_is_valid(const void *p, size_t len) {
-        const uint8_t *s = p, *end = s + len;
-
-        while (s < end) {
-                uint8_t c = *s;
-                size_t n;
-                uint32_t cp, min;
-
-                if (c < 0x80) {
-                        s++;
-                        continue;
-                }
-                if (c >= 0xc2 && c <= 0xdf)
-                        n = 1, cp = c & 0x1f, min = 0x80;
-                else if (c >= 0xe0 && c <= 0xef)
-                        n = 2, cp = c & 0x0f, min = 0x800;
-                else if (c >= 0xf0 && c <= 0xf4)
-                        n = 3, cp = c & 0x07, min = 0x10000;
-                else
-                        return false;
-                if ((size_t) (end - s) <= n)
-                        return false;
-                for (size_t k = 1; k <= n; k++) {
-                        if ((s[k] & 0xc0) != 0x80)
-                                return false;
-                        cp = (cp << 6) | (s[k] & 0x3f);
-                }
-                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                        return false;
-                s += n + 1;
-        }
-        return true;
 }
 
 /* A value as the caller gives it: checked, with its descriptor word. */

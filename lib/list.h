@@ -77,6 +77,3 @@ int list_layout_get(const list_layout *l, uint64_t i, lmm_item *ret, void *buf, 
 int list_layout_set(const list_layout *l, uint64_t i, const lmm_item *v);
 int list_layout_count(const list_layout *l, const lmm_item *v);
 int list_layout_index(const list_layout *l, const lmm_item *v, uint64_t *ret);
-
-/* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-bool utf8_is_valid(const void *p, size_t len);

@@ -3,9 +3,11 @@
 
 /*
  * util — the bottom layer: cleanup helpers, fd ownership, and the few syscall
- * wrappers that every other module uses. Every function here converts libc's
- * errno convention into a negative errno return, once, so that nothing above
- * touches errno. Every fd created here is close-on-exec from birth.
+ * wrappers that every other module uses, plus the small pure helpers they
+ * share (sizes, names, UTF-8, the monotonic clock). Every function here
+ * converts libc's errno convention into a negative errno return, once, so
+ * that nothing above touches errno. Every fd created here is close-on-exec
+ * from birth.
  */
 
 #include <errno.h>
@@ -105,7 +107,11 @@ int parse_size(const char *s, uint64_t *ret);
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
 
-/* now_usec() - CLOCK_MONOTONIC in microseconds. */
+/* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+bool utf8_is_valid(const void *p, size_t len);
+
+/* now_nsec(), now_usec() - CLOCK_MONOTONIC in nanoseconds, in microseconds. */
+uint64_t now_nsec(void);
 uint64_t now_usec(void);
 
 /* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */

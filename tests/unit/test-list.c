@@ -14,8 +14,7 @@
 #include <time.h>
 
 #include "list.h"
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#include "util.h"
 
 /* A layout of @items in a fresh 64-byte aligned buffer of exactly the size needed (+@extra). */
 static uint8_t *make(const lmm_item *items, size_t n, uint64_t extra, uint64_t *ret_size,
