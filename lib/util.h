@@ -10,10 +10,12 @@
  * from birth.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -41,10 +43,20 @@ static inline void closep(int *fd) {
 static inline void freep(void *p) {
         free(*(void **) p);
 }
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 #define TAKE_GENERIC(var, null)                   \
         ({                                        \
