@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the list layout (lib/list.c), on malloc'd memory: values,
+ * Unit tests of the list layout (lib/list-layout.c), on malloc'd memory: values,
  * slots, count/index, O(1) access, and hostile blocks that must be refused
  * without a crash (run them under ASan: meson setup -Db_sanitize=address).
  */
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "list.h"
+#include "list-layout.h"
 #include "util.h"
 
 /* A layout of @items in a fresh 64-byte aligned buffer of exactly the size needed (+@extra). */
