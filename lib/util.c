@@ -260,8 +260,14 @@ bool name_is_valid(const char *name, size_t len) {
 }
 
 bool utf8_is_valid(const void *p, size_t len) {
-        const uint8_t *s = p, *end = s + len;
+        const uint8_t *s, *end;
 
+        /* An empty string may come as NULL (a get without a buffer), and
+         * NULL + 0 is undefined. */
+        if (len == 0)
+                return true;
+        s = p;
+        end = s + len;
         while (s < end) {
                 uint8_t c = *s;
                 size_t n;

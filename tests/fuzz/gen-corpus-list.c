@@ -155,6 +155,8 @@ int main(int argc, char **argv) {
                                  lmm_item_double(DBL_MAX) },
              8);
         seed("bool", (const lmm_item[]){ lmm_item_bool(false), lmm_item_bool(true) }, 2);
+        /* "" is also the regression seed of utf8_is_valid(NULL, 0): fuzz-list
+         * reads it without a buffer */
         seed("str",
              (const lmm_item[]){ lmm_item_str(""), lmm_item_str("a"), lmm_item_str("12345678"),
                                  lmm_item_str("123456789"), lmm_item_str("h\xc3\xa9llo"),
