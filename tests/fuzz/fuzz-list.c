@@ -16,22 +16,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz-target.h"
 #include "list-layout.h"
 #include "util.h"
-
-#define fuzz_check(cond, ...)                                       \
-        do {                                                        \
-                if (!(cond)) {                                      \
-                        fprintf(stderr, "fuzz-list: " __VA_ARGS__); \
-                        fputc('\n', stderr);                        \
-                        abort();                                    \
-                }                                                   \
-        } while (0)
 
 #define SMALL_BUF 8
 

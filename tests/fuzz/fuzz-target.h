@@ -4,11 +4,14 @@
 /*
  * fuzz-target — what each fuzz target defines: the libFuzzer entry point,
  * and for fuzz-main.c, the runner that replays a corpus without libFuzzer,
- * what it needs to know about the target's input format.
+ * what it needs to know about the target's input format; and how a target
+ * reports a failure (fuzz_check()).
  */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* The libFuzzer entry point; fuzz-main.c calls it too. Return: always 0. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,5 +31,16 @@ typedef struct fuzz_target {
         void (*fixup)(uint8_t *data, size_t size);
 } fuzz_target;
 
-/* Each target defines it; only fuzz-main.c reads it. */
+/* Each target defines it, for fuzz-main.c and fuzz_check(). */
 extern const fuzz_target fuzz_target_info;
+
+/* fuzz_check() - unless @cond holds, say what failed and abort, which libFuzzer reports as a crash. */
+#define fuzz_check(cond, ...)                                           \
+        do {                                                            \
+                if (!(cond)) {                                          \
+                        fprintf(stderr, "%s: ", fuzz_target_info.name); \
+                        fprintf(stderr, __VA_ARGS__);                   \
+                        fputc('\n', stderr);                            \
+                        abort();                                        \
+                }                                                       \
+        } while (0)

@@ -16,15 +16,6 @@
 #include "wire-eq.h"
 #include "wire.h"
 
-#define fuzz_check(cond, ...)                                       \
-        do {                                                        \
-                if (!(cond)) {                                      \
-                        fprintf(stderr, "fuzz-wire: " __VA_ARGS__); \
-                        fputc('\n', stderr);                        \
-                        abort();                                    \
-                }                                                   \
-        } while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static uint8_t buf[WIRE_MESSAGE_MAX];
         wire_msg a, b;

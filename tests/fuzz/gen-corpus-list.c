@@ -2,8 +2,9 @@
 /*
  * gen-corpus-list — writes the seed corpus of the list fuzzer: regions that
  * list_layout_open() accepts, one file each. Lists of every item type with
- * the edge values of each, an empty list, long lists, regions larger than
- * the list, and layouts list_layout_init() never makes but open accepts
+ * the edge values of each, the unit tests' sample (list-sample.h), an empty
+ * list, long lists, regions larger than the list (made from the sample),
+ * and layouts list_layout_init() never makes but open accepts
  * (gaps before the descriptors, the slot area and a slot; an empty slot; an
  * item a writer left half-written; a string that is not UTF-8, found only on
  * read). Each is checked to open before it is written. The output is
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "list-layout.h"
+#include "list-sample.h"
 #include "util.h"
 
 /* Room for the largest seed, its trailing bytes and its gaps. */
@@ -123,15 +125,7 @@ static void seed(const char *name, const lmm_item *items, size_t n) {
 }
 
 int main(int argc, char **argv) {
-        /* one of each type, as the unit tests' sample */
-        const lmm_item mixed[] = {
-                lmm_item_int(5),
-                lmm_item_str("hello"),
-                lmm_item_bytes("\0\1\2", 3),
-                lmm_item_double(1.5),
-                lmm_item_with_capacity(lmm_item_none(), 32),
-                lmm_item_bool(true),
-        };
+        lmm_item sample[LIST_SAMPLE_N];
         static lmm_item many[2048];
         uint64_t size;
 
@@ -140,6 +134,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         dir = argv[1];
+        list_sample(sample);
 
         /* every type, with its edges */
         seed("empty", NULL, 0);
@@ -168,7 +163,7 @@ int main(int argc, char **argv) {
                                  lmm_item_bytes("\xff\xfe\x80\x00\x01", 5),
                                  lmm_item_bytes("0123456789abcdef", 16) },
              4);
-        seed("mixed", mixed, ELEMENTSOF(mixed));
+        seed("sample", sample, LIST_SAMPLE_N);
         seed("capacity",
              (const lmm_item[]){ lmm_item_with_capacity(lmm_item_str("x"), 1),
                                  lmm_item_with_capacity(lmm_item_str("wide"), 4096),
@@ -182,7 +177,7 @@ int main(int argc, char **argv) {
                 many[i] = lmm_item_none();
         seed("count-2048-none", many, ELEMENTSOF(many));
         for (size_t i = 0; i < 512; i++)
-                many[i] = mixed[i % ELEMENTSOF(mixed)];
+                many[i] = i % 6 < LIST_SAMPLE_N ? sample[i % 6] : lmm_item_bool(i % 12 == 5);
         seed("count-512-mixed", many, 512);
 
         /* regions larger than the list, by a little and by a page */
@@ -193,22 +188,22 @@ int main(int argc, char **argv) {
         for (size_t k = 0; k < ELEMENTSOF(tails); k++) {
                 char name[32];
 
-                size = lay_out(mixed, ELEMENTSOF(mixed));
+                size = lay_out(sample, LIST_SAMPLE_N);
                 trailing(&size, tails[k].n, tails[k].fill);
                 snprintf(name, sizeof(name), "trailing-%u", (unsigned) tails[k].n);
                 write_seed(name, size);
         }
 
         /* layouts that init never makes and open accepts */
-        size = lay_out(mixed, ELEMENTSOF(mixed));
+        size = lay_out(sample, LIST_SAMPLE_N);
         gap_before_descs(&size, 64);
         write_seed("gap-before-descriptors", size);
 
-        size = lay_out(mixed, ELEMENTSOF(mixed));
+        size = lay_out(sample, LIST_SAMPLE_N);
         gap_before_data(&size, 40);
         write_seed("gap-before-slots", size);
 
-        size = lay_out(mixed, ELEMENTSOF(mixed));
+        size = lay_out(sample, LIST_SAMPLE_N);
         gap_before_slot(&size, 0, 8);
         gap_before_slot(&size, 3, 16);
         write_seed("gap-between-slots", size);
@@ -218,12 +213,12 @@ int main(int argc, char **argv) {
         put64(desc(1, LIST_DESC_SLOT_OFFSET), 0);
         write_seed("empty-slot", size);
 
-        size = lay_out(mixed, ELEMENTSOF(mixed));
+        size = lay_out(sample, LIST_SAMPLE_N);
         put64(desc(1, LIST_DESC_SEQ), 1); /* a writer died holding item 1 */
         put64(desc(2, LIST_DESC_SEQ), UINT64_MAX - 1);
         write_seed("half-written", size);
 
-        size = lay_out(mixed, ELEMENTSOF(mixed));
+        size = lay_out(sample, LIST_SAMPLE_N);
         b[get64(LIST_HDR_DATA_OFFSET) + get64(desc(1, LIST_DESC_SLOT_OFFSET)) + 1] = 0xff;
         write_seed("str-not-utf8", size);
 

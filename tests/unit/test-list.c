@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "list-layout.h"
+#include "list-sample.h"
 #include "util.h"
 
 /* A layout of @items in a fresh 64-byte aligned buffer of exactly the size needed (+@extra). */
@@ -560,14 +561,10 @@ static const struct {
 };
 
 static uint8_t *make_sample(uint64_t *size) {
-        const lmm_item items[] = {
-                lmm_item_int(5),
-                lmm_item_str("hello"),
-                lmm_item_bytes("\0\1\2", 3),
-                lmm_item_double(1.5),
-                lmm_item_with_capacity(lmm_item_none(), 32),
-        };
-        return make(items, ELEMENTSOF(items), 0, size, NULL);
+        lmm_item items[LIST_SAMPLE_N];
+
+        list_sample(items);
+        return make(items, LIST_SAMPLE_N, 0, size, NULL);
 }
 
 Test(list, hostile_headers_are_rejected) {
