@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * util — fd helpers and syscall wrappers. See util.h for the guarantees.
+ * util — fd helpers, syscall wrappers and small pure helpers. See util.h for
+ * the guarantees.
  */
 
 #include <fcntl.h>
@@ -253,11 +254,55 @@ bool name_is_valid(const char *name, size_t len) {
         return true;
 }
 
-uint64_t now_usec(void) {
+bool utf8_is_valid(const void *p, size_t len) {
+        const uint8_t *s, *end;
+
+        /* An empty string may come as NULL (a get without a buffer), and
+         * NULL + 0 is undefined. */
+        if (len == 0)
+                return true;
+        s = p;
+        end = s + len;
+        while (s < end) {
+                uint8_t c = *s;
+                size_t n;
+                uint32_t cp, min;
+
+                if (c < 0x80) {
+                        s++;
+                        continue;
+                }
+                if (c >= 0xc2 && c <= 0xdf)
+                        n = 1, cp = c & 0x1f, min = 0x80;
+                else if (c >= 0xe0 && c <= 0xef)
+                        n = 2, cp = c & 0x0f, min = 0x800;
+                else if (c >= 0xf0 && c <= 0xf4)
+                        n = 3, cp = c & 0x07, min = 0x10000;
+                else
+                        return false;
+                if ((size_t) (end - s) <= n)
+                        return false;
+                for (size_t k = 1; k <= n; k++) {
+                        if ((s[k] & 0xc0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (s[k] & 0x3f);
+                }
+                if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+                        return false;
+                s += n + 1;
+        }
+        return true;
+}
+
+uint64_t now_nsec(void) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+uint64_t now_usec(void) {
+        return now_nsec() / 1000;
 }
 
 int close_all_fds_except(const int *keep, size_t n_keep) {

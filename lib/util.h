@@ -3,15 +3,19 @@
 
 /*
  * util — the bottom layer: cleanup helpers, fd ownership, and the few syscall
- * wrappers that every other module uses. Every function here converts libc's
- * errno convention into a negative errno return, once, so that nothing above
- * touches errno. Every fd created here is close-on-exec from birth.
+ * wrappers that every other module uses, plus the small pure helpers they
+ * share (sizes, names, UTF-8, the monotonic clock). Every function here
+ * converts libc's errno convention into a negative errno return, once, so
+ * that nothing above touches errno. Every fd created here is close-on-exec
+ * from birth.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -39,10 +43,20 @@ static inline void closep(int *fd) {
 static inline void freep(void *p) {
         free(*(void **) p);
 }
+static inline void fclosep(FILE **f) {
+        if (*f)
+                fclose(*f);
+}
+static inline void closedirp(DIR **d) {
+        if (*d)
+                closedir(*d);
+}
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 #define TAKE_GENERIC(var, null)                   \
         ({                                        \
@@ -105,7 +119,11 @@ int parse_size(const char *s, uint64_t *ret);
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
 
-/* now_usec() - CLOCK_MONOTONIC in microseconds. */
+/* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
+bool utf8_is_valid(const void *p, size_t len);
+
+/* now_nsec(), now_usec() - CLOCK_MONOTONIC in nanoseconds, in microseconds. */
+uint64_t now_nsec(void);
 uint64_t now_usec(void);
 
 /* random_bytes() - fill @p with bytes from the kernel's random pool, never blocking (hash keys, not secrets). */

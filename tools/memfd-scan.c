@@ -26,17 +26,6 @@
 #define MEMFD_PREFIX "/memfd:"
 #define DELETED_SUFFIX " (deleted)"
 
-static void fclosep(FILE **f) {
-        if (*f)
-                fclose(*f);
-}
-static void closedirp(DIR **d) {
-        if (*d)
-                closedir(*d);
-}
-#define _cleanup_fclose_ _cleanup_(fclosep)
-#define _cleanup_closedir_ _cleanup_(closedirp)
-
 /* Errors that mean "the process is gone": expected during a scan. */
 static bool error_is_gone(int e) {
         return e == ENOENT || e == ESRCH;

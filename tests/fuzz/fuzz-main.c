@@ -2,12 +2,13 @@
 /*
  * fuzz-main — runs a libFuzzer target without libFuzzer, as a regular test:
  * every file of a seed corpus, then deterministic mutations of each seed
- * (bit flips, interesting bytes, truncations, extensions, each with the
- * header's body length left alone or made consistent), from a fixed seed
- * and bounded in time. Every input is handed over in an allocation of
- * exactly its size, so that ASan sees any read past it.
+ * (bit flips, interesting bytes, truncations, extensions, each left alone
+ * or made consistent by the target's fixup()), from a fixed seed and
+ * bounded in time. Every input is handed over in an allocation of exactly
+ * its size, so that ASan sees any read past it. Linked with one target,
+ * which describes its input format in fuzz_target_info (fuzz-target.h).
  *
- * Usage: fuzz-wire-replay [--seeds-must-decode] [--seconds N] DIR|FILE...
+ * Usage: fuzz-TARGET-replay [--seeds-must-be-valid] [--seconds N] DIR|FILE...
  */
 
 #include <dirent.h>
@@ -20,13 +21,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fuzz-wire.h"
-#include "wire.h"
-#include "wire-samples.h"
+#include "fuzz-target.h"
+#include "splitmix64.h"
 
 typedef struct input {
         uint8_t *data;
         size_t size;
+        char *path; /* NULL for a mutation */
 } input;
 
 static input *inputs;
@@ -64,7 +65,8 @@ static int load_file(const char *path) {
         }
         in.size = (size_t) st.st_size;
         in.data = malloc(in.size ? in.size : 1);
-        if (!in.data || fread(in.data, 1, in.size, f) != in.size) {
+        in.path = strdup(path);
+        if (!in.data || !in.path || fread(in.data, 1, in.size, f) != in.size) {
                 fprintf(stderr, "fuzz-main: cannot read %s\n", path);
                 fclose(f);
                 return -1;
@@ -106,22 +108,12 @@ static int load(const char *path) {
         return r;
 }
 
-static void fix_body_length(uint8_t *d, size_t n) {
-        uint32_t body;
-
-        if (n < WIRE_HEADER_SIZE)
-                return;
-        body = (uint32_t) (n - WIRE_HEADER_SIZE);
-        for (unsigned i = 0; i < 4; i++)
-                d[8 + i] = (uint8_t) (body >> (8 * i));
-}
-
-/* One mutation of @in into @out (room for WIRE_MESSAGE_MAX + 16). Return: its size. */
+/* One mutation of @in into @out (room for max(max_size, @in->size) + 16). Return: its size. */
 static size_t mutate(const input *in, uint8_t *out, uint64_t *s) {
         static const uint8_t interesting[] = { 0x00, 0x01, 0x02, 0x1f, 0x20, 0x2f,
                                                0x7f, 0x80, 0xc8, 0xc9, 0xfe, 0xff };
         size_t n = in->size;
-        uint64_t x = wire_sample_rand(s);
+        uint64_t x = splitmix64(s);
 
         if (out != in->data)
                 memcpy(out, in->data, n);
@@ -140,53 +132,59 @@ static size_t mutate(const input *in, uint8_t *out, uint64_t *s) {
                 break;
         case 4: { /* extend with random bytes */
                 size_t k = 1 + (x >> 8) % 16;
-                for (size_t i = 0; i < k && n < WIRE_MESSAGE_MAX + 16; i++)
-                        out[n++] = (uint8_t) wire_sample_rand(s);
+                for (size_t i = 0; i < k && n < fuzz_target_info.max_size + 16; i++)
+                        out[n++] = (uint8_t) splitmix64(s);
                 break;
         }
         default: /* a random 16-bit field, little-endian, where a length or count may sit */
                 if (n >= 2) {
                         size_t at = (x >> 8) % (n - 1);
-                        uint64_t v = wire_sample_rand(s);
+                        uint64_t v = splitmix64(s);
                         out[at] = (uint8_t) v;
                         out[at + 1] = (uint8_t) (v >> 8);
                 }
         }
-        /* half the time, keep the header consistent so that the body parser is reached */
-        if ((x >> 40) & 1)
-                fix_body_length(out, n);
+        /* half the time, keep the input consistent so that the checks past the first are reached */
+        if (((x >> 40) & 1) && fuzz_target_info.fixup)
+                fuzz_target_info.fixup(out, n);
         return n;
 }
 
 int main(int argc, char **argv) {
-        static uint8_t out[WIRE_MESSAGE_MAX + 16];
-        bool must_decode = false;
+        const char *name = fuzz_target_info.name;
+        uint8_t *out;
+        bool must_be_valid = false;
         double seconds = 3, start, deadline;
-        uint64_t s = 0x6c6d6d2d77697265; /* fixed: "lmm-wire" */
-        size_t n_seed_runs, rounds = 0;
+        uint64_t s = 0x6c6d6d2d77697265; /* fixed ("lmm-wire"), so every run is the same */
+        size_t n_seed_runs, rounds = 0, out_size = fuzz_target_info.max_size;
 
         for (int i = 1; i < argc; i++) {
-                if (strcmp(argv[i], "--seeds-must-decode") == 0)
-                        must_decode = true;
+                if (strcmp(argv[i], "--seeds-must-be-valid") == 0)
+                        must_be_valid = true;
                 else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
                         seconds = atof(argv[++i]);
                 else if (load(argv[i]) < 0)
                         return 1;
         }
         if (n_inputs == 0) {
-                fprintf(stderr, "fuzz-main: no inputs\n");
+                fprintf(stderr, "%s: no inputs\n", name);
                 return 1;
         }
+        for (size_t i = 0; i < n_inputs; i++)
+                out_size = inputs[i].size > out_size ? inputs[i].size : out_size;
+        out = malloc(out_size + 16);
+        if (!out)
+                abort();
 
         start = now();
         for (size_t i = 0; i < n_inputs; i++) {
-                if (must_decode) {
-                        wire_msg m;
-                        if (wire_decode(inputs[i].data, inputs[i].size, &m) < 0) {
-                                fprintf(stderr, "fuzz-main: seed %zu does not decode\n", i);
+                if (must_be_valid) {
+                        int r = fuzz_target_info.check_seed(inputs[i].data, inputs[i].size);
+                        if (r < 0) {
+                                fprintf(stderr, "%s: seed %s is not valid: %s\n", name,
+                                        inputs[i].path, strerror(-r));
                                 return 1;
                         }
-                        wire_msg_done(&m);
                 }
                 run(inputs[i].data, inputs[i].size);
         }
@@ -222,7 +220,8 @@ int main(int argc, char **argv) {
                 rounds++;
         }
 
-        printf("fuzz-main: %zu inputs, %zu seed runs, %" PRIu64 " runs in %.1f s, no failure\n",
+        printf("%s: %zu inputs, %zu seed runs, %" PRIu64 " runs in %.1f s, no failure\n", name,
                n_inputs, n_seed_runs, n_runs, now() - start);
+        free(out);
         return 0;
 }

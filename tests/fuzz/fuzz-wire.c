@@ -12,18 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-wire.h"
+#include "fuzz-target.h"
 #include "wire-eq.h"
 #include "wire.h"
-
-#define fuzz_check(cond, ...)                                       \
-        do {                                                        \
-                if (!(cond)) {                                      \
-                        fprintf(stderr, "fuzz-wire: " __VA_ARGS__); \
-                        fputc('\n', stderr);                        \
-                        abort();                                    \
-                }                                                   \
-        } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         static uint8_t buf[WIRE_MESSAGE_MAX];
@@ -62,3 +53,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         wire_msg_done(&b);
         return 0;
 }
+
+static int check_seed(const uint8_t *data, size_t size) {
+        wire_msg m;
+        int r;
+
+        r = wire_decode(data, size, &m);
+        if (r < 0)
+                return r;
+        wire_msg_done(&m);
+        return 0;
+}
+
+/* The header's body length, made to match what follows the header. */
+static void fix_body_length(uint8_t *d, size_t n) {
+        uint32_t body;
+
+        if (n < WIRE_HEADER_SIZE)
+                return;
+        body = (uint32_t) (n - WIRE_HEADER_SIZE);
+        for (unsigned i = 0; i < 4; i++)
+                d[8 + i] = (uint8_t) (body >> (8 * i));
+}
+
+const fuzz_target fuzz_target_info = {
+        .name = "fuzz-wire",
+        .max_size = WIRE_MESSAGE_MAX,
+        .check_seed = check_seed,
+        .fixup = fix_body_length,
+};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Unit tests of the list layout (lib/list.c), on malloc'd memory: values,
+ * Unit tests of the list layout (lib/list-layout.c), on malloc'd memory: values,
  * slots, count/index, O(1) access, and hostile blocks that must be refused
  * without a crash (run them under ASan: meson setup -Db_sanitize=address).
  */
@@ -13,9 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "list.h"
-
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#include "list-layout.h"
+#include "list-sample.h"
+#include "util.h"
 
 /* A layout of @items in a fresh 64-byte aligned buffer of exactly the size needed (+@extra). */
 static uint8_t *make(const lmm_item *items, size_t n, uint64_t extra, uint64_t *ret_size,
@@ -561,14 +561,10 @@ static const struct {
 };
 
 static uint8_t *make_sample(uint64_t *size) {
-        const lmm_item items[] = {
-                lmm_item_int(5),
-                lmm_item_str("hello"),
-                lmm_item_bytes("\0\1\2", 3),
-                lmm_item_double(1.5),
-                lmm_item_with_capacity(lmm_item_none(), 32),
-        };
-        return make(items, ELEMENTSOF(items), 0, size, NULL);
+        lmm_item items[LIST_SAMPLE_N];
+
+        list_sample(items);
+        return make(items, LIST_SAMPLE_N, 0, size, NULL);
 }
 
 Test(list, hostile_headers_are_rejected) {

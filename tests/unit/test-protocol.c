@@ -20,7 +20,7 @@
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
-#include "../fuzz/wire-eq.h"
+#include "wire-eq.h"
 
 static lmm_manager *mgr;
 static int peer = -1;

@@ -122,6 +122,14 @@ Test(util, name_is_valid) {
         cr_assert(name_is_valid("ab/", 2));
 }
 
+/* fuzz-list found an empty string read without a buffer checked as
+ * utf8_is_valid(NULL, 0), which did NULL + 0: undefined (clang's UBSan). */
+Test(util, utf8_is_valid_empty) {
+        cr_assert(utf8_is_valid(NULL, 0));
+        cr_assert(utf8_is_valid("", 0));
+        cr_assert_not(utf8_is_valid("\xc3", 1));
+}
+
 Test(util, memfd_new_sealed) {
         static const uint64_t sizes[] = { 1, 4095, 4096, 1 << 20, (UINT64_C(1) << 32) + 1 };
 

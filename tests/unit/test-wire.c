@@ -14,8 +14,8 @@
 
 #include "util.h"
 #include "wire.h"
-#include "../fuzz/wire-eq.h"
-#include "../fuzz/wire-samples.h"
+#include "wire-eq.h"
+#include "wire-samples.h"
 
 static wire_block sample_blocks[WIRE_LIST_MAX];
 static uint8_t buf[WIRE_MESSAGE_MAX + 64];

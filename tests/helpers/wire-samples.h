@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "splitmix64.h"
 #include "wire.h"
 
 static const uint16_t wire_sample_types[] = {
@@ -37,11 +38,7 @@ static const uint16_t wire_sample_types[] = {
 #define WIRE_SAMPLE_VARIANTS 20
 
 static inline uint64_t wire_sample_rand(uint64_t *s) {
-        /* splitmix64: deterministic everywhere */
-        uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
+        return splitmix64(s);
 }
 
 static inline uint64_t wire_sample_int(uint64_t *s, unsigned variant) {

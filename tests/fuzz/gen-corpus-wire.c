@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * gen-corpus — writes the seed corpus of the wire fuzzer: WIRE_SAMPLE_VARIANTS
- * valid messages of every type (wire-samples.h), one file each, named
- * TYPE-NAME-VARIANT. The output is committed in tests/fuzz/corpus-wire/;
+ * gen-corpus-wire — writes the seed corpus of the wire fuzzer:
+ * WIRE_SAMPLE_VARIANTS valid messages of every type (wire-samples.h), one
+ * file each, named TYPE-NAME-VARIANT. The output is committed in tests/fuzz/corpus-wire/;
  * run this again after a protocol change:
  *
  *   ninja -C build tests/fuzz/gen-corpus-wire

@@ -2,12 +2,20 @@
 #pragma once
 
 /*
- * list — the layout of a shareable list inside a block, pure: every function
- * works on a (base, size) memory region and does no I/O, so that unit tests
- * and fuzzers can drive it with a malloc'd buffer. The public lmm_list_*()
- * API (lib/list.c, bottom) sits on top of it with segments.
+ * list-layout — the layout of a shareable list inside a block, pure: every
+ * function works on a (base, size) memory region and does no I/O, so that
+ * unit tests and fuzzers can drive it with a malloc'd buffer. The public
+ * lmm_list_*() API (list.c) sits on top of it with segments.
  *
- * Byte layout, seqlock protocol and guarantees: docs/shareable-list.md.
+ * Guarantees: nothing in the region is trusted. Every offset and length is
+ * checked against the region's size at open, and every descriptor field is
+ * read once, into a local, and checked again on every access, because
+ * another process can scribble on the block at any time. A corrupt region
+ * yields -EBADMSG, never an access outside it; an item whose writer died
+ * mid-write yields -EBUSY after lock_timeout_nsec, never a hang. Each item is
+ * read and written whole (a per-item seqlock), across processes.
+ *
+ * Byte layout, seqlock protocol and limits: docs/shareable-list.md.
  */
 
 #include <stdint.h>
@@ -77,6 +85,3 @@ int list_layout_get(const list_layout *l, uint64_t i, lmm_item *ret, void *buf, 
 int list_layout_set(const list_layout *l, uint64_t i, const lmm_item *v);
 int list_layout_count(const list_layout *l, const lmm_item *v);
 int list_layout_index(const list_layout *l, const lmm_item *v, uint64_t *ret);
-
-/* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-bool utf8_is_valid(const void *p, size_t len);
