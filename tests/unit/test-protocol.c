@@ -8,7 +8,6 @@
  */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "lmm.h"
 #include "transport.h"
 #include "util.h"
@@ -28,27 +28,15 @@ static int peer = -1;
  * the kernel has SO_PEERPIDFD */
 static int conn_fds;
 
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1;
-}
-
 static void setup(void) {
         int sv[2], before;
 
         cr_assert_eq(lmm_manager_new(NULL, &mgr), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
         cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
         peer = sv[1];
-        conn_fds = count_fds() - before - 1;
+        conn_fds = harness_count_fds(0) - before - 1;
 }
 
 static void teardown(void) {
@@ -299,7 +287,7 @@ Test(protocol, malformed_messages_close_the_connection) {
                 }
                 if (k != 1 && k != 5)
                         raw_fix(&r);
-                before = count_fds();
+                before = harness_count_fds(0);
                 if (k == 6)
                         cr_assert_eq(memfd_new_sealed("unexpected", 4096, false, &memfd), 0);
                 send_raw(&r, memfd);
@@ -307,10 +295,11 @@ Test(protocol, malformed_messages_close_the_connection) {
                 expect_closed();
                 /* the manager's fds for the connection are gone, and the fd it was sent
                  * (closed by the manager's closer thread, so give it a moment) */
-                for (int w = 0; w < 200 && count_fds() != before - conn_fds; w++)
+                for (int w = 0; w < 200 && harness_count_fds(0) != before - conn_fds; w++)
                         usleep(5000);
-                cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d",
-                             k, count_fds(), before);
+                cr_assert_eq(harness_count_fds(0), before - conn_fds,
+                             "case %d: fds left behind: %d, was %d", k, harness_count_fds(0),
+                             before);
 
                 /* the manager serves a new connection */
                 safe_close(peer);

@@ -7,7 +7,6 @@
  */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,22 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
-
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        cr_assert_not_null(d);
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1; /* the directory's own fd */
-}
 
 static void pair(int sv[2]) {
         cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0, "%m");
@@ -99,7 +86,7 @@ Test(transport, one_fd_arrives_cloexec) {
         cr_assert_eq(memfd_new_sealed("transport-test", 4096, false, &memfd), 0);
         /* the sender's copy is not close-on-exec: the flag must come from the receiver */
         cr_assert_eq(fcntl(memfd, F_SETFD, 0), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
 
         cr_assert_eq(transport_send(sv[0], "fd", 2, &memfd, 1, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), 2);
@@ -108,7 +95,7 @@ Test(transport, one_fd_arrives_cloexec) {
         cr_assert_neq(fds[0], memfd);
         cr_assert(same_file(fds[0], memfd));
         cr_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, "a received fd must be close-on-exec");
-        cr_assert_eq(count_fds(), before + 1);
+        cr_assert_eq(harness_count_fds(0), before + 1);
         /* the sender's fd was borrowed, not consumed */
         cr_assert_geq(fcntl(memfd, F_GETFD), 0);
 
@@ -143,11 +130,11 @@ Test(transport, too_many_fds_refused_none_leaked) {
                 send_raw(sv[0], "many", 4, send, k);
                 close_many(send, k);
 
-                before = count_fds();
+                before = harness_count_fds(0);
                 cr_assert_eq(
                         transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                         -EBADMSG, "%zu fds", k);
-                cr_assert_eq(count_fds(), before, "%zu fds: a received fd leaked", k);
+                cr_assert_eq(harness_count_fds(0), before, "%zu fds: a received fd leaked", k);
                 cr_assert_eq(n_fds, 77, "ret_n_fds written on failure");
                 close(sv[0]);
                 close(sv[1]);
@@ -166,10 +153,10 @@ Test(transport, max_fds_is_capped) {
         cr_assert_eq(memfd_new_sealed("cap-b", 4096, false, &send[1]), 0);
         send_raw(sv[0], "two", 3, send, 2);
         close_many(send, 2);
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, ELEMENTSOF(fds), &n_fds, false),
                      -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        cr_assert_eq(harness_count_fds(0), before);
         close(sv[0]);
         close(sv[1]);
 }
@@ -184,9 +171,9 @@ Test(transport, fd_where_none_allowed) {
         cr_assert_eq(memfd_new_sealed("none-allowed", 4096, false, &memfd), 0);
         cr_assert_eq(transport_send(sv[0], "x", 1, &memfd, 1, false), 0);
         close(memfd);
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, 0, &n_fds, false), -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        cr_assert_eq(harness_count_fds(0), before);
         close(sv[0]);
         close(sv[1]);
 }
@@ -203,16 +190,16 @@ Test(transport, foreign_control_message) {
         cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
         cr_assert_eq(memfd_new_sealed("creds", 4096, false, &memfd), 0);
 
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(transport_send(sv[0], "c", 1, NULL, 0, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                      -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        cr_assert_eq(harness_count_fds(0), before);
 
         cr_assert_eq(transport_send(sv[0], "c", 1, &memfd, 1, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                      -EBADMSG);
-        cr_assert_eq(count_fds(), before, "the fd sent alongside credentials leaked");
+        cr_assert_eq(harness_count_fds(0), before, "the fd sent alongside credentials leaked");
 
         close(memfd);
         close(sv[0]);
@@ -226,11 +213,11 @@ Test(transport, message_larger_than_buffer) {
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("big", 4096, false, &memfd), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), &memfd, 1, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                      -EMSGSIZE);
-        cr_assert_eq(count_fds(), before, "the fd of a truncated message leaked");
+        cr_assert_eq(harness_count_fds(0), before, "the fd of a truncated message leaked");
 
         /* without fds too; and the rest of the record is gone, not read as the next one */
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), NULL, 0, false), 0);
@@ -290,11 +277,11 @@ Test(transport, empty_record_with_fd) {
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("empty", 4096, false, &memfd), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
         send_raw(sv[0], "", 0, &memfd, 1);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                      -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        cr_assert_eq(harness_count_fds(0), before);
         close(memfd);
         close(sv[0]);
         close(sv[1]);
