@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * fixture — what the criterion suites share, built on the harness: a real
+ * lmmd for a suite (.init/.fini), clients and blocks that must work. Every
+ * call asserts: a fixture that fails ends the test that used it, with the
+ * cause. Only test binaries link this.
+ */
+
+#include <stdint.h>
+
+#include "harness.h"
+#include "lmm.h"
+
+/* The lmmd of fixture_lmmd_start(): its pid (0 once stopped or reaped) and socket. */
+extern harness_lmmd fixture_lmmd;
+
+/* fixture_lmmd_start() - start the built lmmd on a private socket; a TestSuite's .init. */
+void fixture_lmmd_start(void);
+
+/* fixture_lmmd_start_with() - the same, with extra lmmd arguments (NULL-terminated). */
+void fixture_lmmd_start_with(const char *const *args);
+
+/* fixture_lmmd_stop() - SIGTERM it and wait, if it still runs; a TestSuite's .fini. */
+void fixture_lmmd_stop(void);
+
+/* fixture_lmmd_wait_exit() - wait for the lmmd to exit on its own (after a SHUTDOWN) and
+ * reap it. Return: its exit status, -1 for a signal, -2 when it still runs after @timeout_ms. */
+int fixture_lmmd_wait_exit(int timeout_ms);
+
+/* fixture_client() - a client connected to the fixture's lmmd. */
+lmm_client *fixture_client(void);
+
+/* fixture_create() - create block @name of @size bytes through @c. */
+lmm_segment *fixture_create(lmm_client *c, const char *name, uint64_t size);
