@@ -4,10 +4,15 @@
  */
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fixture.h"
+#include "transport.h"
+#include "util.h"
 
 harness_lmmd fixture_lmmd;
 
@@ -51,4 +56,45 @@ lmm_segment *fixture_create(lmm_client *c, const char *name, uint64_t size) {
         cr_assert_eq(r, 0, "create %s: %s (%s)", name, strerror(-r),
                      lmm_client_last_error(c) ?: "");
         return s;
+}
+
+/* ------------------------------------------------------- the raw protocol */
+
+int fixture_raw_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        cr_assert_geq(fd, 0, "socket: %s", strerror(errno));
+        cr_assert_lt(strlen(path), sizeof(sa.sun_path), "%s: too long for a socket address", path);
+        strcpy(sa.sun_path, path);
+        cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0, "connect %s: %s", path,
+                     strerror(errno));
+        return fd;
+}
+
+void fixture_raw_send(int sock, const wire_msg *m, int fd) {
+        static uint8_t buf[WIRE_MESSAGE_MAX];
+        size_t len;
+
+        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0, "cannot encode %s",
+                     wire_type_name(m->type));
+        cr_assert_eq(transport_send(sock, buf, len, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
+}
+
+int fixture_raw_recv(int sock, wire_msg *ret, int *ret_fd) {
+        static uint8_t buf[WIRE_MESSAGE_MAX];
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        ssize_t n;
+
+        if (ret_fd)
+                *ret_fd = -EBADF;
+        n = transport_recv(sock, buf, sizeof(buf), fds, ELEMENTSOF(fds), &n_fds, false);
+        if (n <= 0)
+                return n == 0 ? -ECONNRESET : (int) n;
+        if (ret_fd && n_fds > 0)
+                *ret_fd = fds[0];
+        else
+                close_many(fds, n_fds);
+        return wire_decode(buf, (size_t) n, ret);
 }

@@ -3,15 +3,17 @@
 
 /*
  * fixture — what the criterion suites share, built on the harness: a real
- * lmmd for a suite (.init/.fini), clients and blocks that must work. Every
- * call asserts: a fixture that fails ends the test that used it, with the
- * cause. Only test binaries link this.
+ * lmmd for a suite (.init/.fini), clients and blocks that must work, and the
+ * raw protocol (messages the library would never send, replies as the
+ * manager wrote them). Every call asserts: a fixture that fails ends the
+ * test that used it, with the cause. Only test binaries link this.
  */
 
 #include <stdint.h>
 
 #include "harness.h"
 #include "lmm.h"
+#include "wire.h"
 
 /* The lmmd of fixture_lmmd_start(): its pid (0 once stopped or reaped) and socket. */
 extern harness_lmmd fixture_lmmd;
@@ -34,3 +36,19 @@ lmm_client *fixture_client(void);
 
 /* fixture_create() - create block @name of @size bytes through @c. */
 lmm_segment *fixture_create(lmm_client *c, const char *name, uint64_t size);
+
+/* fixture_raw_connect() - a SOCK_SEQPACKET socket connected to the manager at @path. */
+int fixture_raw_connect(const char *path);
+
+/* fixture_raw_send() - encode @m and send it on @sock, with @fd (borrowed; < 0: none). */
+void fixture_raw_send(int sock, const wire_msg *m, int fd);
+
+/*
+ * fixture_raw_recv() - receive one message on @sock and decode it into @ret
+ * (wire_msg_done() releases a LIST reply's blocks). @ret_fd, when not NULL,
+ * is always set: the fd the message carried, or -EBADF; with NULL that fd is
+ * closed. A non-blocking @sock is not waited on.
+ * Return: wire_decode()'s result; -ECONNRESET at end of stream; or
+ * transport_recv()'s error (-EAGAIN: nothing there yet).
+ */
+int fixture_raw_recv(int sock, wire_msg *ret, int *ret_fd);

@@ -14,7 +14,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
@@ -23,7 +22,6 @@
 #include "harness.h"
 #include "lmm.h"
 #include "missing.h"
-#include "transport.h"
 #include "util.h"
 #include "wire.h"
 
@@ -312,75 +310,44 @@ Test(lmmd, bad_requests_get_clear_errors_and_change_nothing) {
 
 /* ---- the raw protocol: what the library never sends, the manager must still refuse ---- */
 
-static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-        strcpy(sa.sun_path, fixture_lmmd.sock);
-        cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        return fd;
-}
-
-static void raw_send(int fd, const wire_msg *m, int send_fd) {
-        uint8_t buf[WIRE_MESSAGE_MAX];
-        size_t len;
-
-        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
-        cr_assert_eq(
-                transport_send(fd, buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false),
-                0);
-}
-
-/* Receive one reply; returns 0 and *ret, or the transport's result (0 = EOF → -ECONNRESET). */
-static int raw_recv(int fd, wire_msg *ret) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n = transport_recv(fd, buf, sizeof(buf), fds, 1, &n_fds, false);
-
-        if (n <= 0)
-                return n == 0 ? -ECONNRESET : (int) n;
-        close_many(fds, n_fds);
-        return wire_decode(buf, (size_t) n, ret);
-}
-
 Test(lmmd, manager_refuses_what_the_library_would_not_send) {
-        int fd = raw_connect();
+        int fd = fixture_raw_connect(fixture_lmmd.sock);
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" },
-                 -1);
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        fixture_raw_send(
+                fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" }, -1);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EINVAL);
         cr_assert_str_eq(r.text, "cannot create block \"zero\": size must be at least 1 byte");
 
-        raw_send(fd,
-                 &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" },
-                 -1);
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        fixture_raw_send(
+                fd,
+                &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" },
+                -1);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EFBIG);
         close(fd);
 }
 
 Test(lmmd, requests_can_be_pipelined) {
-        int fd = raw_connect(), mfd;
+        int fd = fixture_raw_connect(fixture_lmmd.sock), mfd;
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" },
-                 -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = 8, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 9, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_RELEASE, .serial = 10, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 11, .name = "p" }, -1);
+        fixture_raw_send(
+                fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = 8, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 9, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_RELEASE, .serial = 10, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 11, .name = "p" }, -1);
         for (uint32_t serial = 7; serial <= 10; serial++) {
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.serial, serial);
                 cr_assert_eq(r.type & WIRE_REPLY, WIRE_REPLY);
                 cr_assert_neq(r.type, WIRE_ERROR);
         }
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.serial, 11);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, ENOENT);
@@ -391,17 +358,18 @@ Test(lmmd, requests_can_be_pipelined) {
 Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
         lmm_client *c = fixture_client();
         lmm_segment *s = fixture_create(c, "popular", 4096);
-        int fd = raw_connect(), unread = 0, last = -1;
+        int fd = fixture_raw_connect(fixture_lmmd.sock), unread = 0, last = -1;
         const int n = 150;
         wire_msg r;
 
         /* Pipeline opens without reading: each reply carries an fd, which the
          * kernel charges to the manager while it is in flight. */
         for (int i = 0; i < n; i++)
-                raw_send(fd,
-                         &(wire_msg){
-                                 .type = WIRE_OPEN, .serial = (uint32_t) i + 1, .name = "popular" },
-                         -1);
+                fixture_raw_send(fd,
+                                 &(wire_msg){ .type = WIRE_OPEN,
+                                              .serial = (uint32_t) i + 1,
+                                              .name = "popular" },
+                                 -1);
 
         /* Our requests that the manager has not taken off the socket: once it
          * stops reading them, this stays put. A manager that answered
@@ -419,7 +387,7 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
 
         /* ... and goes on as soon as the peer reads, in order, to the last one. */
         for (int k = 0; k < n; k++) {
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.serial, (uint32_t) k + 1);
         }
         cr_assert_eq(ioctl(fd, SIOCOUTQ, &unread), 0);
@@ -432,9 +400,9 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
 static void expect_dropped(int fd) {
         wire_msg r;
         /* The manager may or may not answer first; then it closes. */
-        int ret = raw_recv(fd, &r);
+        int ret = fixture_raw_recv(fd, &r, NULL);
         if (ret == 0)
-                ret = raw_recv(fd, &r);
+                ret = fixture_raw_recv(fd, &r, NULL);
         cr_assert_eq(ret, -ECONNRESET, "connection closed, got %d", ret);
         close(fd);
 }
@@ -447,25 +415,25 @@ Test(lmmd, protocol_violations_cost_only_that_connection) {
         uint8_t junk[64];
 
         /* Garbage bytes. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         memset(junk, 0xa5, sizeof(junk));
         cr_assert_eq(send(fd, junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t) sizeof(junk));
         expect_dropped(fd);
 
         /* A valid request carrying an fd it should not. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         memfd = memfd_create("intruder", MFD_CLOEXEC);
-        raw_send(fd, &(wire_msg){ .type = WIRE_LIST, .serial = 1 }, memfd);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_LIST, .serial = 1 }, memfd);
         close(memfd);
         expect_dropped(fd);
 
         /* A reply sent as a request. */
-        fd = raw_connect();
-        raw_send(fd, &(wire_msg){ .type = WIRE_REPLY | WIRE_SHUTDOWN, .serial = 1 }, -1);
+        fd = fixture_raw_connect(fixture_lmmd.sock);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_REPLY | WIRE_SHUTDOWN, .serial = 1 }, -1);
         expect_dropped(fd);
 
         /* A wrong protocol version gets told which one to speak. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         {
                 uint8_t buf[WIRE_MESSAGE_MAX];
                 size_t len;
@@ -474,14 +442,14 @@ Test(lmmd, protocol_violations_cost_only_that_connection) {
                 wire_encode(&(wire_msg){ .type = WIRE_LIST, .serial = 1 }, buf, sizeof(buf), &len);
                 buf[0] = 99;
                 cr_assert_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t) len);
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.type, WIRE_ERROR);
                 cr_assert_eq(r.error, EPROTONOSUPPORT);
                 expect_dropped(fd);
         }
 
         /* An oversized message. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         {
                 size_t big = WIRE_MESSAGE_MAX + 4096;
                 uint8_t *buf = calloc(1, big);

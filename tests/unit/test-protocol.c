@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
 #include "transport.h"
@@ -33,7 +34,7 @@ static void setup(void) {
 
         cr_assert_eq(lmm_manager_new(NULL, &mgr), 0);
         before = harness_count_fds(0);
-        cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
         cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
         peer = sv[1];
         conn_fds = harness_count_fds(0) - before - 1;
@@ -49,30 +50,14 @@ static void pump(void) {
                 cr_assert_geq(lmm_manager_dispatch(mgr, 0), 0);
 }
 
-static void send_msg(const wire_msg *m, int fd) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        size_t len;
-
-        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
-        cr_assert_eq(transport_send(peer, buf, len, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
-}
-
 static void send_raw(const raw_msg *r, int fd) {
         cr_assert_eq(transport_send(peer, r->b, r->n, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
 }
 
-/* The next reply; *ret_fd gets its fd or -1. Return: wire_decode()'s result. */
+/* The next reply; *ret_fd gets its fd or -EBADF. Return: wire_decode()'s result, -EAGAIN: none. */
 static int recv_msg(wire_msg *ret, int *ret_fd) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n;
-
         pump();
-        n = transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true);
-        cr_assert_gt(n, 0, "no reply: %zd", n);
-        *ret_fd = n_fds ? fds[0] : -1;
-        return wire_decode(buf, (size_t) n, ret);
+        return fixture_raw_recv(peer, ret, ret_fd);
 }
 
 static void expect_error(uint32_t serial, int error) {
@@ -80,20 +65,17 @@ static void expect_error(uint32_t serial, int error) {
         int fd;
 
         cr_assert_eq(recv_msg(&r, &fd), 0);
-        cr_assert_eq(fd, -1);
+        cr_assert_eq(fd, -EBADF);
         cr_assert_eq(r.type, WIRE_ERROR, "type 0x%04x, not ERROR %d", r.type, error);
         cr_assert_eq(r.serial, serial);
         cr_assert_eq(r.error, error, "error %d (%s), want %d", r.error, r.text, error);
 }
 
 static void expect_closed(void) {
-        uint8_t buf[64];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds;
+        wire_msg r;
+        int fd;
 
-        pump();
-        cr_assert_eq(transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true), 0,
-                     "the manager kept the connection");
+        cr_assert_eq(recv_msg(&r, &fd), -ECONNRESET, "the manager kept the connection");
 }
 
 static wire_msg named(uint16_t type, uint32_t serial, const char *name) {
@@ -116,15 +98,15 @@ Test(protocol, pipelined_requests_answered_in_order) {
         int fd;
 
         q = create(10, "a", 4096, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_STAT, 11, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_OPEN, 12, "missing");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = (wire_msg){ .type = WIRE_LIST, .serial = 13 };
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_RELEASE, 14, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
 
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
@@ -140,7 +122,7 @@ Test(protocol, pipelined_requests_answered_in_order) {
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
         cr_assert_eq(r.serial, 11);
-        cr_assert_eq(fd, -1);
+        cr_assert_eq(fd, -EBADF);
         cr_assert_str_eq(r.block.name, "a");
 
         expect_error(12, ENOENT);
@@ -162,36 +144,36 @@ Test(protocol, request_errors_keep_the_connection) {
         int fd, p[2];
 
         q = create(1, "a", 0, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(1, EINVAL); /* size 0 */
         q = create(2, "a", (uint64_t) INT64_MAX + 1, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(2, EFBIG);
         q = create(3, "a", 4096, 0x80);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(3, EINVAL); /* unknown flags */
         q = create(4, "a", 4096, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
         close(fd);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(4, EEXIST);
 
         q = named(WIRE_OPEN, 5, "a");
         q.flags = 0x80;
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(5, EINVAL);
         for (uint16_t t = WIRE_RELEASE; t <= WIRE_STAT; t++) {
                 q = named(t, 6, "nope");
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 expect_error(6, ENOENT);
         }
 
         /* ADOPT of something that is not a memfd */
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
         q = (wire_msg){ .type = WIRE_ADOPT, .serial = 7 };
-        send_msg(&q, p[1]);
+        fixture_raw_send(peer, &q, p[1]);
         close(p[0]);
         close(p[1]);
         pump();
@@ -203,7 +185,7 @@ Test(protocol, request_errors_keep_the_connection) {
 
         /* still served */
         q = named(WIRE_STAT, 8, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
 }
@@ -219,14 +201,14 @@ Test(protocol, list_pages_with_a_cursor) {
 
                 snprintf(name, sizeof(name), "b%zu", i);
                 q = create((uint32_t) i, name, 1, 0);
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 cr_assert_eq(recv_msg(&r, &fd), 0);
                 cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE, "%s: %s", name, r.text);
                 close(fd);
         }
         for (unsigned page = 0;; page++) {
                 q = (wire_msg){ .type = WIRE_LIST, .serial = 1000 + page, .cursor = cursor };
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 cr_assert_eq(recv_msg(&r, &fd), 0);
                 cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
                 cr_assert_eq(r.n_blocks, page == 0 ? WIRE_LIST_MAX : 5);
@@ -303,14 +285,16 @@ Test(protocol, malformed_messages_close_the_connection) {
 
                 /* the manager serves a new connection */
                 safe_close(peer);
-                cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+                cr_assert_eq(
+                        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
+                        0);
                 cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
                 peer = sv[1];
                 {
                         wire_msg q = { .type = WIRE_LIST, .serial = 99 }, rep;
                         int fd;
 
-                        send_msg(&q, -1);
+                        fixture_raw_send(peer, &q, -1);
                         cr_assert_eq(recv_msg(&rep, &fd), 0);
                         cr_assert_eq(rep.type, WIRE_REPLY | WIRE_LIST);
                         wire_msg_done(&rep);
