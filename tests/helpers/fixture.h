@@ -3,16 +3,19 @@
 
 /*
  * fixture — what the criterion suites share, built on the harness: a real
- * lmmd for a suite (.init/.fini), clients and blocks that must work, and the
- * raw protocol (messages the library would never send, replies as the
- * manager wrote them). Every call asserts: a fixture that fails ends the
- * test that used it, with the cause. Only test binaries link this.
+ * lmmd for a suite (.init/.fini), clients and blocks that must work, the raw
+ * protocol (messages the library would never send, replies as the manager
+ * wrote them), and a manager core in the test's own process whose peers have
+ * the credentials the test makes up. Every call asserts: a fixture that
+ * fails ends the test that used it, with the cause. Only test binaries link
+ * this.
  */
 
 #include <stdint.h>
 
 #include "harness.h"
 #include "lmm.h"
+#include "policy.h"
 #include "wire.h"
 
 /* The lmmd of fixture_lmmd_start(): its pid (0 once stopped or reaped) and socket. */
@@ -52,3 +55,20 @@ void fixture_raw_send(int sock, const wire_msg *m, int fd);
  * transport_recv()'s error (-EAGAIN: nothing there yet).
  */
 int fixture_raw_recv(int sock, wire_msg *ret, int *ret_fd);
+
+/* fixture_manager_new() - a manager core in this process (@o: NULL for the defaults); free it
+ * with lmm_manager_free(). */
+lmm_manager *fixture_manager_new(const lmm_manager_opts *o);
+
+/*
+ * fixture_manager_connect() - a connection to @m over a socketpair: @m serves
+ * one end as a peer with credentials @creds (made up: any uid, gid and
+ * groups, without root), or with NULL the kernel's, as
+ * lmm_manager_add_connection() takes them. A refused peer is closed at once,
+ * its ERROR waiting. Return: the other end, non-blocking (nothing answers
+ * before fixture_manager_pump()), for the caller to close.
+ */
+int fixture_manager_connect(lmm_manager *m, const peer_creds *creds);
+
+/* fixture_manager_pump() - let @m handle what is pending until it has nothing left to do. */
+void fixture_manager_pump(lmm_manager *m);

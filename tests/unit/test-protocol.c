@@ -12,7 +12,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -30,13 +29,11 @@ static int peer = -1;
 static int conn_fds;
 
 static void setup(void) {
-        int sv[2], before;
+        int before;
 
-        cr_assert_eq(lmm_manager_new(NULL, &mgr), 0);
+        mgr = fixture_manager_new(NULL);
         before = harness_count_fds(0);
-        cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv), 0);
-        cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
-        peer = sv[1];
+        peer = fixture_manager_connect(mgr, NULL);
         conn_fds = harness_count_fds(0) - before - 1;
 }
 
@@ -45,18 +42,13 @@ static void teardown(void) {
         mgr = lmm_manager_free(mgr);
 }
 
-static void pump(void) {
-        for (int i = 0; i < 8; i++)
-                cr_assert_geq(lmm_manager_dispatch(mgr, 0), 0);
-}
-
 static void send_raw(const raw_msg *r, int fd) {
         cr_assert_eq(transport_send(peer, r->b, r->n, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
 }
 
 /* The next reply; *ret_fd gets its fd or -EBADF. Return: wire_decode()'s result, -EAGAIN: none. */
 static int recv_msg(wire_msg *ret, int *ret_fd) {
-        pump();
+        fixture_manager_pump(mgr);
         return fixture_raw_recv(peer, ret, ret_fd);
 }
 
@@ -176,7 +168,7 @@ Test(protocol, request_errors_keep_the_connection) {
         fixture_raw_send(peer, &q, p[1]);
         close(p[0]);
         close(p[1]);
-        pump();
+        fixture_manager_pump(mgr);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.serial, 7);
@@ -232,7 +224,7 @@ Test(protocol, list_pages_with_a_cursor) {
 Test(protocol, malformed_messages_close_the_connection) {
         for (int k = 0; k < 8; k++) {
                 raw_msg r;
-                int before, sv[2], memfd = -1;
+                int before, memfd = -1;
 
                 raw_header(&r, WIRE_VERSION, WIRE_STAT, 1);
                 switch (k) {
@@ -285,11 +277,7 @@ Test(protocol, malformed_messages_close_the_connection) {
 
                 /* the manager serves a new connection */
                 safe_close(peer);
-                cr_assert_eq(
-                        socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
-                        0);
-                cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
-                peer = sv[1];
+                peer = fixture_manager_connect(mgr, NULL);
                 {
                         wire_msg q = { .type = WIRE_LIST, .serial = 99 }, rep;
                         int fd;
