@@ -200,6 +200,16 @@ static mj *inspect_json(const char *const *args, const char *table, const mj **r
         return doc;
 }
 
+/* Run with --json @view --no-manager on the fixture's two processes; the array under @table. */
+static mj *inspect_mkfds(const fixture *f, const char *view, const char *table,
+                         const mj **ret_rows) {
+        char pids[64];
+
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f->pid, (int) f->child);
+        return inspect_json((const char *[]){ "--json", view, "--no-manager", "--pid", pids, NULL },
+                            table, ret_rows);
+}
+
 static uint64_t inode_of(pid_t pid, int fd) {
         char path[64];
         struct stat st;
@@ -320,15 +330,11 @@ Test(memfd_inspect, list_every_field) {
 
 Test(memfd_inspect, summary_totals) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
 
         mkfds_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--summary", "--no-manager", "--pid", pids, NULL },
-                "memfds", &rows);
+        doc = inspect_mkfds(&f, "--summary", "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
                 const mj *row = rows->items[i];
@@ -362,15 +368,11 @@ Test(memfd_inspect, summary_totals) {
 
 Test(memfd_inspect, tree_children) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
 
         mkfds_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--tree", "--no-manager", "--pid", pids, NULL },
-                "memfds", &rows);
+        doc = inspect_mkfds(&f, "--tree", "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
                 const mj *row = rows->items[i];
@@ -401,16 +403,12 @@ Test(memfd_inspect, tree_children) {
 
 Test(memfd_inspect, processes_totals) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
         long long fds = 0, rss = 0;
 
         mkfds_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--processes", "--no-manager", "--pid", pids, NULL },
-                "processes", &rows);
+        doc = inspect_mkfds(&f, "--processes", "processes", &rows);
         cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
         for (size_t k = 0; k < f.n_fds; k++)
                 fds += f.fds[k].pid == f.pid;
