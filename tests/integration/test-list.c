@@ -17,17 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
-
-static harness_lmmd h;
-
-static void setup(void) {
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-}
-static void teardown(void) {
-        harness_lmmd_stop(&h);
-}
 
 static uint64_t now_ms(void) {
         struct timespec ts;
@@ -48,7 +40,7 @@ static bool wait_int(lmm_list *l, size_t i, int64_t want, int timeout_ms) {
         return false;
 }
 
-TestSuite(list, .init = setup, .fini = teardown, .timeout = 60);
+TestSuite(list, .init = fixture_lmmd_start, .fini = fixture_lmmd_stop, .timeout = 60);
 
 Test(list, child_opens_by_name_and_both_see_writes) {
         const lmm_item items[] = {
@@ -63,7 +55,7 @@ Test(list, child_opens_by_name_and_both_see_writes) {
         lmm_item v;
         pid_t pid;
 
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_list_create(c, "shared", items, 4, 0, &l), 0);
         cr_assert_str_eq(lmm_list_get_name(l), "shared");
         cr_assert_eq(lmm_list_len(l), 4);
@@ -76,7 +68,8 @@ Test(list, child_opens_by_name_and_both_see_writes) {
                 lmm_list *cl;
                 lmm_item w = lmm_item_int(17), s = lmm_item_strn("child\0\0", 7);
 
-                if (lmm_client_connect(h.sock, &cc) < 0 || lmm_list_open(cc, "shared", 0, &cl) < 0)
+                if (lmm_client_connect(fixture_lmmd.sock, &cc) < 0 ||
+                    lmm_list_open(cc, "shared", 0, &cl) < 0)
                         _exit(10);
                 if (lmm_list_len(cl) != 4 || lmm_list_get(cl, 2, &v, buf, sizeof(buf)) < 0 ||
                     v.buf.len != strlen("héllo ✓") || memcmp(buf, "héllo ✓", v.buf.len) != 0)
@@ -117,7 +110,7 @@ Test(list, read_only_and_frozen_lists_refuse_set) {
         lmm_list *l, *ro, *frozen;
         lmm_item v = lmm_item_int(2);
 
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_list_create(c, "ro", items, 2, 0, &l), 0);
 
         cr_assert_eq(lmm_list_open(c, "ro", LMM_OPEN_RDONLY, &ro), 0);
@@ -149,7 +142,7 @@ Test(list, worker_gets_list_from_fd) {
         lmm_segment *s;
         lmm_item v;
 
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_list_create(c, NULL, items, 1, LMM_CREATE_SCOPE_CONNECTION, &l), 0);
         cr_assert_not_null(lmm_list_get_name(l), "the manager names it");
         int fd = fcntl(lmm_segment_get_fd(lmm_list_get_segment(l)), F_DUPFD_CLOEXEC, 3);
@@ -169,7 +162,7 @@ Test(list, block_without_a_list_is_refused) {
         lmm_list *l = NULL;
         uint8_t *p;
 
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_list_open(c, "nothing", 0, &l), -ENOENT);
 
         /* Zeroes: created, never laid out. */
@@ -227,7 +220,8 @@ static pid_t start_writer(const char *name, const lmm_item *x, const lmm_item *y
                 lmm_list *l;
                 uint64_t n = 0, end;
 
-                if (lmm_client_connect(h.sock, &c) < 0 || lmm_list_open(c, name, 0, &l) < 0)
+                if (lmm_client_connect(fixture_lmmd.sock, &c) < 0 ||
+                    lmm_list_open(c, name, 0, &l) < 0)
                         _exit(10);
                 end = now_ms() + (uint64_t) run_ms;
                 while (now_ms() < end)
@@ -278,7 +272,7 @@ static void hammer(int n_writers, int run_ms) {
         cc = lmm_item_int(VAL_C);
         d = lmm_item_str(val_d);
         items[0] = lmm_item_with_capacity(a, SLOT);
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_list_create(c, "hammer", items, 1, 0, &l), 0);
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
 
@@ -354,7 +348,7 @@ Test(list, large_list_timings) {
 
         for (size_t i = 0; i < n; i++)
                 items[i] = i % 2 ? lmm_item_int((int64_t) i) : lmm_item_str("mixed");
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         clock_gettime(CLOCK_MONOTONIC, &a);
         cr_assert_eq(lmm_list_create(c, "big", items, n, 0, &l), 0);
         clock_gettime(CLOCK_MONOTONIC, &z);

@@ -8,25 +8,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 
-static harness_lmmd h;
 static char out[1 << 16], err[4096];
 
-static void start(void) {
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0, "cannot start lmmd");
-}
-
-static void stop(void) {
-        if (h.pid > 0)
-                harness_lmmd_stop(&h);
-}
-
-TestSuite(lmmctl, .init = start, .fini = stop, .timeout = 60);
+TestSuite(lmmctl, .init = fixture_lmmd_start, .fini = fixture_lmmd_stop, .timeout = 60);
 
 /* Run lmmctl --socket SOCK ARGS... with @input on stdin. */
 static int ctl(const char *input, const char *a1, const char *a2, const char *a3, const char *a4) {
-        const char *argv[] = { harness_getenv("LMMCTL"), "--socket", h.sock, a1, a2, a3, a4, NULL };
+        const char *argv[] = {
+                harness_getenv("LMMCTL"), "--socket", fixture_lmmd.sock, a1, a2, a3, a4, NULL
+        };
         return harness_run(argv, input, out, sizeof(out), err, sizeof(err));
 }
 
@@ -54,8 +47,7 @@ Test(lmmctl, create_write_cat_stat_list_release) {
         cr_assert_eq(ctl(NULL, "--json", "list", NULL, NULL), 0);
         cr_assert_null(strstr(out, "frames"));
         cr_assert_eq(ctl(NULL, "shutdown", NULL, NULL, NULL), 0);
-        cr_assert_eq(harness_wait_exit(h.pid, 5000), 0);
-        h.pid = 0;
+        cr_assert_eq(fixture_lmmd_wait_exit(5000), 0);
 }
 
 Test(lmmctl, errors_are_one_line_and_exit_non_zero) {

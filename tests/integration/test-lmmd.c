@@ -14,42 +14,16 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
 #include "missing.h"
-#include "transport.h"
 #include "util.h"
 #include "wire.h"
-
-static harness_lmmd h;
-
-static void start(void) {
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0, "cannot start lmmd");
-}
-
-static void stop(void) {
-        if (h.pid > 0)
-                harness_lmmd_stop(&h);
-}
-
-static lmm_client *client(void) {
-        lmm_client *c = NULL;
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
-        return c;
-}
-
-static lmm_segment *create(lmm_client *c, const char *name, uint64_t size) {
-        lmm_segment *s = NULL;
-        int r = lmm_segment_create(c, &(lmm_segment_opts){ .size = size, .name = name }, &s);
-        cr_assert_eq(r, 0, "create %s: %s (%s)", name, strerror(-r),
-                     lmm_client_last_error(c) ?: "");
-        return s;
-}
 
 static void *map(lmm_segment *s, int want) {
         void *p = NULL;
@@ -66,11 +40,11 @@ static size_t n_blocks(lmm_client *c) {
         return n;
 }
 
-TestSuite(lmmd, .init = start, .fini = stop, .timeout = 60);
+TestSuite(lmmd, .init = fixture_lmmd_start, .fini = fixture_lmmd_stop, .timeout = 60);
 
 Test(lmmd, two_processes_see_each_others_writes) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "shared", 4096);
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "shared", 4096);
         char *p = map(s, 0);
         int to_child[2], to_parent[2];
         char x;
@@ -87,7 +61,7 @@ Test(lmmd, two_processes_see_each_others_writes) {
                 lmm_segment *cs = NULL;
                 char *q = NULL;
 
-                if (lmm_client_connect(h.sock, &cc) < 0 ||
+                if (lmm_client_connect(fixture_lmmd.sock, &cc) < 0 ||
                     lmm_segment_open(cc, "shared", 0, &cs) < 0 ||
                     lmm_segment_map(cs, 0, (void **) &q) != 0)
                         _exit(10);
@@ -109,8 +83,8 @@ Test(lmmd, two_processes_see_each_others_writes) {
 }
 
 Test(lmmd, open_by_name_gives_the_same_memory) {
-        lmm_client *c = client();
-        lmm_segment *a = create(c, "same", 8192), *b = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *a = fixture_create(c, "same", 8192), *b = NULL;
         struct stat sa, sb;
         char *pa, *pb;
 
@@ -135,8 +109,8 @@ Test(lmmd, open_by_name_gives_the_same_memory) {
 }
 
 Test(lmmd, read_only_open_cannot_write) {
-        lmm_client *c = client();
-        lmm_segment *w = create(c, "ro", 4096), *r = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *w = fixture_create(c, "ro", 4096), *r = NULL;
         char *pw = map(w, 0), *pr;
         pid_t pid;
         int status;
@@ -173,8 +147,8 @@ Test(lmmd, read_only_open_cannot_write) {
 }
 
 Test(lmmd, seals_keep_the_size) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "fixed", 12345);
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "fixed", 12345);
         int fd = lmm_segment_get_fd(s), seals = fcntl(fd, F_GET_SEALS);
         struct stat st;
 
@@ -196,20 +170,21 @@ Test(lmmd, seals_keep_the_size) {
 }
 
 Test(lmmd, release_drops_the_name_but_holders_keep_their_data) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "gone", 4096), *again = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "gone", 4096), *again = NULL;
         char *p = map(s, 0);
 
         strcpy(p, "still here");
         cr_assert_eq(lmm_block_release(c, "gone"), 0);
         cr_assert_eq(lmm_segment_open(c, "gone", 0, &again), -ENOENT);
         cr_assert_eq(lmm_block_release(c, "gone"), -ENOENT);
-        cr_assert_eq(harness_count_memfds(h.pid, "lmm:gone"), 0, "the manager dropped its fd");
+        cr_assert_eq(harness_count_memfds(fixture_lmmd.pid, "lmm:gone"), 0,
+                     "the manager dropped its fd");
         cr_assert_str_eq(p, "still here");
         strcpy(p, "and writable");
         cr_assert_str_eq(p, "and writable");
         /* The name can be used again, for new memory. */
-        lmm_segment *fresh = create(c, "gone", 4096);
+        lmm_segment *fresh = fixture_create(c, "gone", 4096);
         cr_assert_eq(((char *) map(fresh, 0))[0], 0);
         lmm_segment_unref(fresh);
         lmm_segment_unref(s);
@@ -230,47 +205,46 @@ static void check_after_shutdown(lmm_segment *s, char *p) {
         cr_assert_neq(ro, MAP_FAILED);
         cr_assert_str_eq(ro, "after shutdown");
         munmap(ro, 4096);
-        cr_assert_eq(access(h.sock, F_OK), -1, "the socket is gone");
+        cr_assert_eq(access(fixture_lmmd.sock, F_OK), -1, "the socket is gone");
 }
 
 Test(lmmd, shutdown_request_seals_and_exits) {
-        lmm_client *c = client(), *late = NULL;
-        lmm_segment *s = create(c, "kept", 4096);
+        lmm_client *c = fixture_client(), *late = NULL;
+        lmm_segment *s = fixture_create(c, "kept", 4096);
         char *p = map(s, 0);
 
-        lmm_segment *d = create(c, "dropped", 4096);
+        lmm_segment *d = fixture_create(c, "dropped", 4096);
         strcpy(p, "before shutdown");
         cr_assert_eq(lmm_client_shutdown_manager(c), 0);
-        cr_assert_eq(harness_wait_exit(h.pid, 5000), 0, "lmmd exits 0");
-        h.pid = 0;
+        cr_assert_eq(fixture_lmmd_wait_exit(5000), 0, "lmmd exits 0");
         check_after_shutdown(s, p);
         cr_assert_eq(lmm_block_stat(c, "kept", &(lmm_block_info){}), -ECONNRESET);
-        cr_assert_lt(lmm_client_connect(h.sock, &late), 0);
+        cr_assert_lt(lmm_client_connect(fixture_lmmd.sock, &late), 0);
         lmm_segment_unref(d);
         lmm_segment_unref(s);
         lmm_client_unref(c);
 }
 
 Test(lmmd, sigterm_is_a_clean_shutdown) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "kept", 4096);
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "kept", 4096);
         char *p = map(s, 0);
 
         strcpy(p, "before shutdown");
-        cr_assert_eq(harness_lmmd_stop(&h), 0, "lmmd exits 0 on SIGTERM");
+        cr_assert_eq(harness_lmmd_stop(&fixture_lmmd), 0, "lmmd exits 0 on SIGTERM");
         check_after_shutdown(s, p);
         lmm_segment_unref(s);
         lmm_client_unref(c);
 }
 
 Test(lmmd, kill_9_leaves_holders_their_data_and_clients_a_clear_error) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "survivor", 4096), *o = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "survivor", 4096), *o = NULL;
         char *p = map(s, 0);
         uint64_t t0;
 
         strcpy(p, "survives");
-        harness_lmmd_kill(&h);
+        harness_lmmd_kill(&fixture_lmmd);
         cr_assert_str_eq(p, "survives");
         strcpy(p, "still writable");
         cr_assert_str_eq(p, "still writable");
@@ -286,8 +260,8 @@ Test(lmmd, kill_9_leaves_holders_their_data_and_clients_a_clear_error) {
 }
 
 Test(lmmd, bad_requests_get_clear_errors_and_change_nothing) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "taken", 4096), *x = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "taken", 4096), *x = NULL;
         char long_name[LMM_NAME_MAX + 2];
         size_t before = n_blocks(c);
 
@@ -336,75 +310,44 @@ Test(lmmd, bad_requests_get_clear_errors_and_change_nothing) {
 
 /* ---- the raw protocol: what the library never sends, the manager must still refuse ---- */
 
-static int raw_connect(void) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-        strcpy(sa.sun_path, h.sock);
-        cr_assert_eq(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        return fd;
-}
-
-static void raw_send(int fd, const wire_msg *m, int send_fd) {
-        uint8_t buf[WIRE_MESSAGE_MAX];
-        size_t len;
-
-        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
-        cr_assert_eq(
-                transport_send(fd, buf, len, send_fd >= 0 ? &send_fd : NULL, send_fd >= 0, false),
-                0);
-}
-
-/* Receive one reply; returns 0 and *ret, or the transport's result (0 = EOF → -ECONNRESET). */
-static int raw_recv(int fd, wire_msg *ret) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n = transport_recv(fd, buf, sizeof(buf), fds, 1, &n_fds, false);
-
-        if (n <= 0)
-                return n == 0 ? -ECONNRESET : (int) n;
-        close_many(fds, n_fds);
-        return wire_decode(buf, (size_t) n, ret);
-}
-
 Test(lmmd, manager_refuses_what_the_library_would_not_send) {
-        int fd = raw_connect();
+        int fd = fixture_raw_connect(fixture_lmmd.sock);
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" },
-                 -1);
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        fixture_raw_send(
+                fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 1, .size = 0, .name = "zero" }, -1);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EINVAL);
         cr_assert_str_eq(r.text, "cannot create block \"zero\": size must be at least 1 byte");
 
-        raw_send(fd,
-                 &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" },
-                 -1);
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        fixture_raw_send(
+                fd,
+                &(wire_msg){ .type = WIRE_CREATE, .serial = 2, .size = UINT64_MAX, .name = "max" },
+                -1);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, EFBIG);
         close(fd);
 }
 
 Test(lmmd, requests_can_be_pipelined) {
-        int fd = raw_connect(), mfd;
+        int fd = fixture_raw_connect(fixture_lmmd.sock), mfd;
         wire_msg r;
 
-        raw_send(fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" },
-                 -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = 8, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 9, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_RELEASE, .serial = 10, .name = "p" }, -1);
-        raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 11, .name = "p" }, -1);
+        fixture_raw_send(
+                fd, &(wire_msg){ .type = WIRE_CREATE, .serial = 7, .size = 4096, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_OPEN, .serial = 8, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 9, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_RELEASE, .serial = 10, .name = "p" }, -1);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = 11, .name = "p" }, -1);
         for (uint32_t serial = 7; serial <= 10; serial++) {
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.serial, serial);
                 cr_assert_eq(r.type & WIRE_REPLY, WIRE_REPLY);
                 cr_assert_neq(r.type, WIRE_ERROR);
         }
-        cr_assert_eq(raw_recv(fd, &r), 0);
+        cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
         cr_assert_eq(r.serial, 11);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.error, ENOENT);
@@ -413,19 +356,20 @@ Test(lmmd, requests_can_be_pipelined) {
 }
 
 Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "popular", 4096);
-        int fd = raw_connect(), unread = 0, last = -1;
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "popular", 4096);
+        int fd = fixture_raw_connect(fixture_lmmd.sock), unread = 0, last = -1;
         const int n = 150;
         wire_msg r;
 
         /* Pipeline opens without reading: each reply carries an fd, which the
          * kernel charges to the manager while it is in flight. */
         for (int i = 0; i < n; i++)
-                raw_send(fd,
-                         &(wire_msg){
-                                 .type = WIRE_OPEN, .serial = (uint32_t) i + 1, .name = "popular" },
-                         -1);
+                fixture_raw_send(fd,
+                                 &(wire_msg){ .type = WIRE_OPEN,
+                                              .serial = (uint32_t) i + 1,
+                                              .name = "popular" },
+                                 -1);
 
         /* Our requests that the manager has not taken off the socket: once it
          * stops reading them, this stays put. A manager that answered
@@ -443,7 +387,7 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
 
         /* ... and goes on as soon as the peer reads, in order, to the last one. */
         for (int k = 0; k < n; k++) {
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.serial, (uint32_t) k + 1);
         }
         cr_assert_eq(ioctl(fd, SIOCOUTQ, &unread), 0);
@@ -456,40 +400,40 @@ Test(lmmd, a_client_that_does_not_read_gets_no_more_replies_queued) {
 static void expect_dropped(int fd) {
         wire_msg r;
         /* The manager may or may not answer first; then it closes. */
-        int ret = raw_recv(fd, &r);
+        int ret = fixture_raw_recv(fd, &r, NULL);
         if (ret == 0)
-                ret = raw_recv(fd, &r);
+                ret = fixture_raw_recv(fd, &r, NULL);
         cr_assert_eq(ret, -ECONNRESET, "connection closed, got %d", ret);
         close(fd);
 }
 
 Test(lmmd, protocol_violations_cost_only_that_connection) {
-        lmm_client *c = client();
-        lmm_segment *s = create(c, "bystander", 4096);
-        int base = harness_settled_fds(h.pid), fd, memfd;
+        lmm_client *c = fixture_client();
+        lmm_segment *s = fixture_create(c, "bystander", 4096);
+        int base = harness_settled_fds(fixture_lmmd.pid), fd, memfd;
 
         uint8_t junk[64];
 
         /* Garbage bytes. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         memset(junk, 0xa5, sizeof(junk));
         cr_assert_eq(send(fd, junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t) sizeof(junk));
         expect_dropped(fd);
 
         /* A valid request carrying an fd it should not. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         memfd = memfd_create("intruder", MFD_CLOEXEC);
-        raw_send(fd, &(wire_msg){ .type = WIRE_LIST, .serial = 1 }, memfd);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_LIST, .serial = 1 }, memfd);
         close(memfd);
         expect_dropped(fd);
 
         /* A reply sent as a request. */
-        fd = raw_connect();
-        raw_send(fd, &(wire_msg){ .type = WIRE_REPLY | WIRE_SHUTDOWN, .serial = 1 }, -1);
+        fd = fixture_raw_connect(fixture_lmmd.sock);
+        fixture_raw_send(fd, &(wire_msg){ .type = WIRE_REPLY | WIRE_SHUTDOWN, .serial = 1 }, -1);
         expect_dropped(fd);
 
         /* A wrong protocol version gets told which one to speak. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         {
                 uint8_t buf[WIRE_MESSAGE_MAX];
                 size_t len;
@@ -498,14 +442,14 @@ Test(lmmd, protocol_violations_cost_only_that_connection) {
                 wire_encode(&(wire_msg){ .type = WIRE_LIST, .serial = 1 }, buf, sizeof(buf), &len);
                 buf[0] = 99;
                 cr_assert_eq(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t) len);
-                cr_assert_eq(raw_recv(fd, &r), 0);
+                cr_assert_eq(fixture_raw_recv(fd, &r, NULL), 0);
                 cr_assert_eq(r.type, WIRE_ERROR);
                 cr_assert_eq(r.error, EPROTONOSUPPORT);
                 expect_dropped(fd);
         }
 
         /* An oversized message. */
-        fd = raw_connect();
+        fd = fixture_raw_connect(fixture_lmmd.sock);
         {
                 size_t big = WIRE_MESSAGE_MAX + 4096;
                 uint8_t *buf = calloc(1, big);
@@ -518,18 +462,18 @@ Test(lmmd, protocol_violations_cost_only_that_connection) {
 
         /* Everyone else is still served, and the manager holds no more fds than before. */
         cr_assert_eq(lmm_block_stat(c, "bystander", &(lmm_block_info){}), 0);
-        cr_assert_eq(harness_settled_fds(h.pid), base);
+        cr_assert_eq(harness_settled_fds(fixture_lmmd.pid), base);
         lmm_segment_unref(s);
         lmm_client_unref(c);
 }
 
 Test(lmmd, no_fd_leaks_in_manager_or_client) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         int mbase, cbase;
 
         /* A round trip first, so that the manager has accepted us before we count. */
         cr_assert_eq(n_blocks(c), 0);
-        mbase = harness_settled_fds(h.pid);
+        mbase = harness_settled_fds(fixture_lmmd.pid);
         cbase = harness_count_fds(0);
 
         for (int i = 0; i < 200; i++) {
@@ -537,7 +481,7 @@ Test(lmmd, no_fd_leaks_in_manager_or_client) {
                 lmm_segment *s, *o = NULL, *r = NULL;
 
                 snprintf(name, sizeof(name), "cycle-%d", i);
-                s = create(c, name, 4096 * (1 + i % 4));
+                s = fixture_create(c, name, 4096 * (1 + i % 4));
                 cr_assert_eq(lmm_segment_open(c, name, 0, &o), 0);
                 cr_assert_eq(lmm_segment_open(c, name, LMM_OPEN_RDONLY, &r), 0);
                 map(s, 0);
@@ -549,7 +493,8 @@ Test(lmmd, no_fd_leaks_in_manager_or_client) {
                 lmm_segment_unref(r);
         }
         cr_assert_eq(harness_count_fds(0), cbase, "client fds back to where they started");
-        cr_assert_eq(harness_settled_fds(h.pid), mbase, "manager fds back to where they started");
+        cr_assert_eq(harness_settled_fds(fixture_lmmd.pid), mbase,
+                     "manager fds back to where they started");
         cr_assert_eq(n_blocks(c), 0);
         lmm_client_unref(c);
 }
@@ -557,12 +502,12 @@ Test(lmmd, no_fd_leaks_in_manager_or_client) {
 Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
         const uint64_t size = 256 << 20;
         uint64_t base, peak, after = 0;
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         char name[64], memfd[80];
         /* memfd names are seen system-wide: one of our own, for tests running beside. */
         snprintf(name, sizeof(name), "big-%d", (int) getpid());
         snprintf(memfd, sizeof(memfd), "lmm:%s", name);
-        lmm_segment *s = create(c, name, size);
+        lmm_segment *s = fixture_create(c, name, size);
         char *p = map(s, 0);
 
         base = harness_shmem_kib();
@@ -590,8 +535,8 @@ Test(lmmd, memory_is_freed_when_the_last_holder_closes) {
 }
 
 Test(lmmd, freeze_publishes_then_shares) {
-        lmm_client *c = client();
-        lmm_segment *w = create(c, "frozen", 4096), *r = NULL;
+        lmm_client *c = fixture_client();
+        lmm_segment *w = fixture_create(c, "frozen", 4096), *r = NULL;
         char *pw = map(w, 0), *pr;
         lmm_block_info info;
 
@@ -625,7 +570,7 @@ Test(lmmd, freeze_publishes_then_shares) {
 }
 
 Test(lmmd, list_pages_through_many_blocks) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         lmm_segment *s[600];
         lmm_block_info *b = NULL;
         size_t n = 0;
@@ -633,7 +578,7 @@ Test(lmmd, list_pages_through_many_blocks) {
         for (int i = 0; i < 600; i++) {
                 char name[32];
                 snprintf(name, sizeof(name), "many-%03d", i);
-                s[i] = create(c, name, 4096);
+                s[i] = fixture_create(c, name, 4096);
         }
         cr_assert_eq(lmm_block_list(c, &b, &n), 0);
         cr_assert_eq(n, 600, "more than one page (%d per page)", (int) WIRE_LIST_MAX);
@@ -651,7 +596,7 @@ Test(lmmd, list_pages_through_many_blocks) {
 }
 
 Test(lmmd, unnamed_blocks_get_a_name) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         lmm_segment *s = NULL, *o = NULL;
 
         cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 100 }, &s), 0);
@@ -672,7 +617,7 @@ Test(lmmd, many_clients_at_once) {
                         lmm_client *c = NULL;
                         char name[32];
 
-                        if (lmm_client_connect(h.sock, &c) < 0)
+                        if (lmm_client_connect(fixture_lmmd.sock, &c) < 0)
                                 _exit(10);
                         for (int k = 0; k < 20; k++) {
                                 lmm_segment *s = NULL, *o = NULL;
@@ -700,13 +645,13 @@ Test(lmmd, many_clients_at_once) {
         }
         for (int i = 0; i < 24; i++)
                 cr_assert_eq(harness_wait_exit(pids[i], 30000), 0, "client %d", i);
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         cr_assert_eq(n_blocks(c), 0);
         lmm_client_unref(c);
 }
 
 Test(lmmd, huge_pages_fail_clearly_when_none_are_free) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         lmm_segment *s = NULL;
         uint64_t free_bytes = 0;
 
@@ -729,7 +674,7 @@ Test(lmmd, huge_pages_fail_clearly_when_none_are_free) {
 
 /* ---- policy: who may use the socket ---- */
 
-TestSuite(policy, .fini = stop, .timeout = 60);
+TestSuite(policy, .fini = fixture_lmmd_stop, .timeout = 60);
 
 static int as_uid(uid_t uid, const char *sock, const char *name) {
         pid_t pid = fork();
@@ -760,25 +705,25 @@ Test(policy, only_allowed_uids_are_served, .timeout = 60) {
 
         if (geteuid() != 0)
                 cr_skip_test("needs root to act as other uids");
-        cr_assert_eq(harness_lmmd_start(&h, args), 0);
+        fixture_lmmd_start_with(args);
         /* The socket is open to all so that SO_PEERCRED decides, not the file mode. */
-        chmod(h.dir, 0755);
+        chmod(fixture_lmmd.dir, 0755);
         struct stat st;
-        cr_assert_eq(stat(h.sock, &st), 0);
+        cr_assert_eq(stat(fixture_lmmd.sock, &st), 0);
         cr_assert_eq(st.st_mode & 0777, 0666);
 
-        int rc = as_uid(65534, h.sock, "intruder");
+        int rc = as_uid(65534, fixture_lmmd.sock, "intruder");
         cr_assert_eq(rc, 1, "uid 65534 is refused with EACCES (child exit %d)", rc);
-        cr_assert_eq(as_uid(12345, h.sock, "guest"), 0, "uid 12345 is allowed");
+        cr_assert_eq(as_uid(12345, fixture_lmmd.sock, "guest"), 0, "uid 12345 is allowed");
 
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        c = fixture_client();
         cr_assert_eq(lmm_block_list(c, &b, &n), 0);
         cr_assert_eq(n, 1, "only the allowed uid's block exists");
         cr_assert_str_eq(b[0].name, "guest");
         cr_assert_eq(b[0].owner_uid, 12345);
         free(b);
         lmm_client_unref(c);
-        harness_lmmd_stop(&h);
+        fixture_lmmd_stop();
 }
 
 Test(policy, read_only_is_real_for_another_uid) {
@@ -789,9 +734,9 @@ Test(policy, read_only_is_real_for_another_uid) {
 
         if (geteuid() != 0)
                 cr_skip_test("needs root to act as another uid");
-        cr_assert_eq(harness_lmmd_start(&h, args), 0);
-        chmod(h.dir, 0755);
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        fixture_lmmd_start_with(args);
+        chmod(fixture_lmmd.dir, 0755);
+        c = fixture_client();
         cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "mine" }, &s),
                      0);
 
@@ -804,7 +749,7 @@ Test(policy, read_only_is_real_for_another_uid) {
 
                 if (setgroups(0, NULL) < 0 || setgid(12345) < 0 || setuid(12345) < 0)
                         _exit(100);
-                if (lmm_client_connect(h.sock, &g) < 0 ||
+                if (lmm_client_connect(fixture_lmmd.sock, &g) < 0 ||
                     lmm_segment_open(g, "mine", LMM_OPEN_RDONLY, &o) < 0)
                         _exit(101);
                 /* The /proc/self/fd reopen that works for the owner's uid does not here:
@@ -824,10 +769,10 @@ Test(policy, read_only_is_real_for_another_uid) {
 Test(policy, default_socket_is_private) {
         struct stat st;
 
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-        cr_assert_eq(stat(h.sock, &st), 0);
+        fixture_lmmd_start();
+        cr_assert_eq(stat(fixture_lmmd.sock, &st), 0);
         cr_assert_eq(st.st_mode & 0777, 0600);
-        cr_assert_eq(harness_lmmd_stop(&h), 0);
+        cr_assert_eq(harness_lmmd_stop(&fixture_lmmd), 0);
 }
 
 Test(policy, limits_are_per_user) {
@@ -835,8 +780,8 @@ Test(policy, limits_are_per_user) {
         lmm_client *c;
         lmm_segment *s[4] = {};
 
-        cr_assert_eq(harness_lmmd_start(&h, args), 0);
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        fixture_lmmd_start_with(args);
+        c = fixture_client();
         cr_assert_eq(lmm_segment_create(
                              c, &(lmm_segment_opts){ .size = 2 << 20, .name = "too-big" }, &s[0]),
                      -EDQUOT);
@@ -854,7 +799,7 @@ Test(policy, limits_are_per_user) {
         for (int i = 0; i < 3; i++)
                 lmm_segment_unref(s[i]);
         lmm_client_unref(c);
-        harness_lmmd_stop(&h);
+        fixture_lmmd_stop();
 }
 
 Test(policy, a_path_that_is_not_a_socket_is_never_removed) {
@@ -879,8 +824,8 @@ Test(policy, a_holder_that_seals_the_seals_makes_shutdown_fail_loudly) {
         lmm_client *c;
         lmm_segment *s = NULL;
 
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        fixture_lmmd_start();
+        c = fixture_client();
         cr_assert_eq(
                 lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "sealed" }, &s),
                 0);
@@ -888,8 +833,7 @@ Test(policy, a_holder_that_seals_the_seals_makes_shutdown_fail_loudly) {
         cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_ADD_SEALS, F_SEAL_SEAL), 0);
         cr_assert_eq(lmm_block_freeze(c, "sealed"), -EPERM);
         cr_assert_eq(lmm_client_shutdown_manager(c), 0);
-        cr_assert_eq(harness_wait_exit(h.pid, 5000), 1, "lmmd says the shutdown was not complete");
-        h.pid = 0;
+        cr_assert_eq(fixture_lmmd_wait_exit(5000), 1, "lmmd says the shutdown was not complete");
         lmm_segment_unref(s);
         lmm_client_unref(c);
 }
@@ -901,8 +845,8 @@ Test(policy, the_fd_limit_caps_blocks_over_all_users) {
 
         /* lmmd inherits this and cannot raise it: 32 blocks at most. */
         cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        fixture_lmmd_start();
+        c = fixture_client();
         while (made < 100) {
                 lmm_segment *s = NULL;
                 r = lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096 }, &s);
@@ -925,10 +869,10 @@ Test(policy, a_second_manager_does_not_steal_the_socket) {
         const char *lmmd = harness_getenv("LMMD");
         char err[512];
 
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-        const char *argv[] = { lmmd, "--socket", h.sock, NULL };
+        fixture_lmmd_start();
+        const char *argv[] = { lmmd, "--socket", fixture_lmmd.sock, NULL };
         cr_assert_eq(harness_run(argv, NULL, NULL, 0, err, sizeof(err)), 1);
         cr_assert(strstr(err, "another manager is serving it"), "%s", err);
         (void) other;
-        harness_lmmd_stop(&h);
+        fixture_lmmd_stop();
 }

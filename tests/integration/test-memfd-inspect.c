@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
 #include "minijson.h"
@@ -65,9 +66,8 @@ typedef struct fixture {
 /* What a test started, so that teardown stops it also after a failed assertion
  * (children inherit criterion's pipes and would keep the run waiting). */
 static fixture *running_fixture;
-static harness_lmmd *running_lmmd;
 
-static void fixture_start(fixture *f) {
+static void mkfds_start(fixture *f) {
         const char *mkfds = harness_getenv("MKFDS");
         int in[2], out[2];
         char line[512];
@@ -125,7 +125,7 @@ static void fixture_start(fixture *f) {
         cr_assert(f->child > 0, "mkfds did not get ready");
 }
 
-static void fixture_stop(fixture *f) {
+static void mkfds_stop(fixture *f) {
         if (f->pid <= 0)
                 return;
         close(f->in_fd);
@@ -134,7 +134,7 @@ static void fixture_stop(fixture *f) {
         f->pid = 0;
 }
 
-static const fx_memfd *fixture_memfd(const fixture *f, const char *name) {
+static const fx_memfd *mkfds_memfd(const fixture *f, const char *name) {
         for (size_t i = 0; i < f->n_memfds; i++)
                 if (strcmp(f->memfds[i].name, name) == 0)
                         return &f->memfds[i];
@@ -163,8 +163,7 @@ static void teardown(void) {
                 kill(running_fixture->pid, SIGTERM);
                 waitpid(running_fixture->pid, NULL, 0);
         }
-        if (running_lmmd)
-                harness_lmmd_kill(running_lmmd);
+        fixture_lmmd_stop();
         free(out_buf);
         free(err_buf);
 }
@@ -201,6 +200,16 @@ static mj *inspect_json(const char *const *args, const char *table, const mj **r
         return doc;
 }
 
+/* Run with --json @view --no-manager on the fixture's two processes; the array under @table. */
+static mj *inspect_mkfds(const fixture *f, const char *view, const char *table,
+                         const mj **ret_rows) {
+        char pids[64];
+
+        snprintf(pids, sizeof(pids), "%d,%d", (int) f->pid, (int) f->child);
+        return inspect_json((const char *[]){ "--json", view, "--no-manager", "--pid", pids, NULL },
+                            table, ret_rows);
+}
+
 static uint64_t inode_of(pid_t pid, int fd) {
         char path[64];
         struct stat st;
@@ -217,7 +226,7 @@ static void check_memfd_fields(const fixture *f, const mj *row) {
         const mj *huge = mj_get(row, "hugetlb");
 
         cr_assert(suffix(f, name), "unexpected memfd %s", name);
-        m = fixture_memfd(f, name);
+        m = mkfds_memfd(f, name);
         cr_assert_eq(mj_int(row, "size"), m->size, "%s: size", name);
         cr_assert_str_eq(mj_str(row, "seals"), m->seals, "%s: seals", name);
         cr_assert(huge && huge->type == MJ_BOOL);
@@ -239,7 +248,7 @@ Test(memfd_inspect, list_every_field) {
         mj *doc;
         size_t seen_fds = 0, seen_maps = 0;
 
-        fixture_start(&f);
+        mkfds_start(&f);
         snprintf(pids, sizeof(pids), "%d", (int) f.pid);
         {
                 char child[32];
@@ -316,20 +325,16 @@ Test(memfd_inspect, list_every_field) {
         cr_assert_eq(seen_fds, f.n_fds);
         cr_assert_eq(seen_maps, f.n_maps);
         mj_free(doc);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 Test(memfd_inspect, summary_totals) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
 
-        fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--summary", "--no-manager", "--pid", pids, NULL },
-                "memfds", &rows);
+        mkfds_start(&f);
+        doc = inspect_mkfds(&f, "--summary", "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
                 const mj *row = rows->items[i];
@@ -358,20 +363,16 @@ Test(memfd_inspect, summary_totals) {
                 cr_assert(mj_is_null(row, "pid") || !mj_get(row, "pid"), "no pid on a memfd line");
         }
         mj_free(doc);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 Test(memfd_inspect, tree_children) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
 
-        fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--tree", "--no-manager", "--pid", pids, NULL },
-                "memfds", &rows);
+        mkfds_start(&f);
+        doc = inspect_mkfds(&f, "--tree", "memfds", &rows);
         cr_assert_eq(rows->n, f.n_memfds, "%.4000s", out_buf);
         for (size_t i = 0; i < rows->n; i++) {
                 const mj *row = rows->items[i];
@@ -397,21 +398,17 @@ Test(memfd_inspect, tree_children) {
                 }
         }
         mj_free(doc);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 Test(memfd_inspect, processes_totals) {
         fixture f;
-        char pids[64];
         const mj *rows;
         mj *doc;
         long long fds = 0, rss = 0;
 
-        fixture_start(&f);
-        snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
-        doc = inspect_json(
-                (const char *[]){ "--json", "--processes", "--no-manager", "--pid", pids, NULL },
-                "processes", &rows);
+        mkfds_start(&f);
+        doc = inspect_mkfds(&f, "--processes", "processes", &rows);
         cr_assert_eq(rows->n, 2, "%.4000s", out_buf);
         for (size_t k = 0; k < f.n_fds; k++)
                 fds += f.fds[k].pid == f.pid;
@@ -435,7 +432,7 @@ Test(memfd_inspect, processes_totals) {
                 }
         }
         mj_free(doc);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 Test(memfd_inspect, columns_and_name_filter) {
@@ -444,7 +441,7 @@ Test(memfd_inspect, columns_and_name_filter) {
         const mj *rows;
         mj *doc;
 
-        fixture_start(&f);
+        mkfds_start(&f);
         snprintf(pids, sizeof(pids), "%d", (int) f.pid);
         snprintf(pattern, sizeof(pattern), "%s-r?", f.prefix);
 
@@ -472,7 +469,7 @@ Test(memfd_inspect, columns_and_name_filter) {
         cr_assert_eq(count_lines(out_buf), 3, "%.4000s", out_buf);
         cr_assert(strstr(out_buf, "NAME") && strstr(out_buf, "shrink,grow,write"), "%.4000s",
                   out_buf);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 /* The holders memfd-inspect reports are the ones util-linux lsfd reports. */
@@ -486,7 +483,7 @@ Test(memfd_inspect, agrees_with_lsfd) {
 
         if (access("/usr/bin/lsfd", X_OK) != 0)
                 cr_skip_test("util-linux lsfd is not installed");
-        fixture_start(&f);
+        mkfds_start(&f);
         snprintf(pids, sizeof(pids), "%d,%d", (int) f.pid, (int) f.child);
         doc = inspect_json((const char *[]){ "--json", "--no-manager", "--pid", pids, NULL },
                            "memfds", &rows);
@@ -551,7 +548,7 @@ Test(memfd_inspect, agrees_with_lsfd) {
         mj_free(ldoc);
         mj_free(doc);
         free(lsfd_out);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }
 
 /* ------------------------------------------------------------ the manager */
@@ -566,7 +563,6 @@ static const mj *find_block(const mj *rows, const char *block) {
 }
 
 Test(memfd_inspect, manager_blocks) {
-        harness_lmmd h;
         lmm_client *c = NULL;
         lmm_segment *kept = NULL, *conn = NULL, *gone = NULL;
         lmm_block_info info;
@@ -579,9 +575,8 @@ Test(memfd_inspect, manager_blocks) {
         snprintf(name_conn, sizeof(name_conn), "insp-conn-%d", (int) getpid());
         snprintf(name_orphan, sizeof(name_orphan), "insp-orphan-%d", (int) getpid());
 
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0);
-        running_lmmd = &h;
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        fixture_lmmd_start();
+        c = fixture_client();
         cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 65536, .name = name_kept },
                                         &kept),
                      0);
@@ -607,8 +602,8 @@ Test(memfd_inspect, manager_blocks) {
 
         /* The scan is whole-system (the orphan verdict needs it); the lines are only ours. */
         snprintf(pattern, sizeof(pattern), "*insp-*-%d", (int) getpid());
-        doc = inspect_json((const char *[]){ "--json", "--summary", "--socket", h.sock, "--name",
-                                             pattern, NULL },
+        doc = inspect_json((const char *[]){ "--json", "--summary", "--socket", fixture_lmmd.sock,
+                                             "--name", pattern, NULL },
                            "memfds", &rows);
         cr_assert_eq(rows->n, 3, "%.4000s", out_buf);
 
@@ -636,8 +631,9 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert_eq(mj_int(row, "rss"), 4096);
         {
                 char want[64];
-                snprintf(want, sizeof(want), "%d,%d", (int) (h.pid < getpid() ? h.pid : getpid()),
-                         (int) (h.pid < getpid() ? getpid() : h.pid));
+                snprintf(want, sizeof(want), "%d,%d",
+                         (int) (fixture_lmmd.pid < getpid() ? fixture_lmmd.pid : getpid()),
+                         (int) (fixture_lmmd.pid < getpid() ? getpid() : fixture_lmmd.pid));
                 cr_assert_str_eq(mj_str(row, "pids"), want);
         }
 
@@ -657,7 +653,7 @@ Test(memfd_inspect, manager_blocks) {
         cr_assert_eq(mj_int(row, "fds"), 1);
         {
                 char want[32];
-                snprintf(want, sizeof(want), "%d", (int) h.pid);
+                snprintf(want, sizeof(want), "%d", (int) fixture_lmmd.pid);
                 cr_assert_str_eq(mj_str(row, "pids"), want);
         }
         mj_free(doc);
@@ -665,18 +661,18 @@ Test(memfd_inspect, manager_blocks) {
         /* --pid narrows the lines, not the verdict: the orphan is still one. */
         {
                 char pid[32];
-                snprintf(pid, sizeof(pid), "%d", (int) h.pid);
-                doc = inspect_json(
-                        (const char *[]){ "--json", "--socket", h.sock, "--pid", pid, NULL },
-                        "memfds", &rows);
+                snprintf(pid, sizeof(pid), "%d", (int) fixture_lmmd.pid);
+                doc = inspect_json((const char *[]){ "--json", "--socket", fixture_lmmd.sock,
+                                                     "--pid", pid, NULL },
+                                   "memfds", &rows);
                 row = find_block(rows, name_orphan);
                 cr_assert(row);
                 cr_assert(mj_get(row, "orphan")->b);
                 cr_assert_str_eq(mj_str(row, "type"), "fd");
-                cr_assert_eq(mj_int(row, "pid"), h.pid);
+                cr_assert_eq(mj_int(row, "pid"), fixture_lmmd.pid);
                 cr_assert_str_eq(mj_str(row, "command"), "lmmd");
                 for (size_t i = 0; i < rows->n; i++)
-                        cr_assert_eq(mj_int(rows->items[i], "pid"), h.pid);
+                        cr_assert_eq(mj_int(rows->items[i], "pid"), fixture_lmmd.pid);
                 mj_free(doc);
         }
 
@@ -691,8 +687,7 @@ Test(memfd_inspect, manager_blocks) {
         lmm_segment_unref(kept);
         lmm_segment_unref(conn);
         lmm_client_unref(c);
-        running_lmmd = NULL;
-        harness_lmmd_stop(&h);
+        fixture_lmmd_stop();
 }
 
 Test(memfd_inspect, unreachable_manager_is_one_line) {
@@ -795,7 +790,7 @@ Test(memfd_inspect, watch_redraws_until_sigint) {
         const char *p;
         int frames = 0;
 
-        fixture_start(&f);
+        mkfds_start(&f);
         snprintf(pid_s, sizeof(pid_s), "%d", (int) f.pid);
         cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
         pid = fork();
@@ -817,5 +812,5 @@ Test(memfd_inspect, watch_redraws_until_sigint) {
         for (p = out_buf; (p = strstr(p, "INODE")); p++)
                 frames++;
         cr_assert_geq(frames, 2, "%d frames:\n%.4000s", frames, out_buf);
-        fixture_stop(&f);
+        mkfds_stop(&f);
 }

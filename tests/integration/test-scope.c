@@ -14,28 +14,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
 
-static harness_lmmd h;
-
-static void start(void) {
-        cr_assert_eq(harness_lmmd_start(&h, NULL), 0, "cannot start lmmd");
-}
-
-static void stop(void) {
-        if (h.pid > 0)
-                harness_lmmd_stop(&h);
-}
-
-TestSuite(scope, .init = start, .fini = stop, .timeout = 60);
-TestSuite(adopt, .init = start, .fini = stop, .timeout = 60);
-
-static lmm_client *client(void) {
-        lmm_client *c = NULL;
-        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
-        return c;
-}
+TestSuite(scope, .init = fixture_lmmd_start, .fini = fixture_lmmd_stop, .timeout = 60);
+TestSuite(adopt, .init = fixture_lmmd_start, .fini = fixture_lmmd_stop, .timeout = 60);
 
 static bool exists(lmm_client *c, const char *name) {
         lmm_block_info info;
@@ -55,7 +39,7 @@ static bool gone_soon(lmm_client *c, const char *name) {
 }
 
 Test(scope, connection_scoped_block_goes_with_its_connection) {
-        lmm_client *owner = client(), *other = client();
+        lmm_client *owner = fixture_client(), *other = fixture_client();
         lmm_segment *s = NULL;
         lmm_block_info info;
         char *p;
@@ -79,7 +63,7 @@ Test(scope, connection_scoped_block_goes_with_its_connection) {
 }
 
 Test(scope, kill_9_of_the_creator_releases_connection_scoped_blocks_only) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         int ready[2];
         char x;
         pid_t pid;
@@ -90,7 +74,7 @@ Test(scope, kill_9_of_the_creator_releases_connection_scoped_blocks_only) {
                 lmm_client *cc = NULL;
                 lmm_segment *a = NULL, *b = NULL;
 
-                if (lmm_client_connect(h.sock, &cc) < 0 ||
+                if (lmm_client_connect(fixture_lmmd.sock, &cc) < 0 ||
                     lmm_segment_create(cc,
                                        &(lmm_segment_opts){ .size = 4096,
                                                             .name = "scoped",
@@ -116,7 +100,7 @@ Test(scope, kill_9_of_the_creator_releases_connection_scoped_blocks_only) {
 }
 
 Test(scope, released_scoped_block_is_not_released_twice) {
-        lmm_client *owner = client(), *other = client();
+        lmm_client *owner = fixture_client(), *other = fixture_client();
         lmm_segment *s = NULL, *t = NULL;
 
         cr_assert_eq(lmm_segment_create(owner,
@@ -138,7 +122,7 @@ Test(scope, released_scoped_block_is_not_released_twice) {
 }
 
 Test(adopt, a_memfd_of_ones_own_becomes_a_block) {
-        lmm_client *c = client(), *other = client();
+        lmm_client *c = fixture_client(), *other = fixture_client();
         lmm_segment *s = NULL, *o = NULL;
         int fd = memfd_create("mine", MFD_CLOEXEC | MFD_ALLOW_SEALING);
         char *p;
@@ -170,7 +154,7 @@ Test(adopt, a_memfd_of_ones_own_becomes_a_block) {
 }
 
 Test(adopt, anything_but_a_sealable_memfd_is_refused) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         lmm_segment *s = NULL;
         char path[] = "/tmp/lmm-adopt-XXXXXX";
         int file = mkostemp(path, O_CLOEXEC), pipes[2], nosealing, empty, ro;
@@ -233,7 +217,7 @@ Test(adopt, anything_but_a_sealable_memfd_is_refused) {
 }
 
 Test(adopt, no_aliases_and_no_write_only_fds) {
-        lmm_client *c = client();
+        lmm_client *c = fixture_client();
         lmm_segment *s = NULL, *o = NULL, *x = NULL;
         char path[64];
         int m, wronly;
@@ -263,7 +247,7 @@ Test(adopt, no_aliases_and_no_write_only_fds) {
 }
 
 Test(adopt, connection_scope_applies_to_adopted_blocks) {
-        lmm_client *c = client(), *other = client();
+        lmm_client *c = fixture_client(), *other = fixture_client();
         lmm_segment *s = NULL;
         int fd = memfd_create("scoped-adopt", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 

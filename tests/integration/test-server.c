@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "lmm.h"
 
@@ -229,7 +230,7 @@ Test(server, serve_forever_in_a_thread_of_ones_own) {
 
         cr_assert_not_null(mkdtemp(dir));
         snprintf(path, sizeof(path), "%s/m.sock", dir);
-        cr_assert_eq(lmm_manager_new(NULL, &m), 0);
+        m = fixture_manager_new(NULL);
         cr_assert_eq(lmm_manager_listen(m, path), 0);
         cr_assert_eq(pthread_create(&t, NULL, serve, m), 0);
 

@@ -5,7 +5,6 @@
  */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -15,19 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "memfd-scan.h"
-
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *de;
-        int n = 0;
-
-        cr_assert(d);
-        while ((de = readdir(d)))
-                n += de->d_name[0] != '.';
-        closedir(d);
-        return n - 1;
-}
 
 Test(memfd_scan, parses_links) {
         char buf[64];
@@ -92,9 +80,9 @@ Test(memfd_scan, finds_own_memfd) {
         addr[4096] = 1; /* one page resident */
         cr_assert_eq(fstat(fd, &st), 0);
 
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &self, .n_pids = 1 }, &s), 0);
-        cr_assert_eq(count_fds(), before, "the scan leaked an fd");
+        cr_assert_eq(harness_count_fds(0), before, "the scan leaked an fd");
 
         cr_assert_eq(s->n_scanned, 1);
         cr_assert_eq(s->n_unreadable, 0);
@@ -134,7 +122,7 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_null(memfd_scan_find_entry(s, st.st_dev, st.st_ino));
         cr_assert_null(memfd_scan_find_process(s, self));
         memfd_scan_free(s);
-        cr_assert_eq(count_fds(), before);
+        cr_assert_eq(harness_count_fds(0), before);
 
         munmap(addr, 3 * 4096);
         close(fd);

@@ -8,14 +8,14 @@
  */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
+#include "fixture.h"
+#include "harness.h"
 #include "lmm.h"
 #include "transport.h"
 #include "util.h"
@@ -28,27 +28,13 @@ static int peer = -1;
  * the kernel has SO_PEERPIDFD */
 static int conn_fds;
 
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1;
-}
-
 static void setup(void) {
-        int sv[2], before;
+        int before;
 
-        cr_assert_eq(lmm_manager_new(NULL, &mgr), 0);
-        before = count_fds();
-        cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-        cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
-        peer = sv[1];
-        conn_fds = count_fds() - before - 1;
+        mgr = fixture_manager_new(NULL);
+        before = harness_count_fds(0);
+        peer = fixture_manager_connect(mgr, NULL);
+        conn_fds = harness_count_fds(0) - before - 1;
 }
 
 static void teardown(void) {
@@ -56,35 +42,14 @@ static void teardown(void) {
         mgr = lmm_manager_free(mgr);
 }
 
-static void pump(void) {
-        for (int i = 0; i < 8; i++)
-                cr_assert_geq(lmm_manager_dispatch(mgr, 0), 0);
-}
-
-static void send_msg(const wire_msg *m, int fd) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        size_t len;
-
-        cr_assert_eq(wire_encode(m, buf, sizeof(buf), &len), 0);
-        cr_assert_eq(transport_send(peer, buf, len, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
-}
-
 static void send_raw(const raw_msg *r, int fd) {
         cr_assert_eq(transport_send(peer, r->b, r->n, fd >= 0 ? &fd : NULL, fd >= 0, false), 0);
 }
 
-/* The next reply; *ret_fd gets its fd or -1. Return: wire_decode()'s result. */
+/* The next reply; *ret_fd gets its fd or -EBADF. Return: wire_decode()'s result, -EAGAIN: none. */
 static int recv_msg(wire_msg *ret, int *ret_fd) {
-        static uint8_t buf[WIRE_MESSAGE_MAX];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n;
-
-        pump();
-        n = transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true);
-        cr_assert_gt(n, 0, "no reply: %zd", n);
-        *ret_fd = n_fds ? fds[0] : -1;
-        return wire_decode(buf, (size_t) n, ret);
+        fixture_manager_pump(mgr);
+        return fixture_raw_recv(peer, ret, ret_fd);
 }
 
 static void expect_error(uint32_t serial, int error) {
@@ -92,20 +57,17 @@ static void expect_error(uint32_t serial, int error) {
         int fd;
 
         cr_assert_eq(recv_msg(&r, &fd), 0);
-        cr_assert_eq(fd, -1);
+        cr_assert_eq(fd, -EBADF);
         cr_assert_eq(r.type, WIRE_ERROR, "type 0x%04x, not ERROR %d", r.type, error);
         cr_assert_eq(r.serial, serial);
         cr_assert_eq(r.error, error, "error %d (%s), want %d", r.error, r.text, error);
 }
 
 static void expect_closed(void) {
-        uint8_t buf[64];
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds;
+        wire_msg r;
+        int fd;
 
-        pump();
-        cr_assert_eq(transport_recv(peer, buf, sizeof(buf), fds, WIRE_FDS_MAX, &n_fds, true), 0,
-                     "the manager kept the connection");
+        cr_assert_eq(recv_msg(&r, &fd), -ECONNRESET, "the manager kept the connection");
 }
 
 static wire_msg named(uint16_t type, uint32_t serial, const char *name) {
@@ -128,15 +90,15 @@ Test(protocol, pipelined_requests_answered_in_order) {
         int fd;
 
         q = create(10, "a", 4096, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_STAT, 11, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_OPEN, 12, "missing");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = (wire_msg){ .type = WIRE_LIST, .serial = 13 };
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         q = named(WIRE_RELEASE, 14, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
 
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
@@ -152,7 +114,7 @@ Test(protocol, pipelined_requests_answered_in_order) {
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
         cr_assert_eq(r.serial, 11);
-        cr_assert_eq(fd, -1);
+        cr_assert_eq(fd, -EBADF);
         cr_assert_str_eq(r.block.name, "a");
 
         expect_error(12, ENOENT);
@@ -174,39 +136,39 @@ Test(protocol, request_errors_keep_the_connection) {
         int fd, p[2];
 
         q = create(1, "a", 0, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(1, EINVAL); /* size 0 */
         q = create(2, "a", (uint64_t) INT64_MAX + 1, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(2, EFBIG);
         q = create(3, "a", 4096, 0x80);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(3, EINVAL); /* unknown flags */
         q = create(4, "a", 4096, 0);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
         close(fd);
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(4, EEXIST);
 
         q = named(WIRE_OPEN, 5, "a");
         q.flags = 0x80;
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         expect_error(5, EINVAL);
         for (uint16_t t = WIRE_RELEASE; t <= WIRE_STAT; t++) {
                 q = named(t, 6, "nope");
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 expect_error(6, ENOENT);
         }
 
         /* ADOPT of something that is not a memfd */
         cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
         q = (wire_msg){ .type = WIRE_ADOPT, .serial = 7 };
-        send_msg(&q, p[1]);
+        fixture_raw_send(peer, &q, p[1]);
         close(p[0]);
         close(p[1]);
-        pump();
+        fixture_manager_pump(mgr);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_ERROR);
         cr_assert_eq(r.serial, 7);
@@ -215,7 +177,7 @@ Test(protocol, request_errors_keep_the_connection) {
 
         /* still served */
         q = named(WIRE_STAT, 8, "a");
-        send_msg(&q, -1);
+        fixture_raw_send(peer, &q, -1);
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_STAT);
 }
@@ -231,14 +193,14 @@ Test(protocol, list_pages_with_a_cursor) {
 
                 snprintf(name, sizeof(name), "b%zu", i);
                 q = create((uint32_t) i, name, 1, 0);
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 cr_assert_eq(recv_msg(&r, &fd), 0);
                 cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE, "%s: %s", name, r.text);
                 close(fd);
         }
         for (unsigned page = 0;; page++) {
                 q = (wire_msg){ .type = WIRE_LIST, .serial = 1000 + page, .cursor = cursor };
-                send_msg(&q, -1);
+                fixture_raw_send(peer, &q, -1);
                 cr_assert_eq(recv_msg(&r, &fd), 0);
                 cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
                 cr_assert_eq(r.n_blocks, page == 0 ? WIRE_LIST_MAX : 5);
@@ -262,7 +224,7 @@ Test(protocol, list_pages_with_a_cursor) {
 Test(protocol, malformed_messages_close_the_connection) {
         for (int k = 0; k < 8; k++) {
                 raw_msg r;
-                int before, sv[2], memfd = -1;
+                int before, memfd = -1;
 
                 raw_header(&r, WIRE_VERSION, WIRE_STAT, 1);
                 switch (k) {
@@ -299,7 +261,7 @@ Test(protocol, malformed_messages_close_the_connection) {
                 }
                 if (k != 1 && k != 5)
                         raw_fix(&r);
-                before = count_fds();
+                before = harness_count_fds(0);
                 if (k == 6)
                         cr_assert_eq(memfd_new_sealed("unexpected", 4096, false, &memfd), 0);
                 send_raw(&r, memfd);
@@ -307,21 +269,20 @@ Test(protocol, malformed_messages_close_the_connection) {
                 expect_closed();
                 /* the manager's fds for the connection are gone, and the fd it was sent
                  * (closed by the manager's closer thread, so give it a moment) */
-                for (int w = 0; w < 200 && count_fds() != before - conn_fds; w++)
+                for (int w = 0; w < 200 && harness_count_fds(0) != before - conn_fds; w++)
                         usleep(5000);
-                cr_assert_eq(count_fds(), before - conn_fds, "case %d: fds left behind: %d, was %d",
-                             k, count_fds(), before);
+                cr_assert_eq(harness_count_fds(0), before - conn_fds,
+                             "case %d: fds left behind: %d, was %d", k, harness_count_fds(0),
+                             before);
 
                 /* the manager serves a new connection */
                 safe_close(peer);
-                cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
-                cr_assert_eq(lmm_manager_add_connection(mgr, sv[0], false), 0);
-                peer = sv[1];
+                peer = fixture_manager_connect(mgr, NULL);
                 {
                         wire_msg q = { .type = WIRE_LIST, .serial = 99 }, rep;
                         int fd;
 
-                        send_msg(&q, -1);
+                        fixture_raw_send(peer, &q, -1);
                         cr_assert_eq(recv_msg(&rep, &fd), 0);
                         cr_assert_eq(rep.type, WIRE_REPLY | WIRE_LIST);
                         wire_msg_done(&rep);

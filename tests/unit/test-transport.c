@@ -7,7 +7,6 @@
  */
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,22 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
-
-static int count_fds(void) {
-        DIR *d = opendir("/proc/self/fd");
-        struct dirent *e;
-        int n = 0;
-
-        cr_assert_not_null(d);
-        while ((e = readdir(d)))
-                if (e->d_name[0] != '.')
-                        n++;
-        closedir(d);
-        return n - 1; /* the directory's own fd */
-}
 
 static void pair(int sv[2]) {
         cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0, "%m");
@@ -59,6 +46,19 @@ static void send_raw(int sock, const void *buf, size_t len, const int *fds, size
                 memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
         }
         cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t) len, "%m");
+}
+
+/* The next message on @sock is refused as bad control data (-EBADMSG), and every fd that came
+ * with it is closed again: no more fds are open than before. */
+static void expect_refused(int sock, size_t max_fds, const char *what) {
+        int fds[8], before = harness_count_fds(0);
+        uint8_t out[64];
+        size_t n_fds;
+
+        cr_assert_leq(max_fds, ELEMENTSOF(fds));
+        cr_assert_eq(transport_recv(sock, out, sizeof(out), fds, max_fds, &n_fds, false), -EBADMSG,
+                     "%s", what);
+        cr_assert_eq(harness_count_fds(0), before, "%s: an fd leaked", what);
 }
 
 /* Whether @fd (ours) and @other refer to the same open file. */
@@ -99,7 +99,7 @@ Test(transport, one_fd_arrives_cloexec) {
         cr_assert_eq(memfd_new_sealed("transport-test", 4096, false, &memfd), 0);
         /* the sender's copy is not close-on-exec: the flag must come from the receiver */
         cr_assert_eq(fcntl(memfd, F_SETFD, 0), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
 
         cr_assert_eq(transport_send(sv[0], "fd", 2, &memfd, 1, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false), 2);
@@ -108,7 +108,7 @@ Test(transport, one_fd_arrives_cloexec) {
         cr_assert_neq(fds[0], memfd);
         cr_assert(same_file(fds[0], memfd));
         cr_assert(fcntl(fds[0], F_GETFD) & FD_CLOEXEC, "a received fd must be close-on-exec");
-        cr_assert_eq(count_fds(), before + 1);
+        cr_assert_eq(harness_count_fds(0), before + 1);
         /* the sender's fd was borrowed, not consumed */
         cr_assert_geq(fcntl(memfd, F_GETFD), 0);
 
@@ -143,11 +143,11 @@ Test(transport, too_many_fds_refused_none_leaked) {
                 send_raw(sv[0], "many", 4, send, k);
                 close_many(send, k);
 
-                before = count_fds();
+                before = harness_count_fds(0);
                 cr_assert_eq(
                         transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                         -EBADMSG, "%zu fds", k);
-                cr_assert_eq(count_fds(), before, "%zu fds: a received fd leaked", k);
+                cr_assert_eq(harness_count_fds(0), before, "%zu fds: a received fd leaked", k);
                 cr_assert_eq(n_fds, 77, "ret_n_fds written on failure");
                 close(sv[0]);
                 close(sv[1]);
@@ -157,36 +157,27 @@ Test(transport, too_many_fds_refused_none_leaked) {
 /* A caller that asks for more fds than any message may carry still gets
  * at most WIRE_FDS_MAX. */
 Test(transport, max_fds_is_capped) {
-        int sv[2], send[2], fds[8], before;
-        uint8_t out[64];
-        size_t n_fds;
+        int sv[2], send[2];
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("cap-a", 4096, false, &send[0]), 0);
         cr_assert_eq(memfd_new_sealed("cap-b", 4096, false, &send[1]), 0);
         send_raw(sv[0], "two", 3, send, 2);
         close_many(send, 2);
-        before = count_fds();
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, ELEMENTSOF(fds), &n_fds, false),
-                     -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        expect_refused(sv[1], 8, "two fds, room for eight");
         close(sv[0]);
         close(sv[1]);
 }
 
 /* max_fds 0: a message that must carry no fd but carries one. */
 Test(transport, fd_where_none_allowed) {
-        int sv[2], memfd, fds[WIRE_FDS_MAX], before;
-        uint8_t out[64];
-        size_t n_fds;
+        int sv[2], memfd;
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("none-allowed", 4096, false, &memfd), 0);
         cr_assert_eq(transport_send(sv[0], "x", 1, &memfd, 1, false), 0);
         close(memfd);
-        before = count_fds();
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, 0, &n_fds, false), -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        expect_refused(sv[1], 0, "an fd where none is allowed");
         close(sv[0]);
         close(sv[1]);
 }
@@ -195,24 +186,17 @@ Test(transport, fd_where_none_allowed) {
  * the receive helper never asked for: refused, the fd that came with it
  * closed, the socket still usable for the caller to drop. */
 Test(transport, foreign_control_message) {
-        int sv[2], one = 1, memfd, fds[WIRE_FDS_MAX], before;
-        uint8_t out[64];
-        size_t n_fds;
+        int sv[2], one = 1, memfd;
 
         pair(sv);
         cr_assert_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)), 0);
         cr_assert_eq(memfd_new_sealed("creds", 4096, false, &memfd), 0);
 
-        before = count_fds();
         cr_assert_eq(transport_send(sv[0], "c", 1, NULL, 0, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
-                     -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        expect_refused(sv[1], WIRE_FDS_MAX, "credentials");
 
         cr_assert_eq(transport_send(sv[0], "c", 1, &memfd, 1, false), 0);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
-                     -EBADMSG);
-        cr_assert_eq(count_fds(), before, "the fd sent alongside credentials leaked");
+        expect_refused(sv[1], WIRE_FDS_MAX, "credentials and an fd");
 
         close(memfd);
         close(sv[0]);
@@ -226,11 +210,11 @@ Test(transport, message_larger_than_buffer) {
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("big", 4096, false, &memfd), 0);
-        before = count_fds();
+        before = harness_count_fds(0);
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), &memfd, 1, false), 0);
         cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
                      -EMSGSIZE);
-        cr_assert_eq(count_fds(), before, "the fd of a truncated message leaked");
+        cr_assert_eq(harness_count_fds(0), before, "the fd of a truncated message leaked");
 
         /* without fds too; and the rest of the record is gone, not read as the next one */
         cr_assert_eq(transport_send(sv[0], big, sizeof(big), NULL, 0, false), 0);
@@ -284,17 +268,12 @@ Test(transport, peer_closed_is_end_of_stream) {
 
 /* An empty record that carries an fd is a protocol error, not end of stream. */
 Test(transport, empty_record_with_fd) {
-        int sv[2], memfd, fds[WIRE_FDS_MAX], before;
-        uint8_t out[64];
-        size_t n_fds;
+        int sv[2], memfd;
 
         pair(sv);
         cr_assert_eq(memfd_new_sealed("empty", 4096, false, &memfd), 0);
-        before = count_fds();
         send_raw(sv[0], "", 0, &memfd, 1);
-        cr_assert_eq(transport_recv(sv[1], out, sizeof(out), fds, WIRE_FDS_MAX, &n_fds, false),
-                     -EBADMSG);
-        cr_assert_eq(count_fds(), before);
+        expect_refused(sv[1], WIRE_FDS_MAX, "an empty record with an fd");
         close(memfd);
         close(sv[0]);
         close(sv[1]);
