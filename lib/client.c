@@ -136,15 +136,21 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         return 0;
 }
 
+/*
+ * name_arg() - check a name argument. @may_be_null: a new block, which the
+ * manager may name; otherwise a block to find, which may be another user's
+ * (UID/NAME).
+ */
 static int name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null) {
-        size_t n;
+        uint32_t uid;
+        size_t n, offset;
 
         if (!name) {
                 out[0] = 0;
                 return may_be_null ? 0 : -EINVAL;
         }
         n = strnlen(name, LMM_NAME_MAX + 1);
-        if (!name_is_valid(name, n))
+        if (may_be_null ? !name_is_valid(name, n) : name_split(name, n, &uid, &offset) < 0)
                 return -EINVAL;
         memcpy(out, name, n + 1);
         return 0;

@@ -94,6 +94,16 @@ enum {
         /* Scope the block to this connection: the manager releases it when
          * the connection closes, for any reason (exit, crash, kill -9). */
         LMM_CREATE_SCOPE_CONNECTION = 1u << 1,
+        /* What other users may do with the block (the manager's uid and root
+         * always may everything). Without either flag a block is its
+         * creator's alone: no other uid can open, stat or list it. With
+         * OTHERS_READ, every uid the manager serves may open it read-only;
+         * with OTHERS_WRITE (which implies OTHERS_READ) read-write too. The
+         * kernel holds to it as well: the memfd is mode 0600 and owned by
+         * the manager's uid, so a read-only fd cannot be reopened
+         * read-write through /proc/self/fd by another uid. */
+        LMM_CREATE_OTHERS_READ = 1u << 2,
+        LMM_CREATE_OTHERS_WRITE = 1u << 3,
 };
 
 enum {
@@ -111,7 +121,19 @@ enum {
         LMM_BLOCK_SCOPE_CONNECTION = 1u << 1,
         LMM_BLOCK_FROZEN = 1u << 2,
         LMM_BLOCK_ADOPTED = 1u << 3,
+        LMM_BLOCK_OTHERS_READ = 1u << 4,  /* other uids may open it read-only */
+        LMM_BLOCK_OTHERS_WRITE = 1u << 5, /* ... and read-write */
 };
+
+/*
+ * Names. Each uid has a namespace of its own: two users may both have a
+ * block called "config", and nobody can take a name away from another user.
+ * Where a call finds a block by name, NAME means the caller's own block, or,
+ * when it has none, the block of that name that the manager's uid made; a
+ * block of another user is named "UID/NAME" (UID in decimal), and is found
+ * only when its owner shares it (LMM_CREATE_OTHERS_*). A name is 1 to
+ * LMM_NAME_MAX bytes, with no '/' and no control characters.
+ */
 
 typedef struct lmm_segment_opts {
         uint64_t size;    /* bytes, > 0 */
@@ -144,9 +166,11 @@ LMM_EXPORT int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_
 
 /**
  * lmm_segment_open() - open an existing block by name
+ * @name: NAME or UID/NAME (see "Names" above)
  * @flags: LMM_OPEN_*
  *
- * Return: 0, -ENOENT when no block has that name.
+ * Return: 0; -ENOENT when no block of that name is there for the caller;
+ * -EACCES when its owner shares it read-only and @flags asks to write.
  */
 LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret);
 
@@ -157,10 +181,13 @@ LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags,
  * @name: name to give it, or NULL
  *
  * Python's track_segment(). The manager checks that @fd is a memfd, seals
- * its size and from then on treats it like a block of its own.
+ * its size, takes group and other permissions off its mode (so that no other
+ * uid can reopen it through /proc), and from then on treats it like a block
+ * of its own. @flags: LMM_CREATE_SCOPE_CONNECTION and LMM_CREATE_OTHERS_*.
  *
  * Return: 0; -EBADF; -EINVAL when @fd is not a sealable memfd; -EPERM when
- * it can no longer be sealed.
+ * it can no longer be sealed, or its mode lets other users in and the
+ * manager may not change it.
  */
 LMM_EXPORT int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
                                  lmm_segment **ret);
@@ -214,7 +241,8 @@ LMM_EXPORT bool lmm_segment_is_writable(const lmm_segment *s);
  * lmm_block_release() - drop the manager's reference and the name
  *
  * Python's unlink(). Holders keep their memory; the kernel frees it when the
- * last one closes. Return: 0, -ENOENT.
+ * last one closes. Only the owner, the manager's uid and root may.
+ * Return: 0, -ENOENT, -EPERM for another user's block.
  */
 LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
 
@@ -222,15 +250,17 @@ LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
  * lmm_block_freeze() - seal a block F_SEAL_FUTURE_WRITE
  *
  * From then on nobody can map it writable or write() it; mappings that exist
- * keep working (publish, then share). Return: 0, -ENOENT.
+ * keep working (publish, then share). Only the owner, the manager's uid and
+ * root may. Return: 0, -ENOENT, -EPERM for another user's block.
  */
 LMM_EXPORT int lmm_block_freeze(lmm_client *c, const char *name);
 
-/** lmm_block_stat() - what the manager knows of one block. */
+/** lmm_block_stat() - what the manager knows of one block (@name: NAME or UID/NAME). */
 LMM_EXPORT int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret);
 
 /**
- * lmm_block_list() - every block the manager holds
+ * lmm_block_list() - every block the caller may open: its own and those
+ * other users share (the manager's uid and root: every block)
  * @ret_blocks: receives an array, free() it
  * @ret_n: receives its length
  */

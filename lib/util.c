@@ -254,6 +254,27 @@ bool name_is_valid(const char *name, size_t len) {
         return true;
 }
 
+int name_split(const char *name, size_t len, uint32_t *ret_uid, size_t *ret_offset) {
+        uint64_t uid = 0;
+        size_t i = 0;
+
+        if (len == 0 || len > LMM_NAME_MAX)
+                return -EINVAL;
+        if (name_is_valid(name, len))
+                return 0;
+        for (; i < len && name[i] >= '0' && name[i] <= '9'; i++) {
+                uid = uid * 10 + (uint64_t) (name[i] - '0');
+                if (uid >= UINT32_MAX) /* (uid_t) -1 is nobody's */
+                        return -EINVAL;
+        }
+        if (i == 0 || i >= len || name[i] != '/' || (name[0] == '0' && i > 1) ||
+            !name_is_valid(name + i + 1, len - i - 1))
+                return -EINVAL;
+        *ret_uid = (uint32_t) uid;
+        *ret_offset = i + 1;
+        return 1;
+}
+
 bool utf8_is_valid(const void *p, size_t len) {
         const uint8_t *s, *end;
 

@@ -119,6 +119,14 @@ int parse_size(const char *s, uint64_t *ret);
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
 
+/*
+ * name_split() - a name as requests that find a block give it: "NAME", or
+ * "UID/NAME" for another user's block (UID in decimal, no leading zero).
+ * Return: 0 for a bare name; 1 for UID/NAME, with *ret_uid and, in
+ * *ret_offset, where NAME starts; -EINVAL when it is neither.
+ */
+int name_split(const char *name, size_t len, uint32_t *ret_uid, size_t *ret_offset);
+
 /* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
 bool utf8_is_valid(const void *p, size_t len);
 

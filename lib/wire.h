@@ -60,11 +60,16 @@ typedef struct wire_msg {
 
         /* Requests: CREATE (size, flags, name), OPEN and ADOPT (flags, name),
          * RELEASE, FREEZE, STAT (name), LIST (cursor). name may be empty for
-         * CREATE and ADOPT only. */
+         * CREATE and ADOPT only; OPEN, RELEASE, FREEZE and STAT may name
+         * another user's block as UID/NAME. */
         uint64_t size;
         uint32_t flags;
         uint64_t cursor;
         char name[LMM_NAME_MAX + 1];
+        /* Decoded requests only: the name field was well framed but held a
+         * name no block may have; name is then empty. A name is data: the
+         * manager answers EINVAL rather than end the connection. */
+        bool name_invalid;
 
         /* Replies to CREATE, OPEN, ADOPT and STAT: one block. */
         wire_block block;

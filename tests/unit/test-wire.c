@@ -398,6 +398,16 @@ static const uint16_t named_types[] = {
         WIRE_REPLY | WIRE_LIST,
 };
 
+/* Decodes to a message whose name is invalid: a request (answered EINVAL)? */
+static bool decodes_with_invalid_name(const raw_msg *r) {
+        wire_msg m;
+
+        if (wire_decode(r->b, r->n, &m) != 0)
+                return false;
+        wire_msg_done(&m);
+        return m.name_invalid && m.name[0] == 0;
+}
+
 Test(wire, names_on_the_wire) {
         char name[LMM_NAME_MAX + 2];
         raw_msg r;
@@ -405,9 +415,13 @@ Test(wire, names_on_the_wire) {
         memset(name, 'a', sizeof(name));
         for (size_t i = 0; i < ELEMENTSOF(named_types); i++) {
                 uint16_t t = named_types[i];
+                bool request = !(t & WIRE_REPLY);
                 bool may_be_empty = t == WIRE_CREATE || t == WIRE_ADOPT;
+                bool qualified =
+                        t == WIRE_OPEN || t == WIRE_STAT || t == WIRE_FREEZE || t == WIRE_RELEASE;
                 static const char *const bad[] = { "a/b",  "/",    "a\x01", "\x1f",
-                                                   "a\nb", "\x7f", "a\tb",  "x\x00y" };
+                                                   "a\nb", "\x7f", "a\tb",  "x\x00y",
+                                                   "01/x", "1/",   "1/a/b", "4294967295/x" };
 
                 raw_named(&r, t, name, 1);
                 cr_assert_eq(decode_raw(&r), 0, "%s", wire_type_name(t));
@@ -416,17 +430,36 @@ Test(wire, names_on_the_wire) {
                 raw_named(&r, t, "caf\xc3\xa9 2 ~.-_", 12);
                 cr_assert_eq(decode_raw(&r), 0, "%s: bytes >= 0x80 and spaces are fine",
                              wire_type_name(t));
+                /* Another user's block, UID/NAME: only where a request finds a block. */
+                raw_named(&r, t, "1000/frames", 11);
+                if (qualified)
+                        cr_assert_eq(decode_raw(&r), 0, "%s: UID/NAME", wire_type_name(t));
+                else if (request)
+                        cr_assert(decodes_with_invalid_name(&r), "%s: UID/NAME", wire_type_name(t));
+                else
+                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: UID/NAME", wire_type_name(t));
 
-                raw_named(&r, t, "", 0);
-                cr_assert_eq(decode_raw(&r), may_be_empty ? 0 : -EBADMSG, "%s: empty",
-                             wire_type_name(t));
+                /* A name's length is framing: too long is malformed. */
                 raw_named(&r, t, name, LMM_NAME_MAX + 1);
                 cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: too long", wire_type_name(t));
+                /* Its bytes are data: a request decodes, marked, for the
+                 * manager to answer EINVAL; a reply is malformed. */
+                raw_named(&r, t, "", 0);
+                if (may_be_empty)
+                        cr_assert_eq(decode_raw(&r), 0, "%s: empty", wire_type_name(t));
+                else if (request)
+                        cr_assert(decodes_with_invalid_name(&r), "%s: empty", wire_type_name(t));
+                else
+                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: empty", wire_type_name(t));
                 for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
-                        size_t n = k == ELEMENTSOF(bad) - 1 ? 3 : strlen(bad[k]);
+                        size_t n = k == 7 ? 3 : strlen(bad[k]);
                         raw_named(&r, t, bad[k], n);
-                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu", wire_type_name(t),
-                                     k);
+                        if (request)
+                                cr_assert(decodes_with_invalid_name(&r), "%s: name %zu",
+                                          wire_type_name(t), k);
+                        else
+                                cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu",
+                                             wire_type_name(t), k);
                 }
                 /* a string length past the end of the body */
                 raw_named(&r, t, name, 4);
