@@ -24,13 +24,6 @@
 
 #define DEFAULT_TIMEOUT_USEC (25 * UINT64_C(1000000))
 
-struct lmm_client {
-        connection conn;
-        uint64_t timeout_usec;
-        char last_error[WIRE_ERROR_TEXT_MAX + 1];
-        uint8_t buf[WIRE_MESSAGE_MAX];
-};
-
 _public_ int lmm_default_socket_path(char *buf, size_t size) {
         const char *e;
         int n;
@@ -59,7 +52,10 @@ int client_new_from_fd(int fd, lmm_client **ret) {
                 safe_close(fd);
                 return -ENOMEM;
         }
-        connection_init(&c->conn, fd, c->buf, false, NULL, NULL);
+        /* Never wait to send: a request that does not fit waits in the
+         * queue, so that asynchronous callers are never blocked. */
+        connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
+        c->n_ref = 1;
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
@@ -92,9 +88,15 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         return client_new_from_fd(TAKE_FD(fd), ret);
 }
 
+lmm_client *client_ref(lmm_client *c) {
+        c->n_ref++;
+        return c;
+}
+
 _public_ lmm_client *lmm_client_unref(lmm_client *c) {
-        if (!c)
+        if (!c || --c->n_ref > 0)
                 return NULL;
+        client_async_free_all(c);
         connection_done(&c->conn);
         free(c);
         return NULL;
@@ -121,7 +123,7 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         int r;
 
         c->last_error[0] = 0;
-        r = connection_call_start(&c->conn, &call, q, send_fd);
+        r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
         if (r >= 0)
                 r = connection_wait(&c->conn, &call, c->timeout_usec);
         if (r < 0) {
@@ -136,12 +138,7 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         return 0;
 }
 
-/*
- * name_arg() - check a name argument. @may_be_null: a new block, which the
- * manager may name; otherwise a block to find, which may be another user's
- * (UID/NAME).
- */
-static int name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null) {
+int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null) {
         uint32_t uid;
         size_t n, offset;
 
@@ -168,7 +165,7 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
                 return -EINVAL;
         if (o->size == 0 || o->size > INT64_MAX)
                 return -EINVAL;
-        r = name_arg(o->name, q.name, true);
+        r = client_name_arg(o->name, q.name, true);
         if (r < 0)
                 return r;
         q.size = o->size;
@@ -185,7 +182,7 @@ _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, l
 
         if (!c || !ret)
                 return -EINVAL;
-        r = name_arg(name, q.name, false);
+        r = client_name_arg(name, q.name, false);
         if (r < 0)
                 return r;
         r = call(c, &q, -EBADF, &reply, &fd);
@@ -203,7 +200,7 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
                 return -EINVAL;
         if (fd < 0 || fcntl(fd, F_GETFD) < 0)
                 return -EBADF;
-        r = name_arg(name, q.name, true);
+        r = client_name_arg(name, q.name, true);
         if (r < 0)
                 return r;
         r = call(c, &q, fd, &reply, &rfd);
@@ -218,7 +215,7 @@ static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *
 
         if (!c)
                 return -EINVAL;
-        r = name_arg(name, q.name, false);
+        r = client_name_arg(name, q.name, false);
         if (r < 0)
                 return r;
         return call(c, &q, -EBADF, reply, NULL);
@@ -234,7 +231,7 @@ _public_ int lmm_block_freeze(lmm_client *c, const char *name) {
         return call_named(c, WIRE_FREEZE, name, &reply);
 }
 
-static void info_from_wire(const wire_block *b, lmm_block_info *ret) {
+void client_info_from_wire(const wire_block *b, lmm_block_info *ret) {
         *ret = (lmm_block_info){
                 .id = b->id,
                 .size = b->size,
@@ -256,7 +253,7 @@ _public_ int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret
         r = call_named(c, WIRE_STAT, name, &reply);
         if (r < 0)
                 return r;
-        info_from_wire(&reply.block, ret);
+        client_info_from_wire(&reply.block, ret);
         return 0;
 }
 
@@ -282,7 +279,7 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
                 }
                 all = p;
                 for (size_t i = 0; i < reply.n_blocks; i++)
-                        info_from_wire(&reply.blocks[i], &all[n++]);
+                        client_info_from_wire(&reply.blocks[i], &all[n++]);
                 /* The cursor only moves forward, so a manager cannot keep us here. */
                 if (reply.next_cursor && reply.next_cursor <= cursor) {
                         wire_msg_done(&reply);

@@ -272,6 +272,77 @@ LMM_EXPORT int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t
  */
 LMM_EXPORT const char *lmm_seals_to_string(uint32_t seals, char *buf, size_t size);
 
+/* ---------------------------------------------------------------- asynchronous calls
+ *
+ * A service that runs its own event loop keeps many requests in flight on
+ * one client (sd-bus's sd_bus_call_async()): it starts calls with the
+ * *_async() functions, polls lmm_client_get_fd() for
+ * lmm_client_get_events(), and calls lmm_client_process() when the fd is
+ * ready. Each call's handler runs once, from lmm_client_process() (or from
+ * a blocking call made on the same client, which processes what arrives
+ * while it waits), in the order the calls were started. Inside a handler,
+ * lmm_client_last_error() is the manager's explanation of a failure. A
+ * handler may start calls, make blocking calls, and unref the client.
+ * Handlers of calls still in flight when the client is unref'd never run.
+ * The client's timeout does not apply: the caller's loop decides how long
+ * to wait. Starting a call returns 0, or a negative errno and the handler
+ * will not run.
+ */
+
+/* @s: on success a new segment that the handler owns (unref it); NULL on failure. */
+typedef void (*lmm_segment_handler)(lmm_client *c, int error, lmm_segment *s, void *userdata);
+/* @info: on success the block's record, valid during the call; NULL on failure. */
+typedef void (*lmm_stat_handler)(lmm_client *c, int error, const lmm_block_info *info,
+                                 void *userdata);
+/* For calls that return nothing but their outcome: 0 or a negative errno. */
+typedef void (*lmm_done_handler)(lmm_client *c, int error, void *userdata);
+
+/** lmm_segment_create_async() - lmm_segment_create(), completed by @handler. */
+LMM_EXPORT int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
+                                        lmm_segment_handler handler, void *userdata);
+/** lmm_segment_open_async() - lmm_segment_open(), completed by @handler. */
+LMM_EXPORT int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t flags,
+                                      lmm_segment_handler handler, void *userdata);
+/** lmm_block_stat_async() - lmm_block_stat(), completed by @handler. */
+LMM_EXPORT int lmm_block_stat_async(lmm_client *c, const char *name, lmm_stat_handler handler,
+                                    void *userdata);
+/** lmm_block_release_async() - lmm_block_release(), completed by @handler (may be NULL). */
+LMM_EXPORT int lmm_block_release_async(lmm_client *c, const char *name, lmm_done_handler handler,
+                                       void *userdata);
+/** lmm_block_freeze_async() - lmm_block_freeze(), completed by @handler (may be NULL). */
+LMM_EXPORT int lmm_block_freeze_async(lmm_client *c, const char *name, lmm_done_handler handler,
+                                      void *userdata);
+
+/** lmm_client_get_fd() - the fd to poll; borrowed. Return: the fd, or -EINVAL. */
+LMM_EXPORT int lmm_client_get_fd(const lmm_client *c);
+
+/**
+ * lmm_client_get_events() - what to poll lmm_client_get_fd() for: POLLIN,
+ * and POLLOUT while requests wait to be sent. Return: poll events, or -EINVAL.
+ */
+LMM_EXPORT int lmm_client_get_events(const lmm_client *c);
+
+/**
+ * lmm_client_process() - send what waits to be sent, read the replies that
+ * arrived and run their handlers; never waits.
+ *
+ * Return: 1 when something was done, 0 when there was nothing to do; a
+ * negative errno when the connection broke (every call in flight has then
+ * completed with an error).
+ */
+LMM_EXPORT int lmm_client_process(lmm_client *c);
+
+/**
+ * lmm_client_wait() - wait until lmm_client_process() has something to do
+ * @usec: at most this long; UINT64_MAX waits for ever.
+ *
+ * Return: 1 when it has, 0 on timeout, a negative errno.
+ */
+LMM_EXPORT int lmm_client_wait(lmm_client *c, uint64_t usec);
+
+/** lmm_client_get_n_pending() - calls started and not yet completed. */
+LMM_EXPORT size_t lmm_client_get_n_pending(const lmm_client *c);
+
 /* ---------------------------------------------------------------- manager */
 
 typedef struct lmm_manager_opts {

@@ -4,7 +4,7 @@
  * ADOPT (a memfd a peer made), with the vetting an adopted fd goes through.
  *
  * Guarantees: a block enters the registry size-sealed, charged to its
- * creator's uid, with a fresh open file description for the creator; an
+ * creator's uid, with a read-write fd for the creator; an
  * adopted fd is asked whether it is a memfd before anything opens it again
  * (a reopen of a FUSE file could hang the loop, of a tty give the manager a
  * controlling terminal); one memory is one block, never two.
@@ -52,9 +52,14 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         user *u;
         int r;
 
-        r = fd_reopen(fd, O_RDWR, &handout);
-        if (r < 0)
-                return request_fail(req, r, "cannot open a new fd for it");
+        /* The creator, who owns the block, shares the manager's open file
+         * description: a dup, not a reopen through /proc, which costs a path
+         * walk per create. Every other holder gets a description of its own
+         * (OPEN). Nothing the creator can do to a shared description (an
+         * offset, O_APPEND, a lock) touches what the manager does with it. */
+        handout = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (handout < 0)
+                return request_fail(req, negative_errno(), "cannot make an fd for it");
         if (fstat(fd, &st) < 0)
                 return request_fail(req, negative_errno(), NULL);
         u = user_registry_get(&m->users, p->creds.uid);
