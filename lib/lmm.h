@@ -10,7 +10,11 @@
  *     errno on failure; nothing is ever printed and nothing exits;
  *   - handles are opaque; every unref/free function accepts NULL and returns NULL;
  *   - an fd argument is *borrowed* unless the comment says *consumed*;
- *   - every fd the library creates is close-on-exec.
+ *   - every fd the library creates is close-on-exec;
+ *   - a client belongs to the process that made it (as an sd-bus connection
+ *     does): after fork() every call on it in the child fails with -ECHILD
+ *     without touching the socket it shares with the parent, and
+ *     lmm_client_unref() in the child frees only the child's copy.
  */
 
 #include <stdbool.h>
@@ -58,16 +62,20 @@ LMM_EXPORT int lmm_client_connect(const char *path, lmm_client **ret);
 /**
  * lmm_client_unref() - close the connection and free the client
  *
- * Segments made through the client stay valid: they own their fds.
- * Return: NULL.
+ * Segments made through the client stay valid: they own their fds. In a
+ * forked child this closes the child's copy of the socket only; the
+ * parent's connection stays open. Return: NULL.
  */
 LMM_EXPORT lmm_client *lmm_client_unref(lmm_client *c);
 
 /**
  * lmm_client_last_error() - the manager's explanation of the last failure
  *
+ * Every call on @c forgets the previous message first.
+ *
  * Return: a one-line message (owned by @c, valid until the next call), or
- * NULL when the last call did not fail in the manager.
+ * NULL when the last call did not fail in the manager: it succeeded, or the
+ * library refused it itself (a bad argument, -ECHILD, -ESHUTDOWN).
  */
 LMM_EXPORT const char *lmm_client_last_error(const lmm_client *c);
 
