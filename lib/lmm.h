@@ -332,8 +332,9 @@ LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
  * lmm_manager_handle_signals() - shut down cleanly on SIGTERM and SIGINT
  *
  * Blocks both signals in the calling thread and watches them through a
- * signalfd on the manager's epoll fd. For a process whose only job is to be
- * the manager (lmmd, lmm_server_start()).
+ * signalfd on the manager's epoll fd. A SIGINT the process ignores (SIG_IGN)
+ * when this is called is left alone and stays ignored. For a process whose
+ * only job is to be the manager (lmmd, lmm_server_start()).
  */
 LMM_EXPORT int lmm_manager_handle_signals(lmm_manager *m);
 
