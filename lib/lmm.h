@@ -354,7 +354,14 @@ LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *r
  * A manager process started by this program: Python's
  * SharedMemoryManager().start(). It needs no system-wide lmmd. It ends when
  * lmm_server_shutdown() is called, and also when this program exits or is
- * killed, since it serves only as long as its owner connection is open.
+ * killed, since it serves only as long as its owner connection is open; it
+ * then removes its socket, and the private directory it made for it.
+ *
+ * An lmm_server belongs to the process that started it, as an sd-bus
+ * connection does. In a child forked after lmm_server_start() the copy only
+ * answers the getters: lmm_server_shutdown() fails with -ECHILD, calls on
+ * the owner client fail with -ECHILD, and lmm_server_unref() frees the
+ * child's copy without touching the manager, its socket or its directory.
  */
 typedef struct lmm_server lmm_server;
 
@@ -374,35 +381,82 @@ typedef struct lmm_server_opts {
  * @o: NULL for the defaults
  *
  * The manager process keeps no fd of its caller's but stdin, stdout and
- * stderr; it ignores SIGINT (a terminal's ^C reaches the program, whose exit
- * then ends the manager) and shuts down cleanly on SIGTERM.
+ * stderr; it ignores SIGINT (a terminal's ^C, sent to the whole process
+ * group, reaches the program, whose exit then ends the manager) and shuts
+ * down cleanly on SIGTERM. It stays in the caller's process group.
  *
  * The owner connection is close-on-exec, but a plain fork() of the caller
  * shares it: the manager then ends when the last of those processes has
- * closed it or exited.
+ * closed it (lmm_server_unref() in the child closes the child's copy) or
+ * exited, or when the process that started it calls lmm_server_shutdown().
  *
  * Return: 0 once the manager accepts connections; the initializer's error;
- * -EADDRINUSE when @o->socket_path is served already.
+ * -EADDRINUSE when @o->socket_path is served already; -ECHILD when the
+ * manager died before it could say why.
  */
 LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
 
-/** lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere. */
+/**
+ * lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere
+ *
+ * Owned by @s, valid until lmm_server_unref(), also after shutdown and in a
+ * forked child; once the manager has ended nothing listens there (and a
+ * private socket and its directory are gone).
+ */
 LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
 
-/** lmm_server_get_client() - the owner connection, owned by @s. */
+/**
+ * lmm_server_get_client() - the owner connection
+ *
+ * Owned by @s: valid until lmm_server_unref(), never freed before. After
+ * lmm_server_shutdown() every call on it fails with -ESHUTDOWN; in a forked
+ * child with -ECHILD (neither sends anything). While the manager is stopped
+ * or hung, a call fails with -ETIMEDOUT after the client's timeout
+ * (lmm_client_set_timeout()) and the connection is given up, so later calls
+ * fail with -ECONNRESET, as they do once the manager is dead. The client's timeout also
+ * bounds lmm_server_shutdown().
+ */
 LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
 
-/** lmm_server_get_pid() - the manager process. */
+/**
+ * lmm_server_get_pid() - the manager process
+ *
+ * The caller's child until lmm_server_shutdown() reaps it; after that the
+ * pid may belong to another process, so do not signal it. In a forked child
+ * it is the parent's child, not the caller's.
+ */
 LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
 
 /**
- * lmm_server_shutdown() - the documented shutdown, then wait for the process
+ * lmm_server_shutdown() - the documented shutdown, then reap the process
  *
- * Return: 0 when the manager sealed every block and exited cleanly. Idempotent.
+ * Sends the shutdown request on the owner connection, closes it, and waits
+ * for the manager to exit, each for at most the owner client's timeout
+ * (25 s unless lmm_client_set_timeout() changed it; 0 waits for ever). A
+ * manager that does not answer or exit in time (stopped, hung) gets SIGTERM
+ * with SIGCONT, so that a stopped manager still shuts down as documented,
+ * and after another timeout SIGKILL, through a pidfd. It is reaped in every
+ * case, and its private socket and directory removed. The owner client
+ * stays valid; its calls fail with -ESHUTDOWN from then on.
+ *
+ * Return: 0 when the manager exited cleanly, every block sealed (also when
+ * another client had shut it down already); -ETIMEDOUT when it did not
+ * answer or exit in time, and was signalled unless it had exited meanwhile
+ * (its blocks are sealed only if it could still shut down); -EIO when it
+ * exited with an error (a block it could not seal) or by a signal someone
+ * else sent; -ECHILD in a forked child, which must leave the manager to its
+ * parent. Idempotent: later calls return the same.
  */
 LMM_EXPORT int lmm_server_shutdown(lmm_server *s);
 
-/** lmm_server_unref() - shut down if still running, and free. Return: NULL. */
+/**
+ * lmm_server_unref() - shut down if still running, and free
+ *
+ * In the process that started the manager: lmm_server_shutdown() unless it
+ * ran already, then the owner client is freed too. In a forked child: frees
+ * the child's copy only (closing its copy of the owner connection), the
+ * manager keeps serving the parent. Return: NULL.
+ */
 LMM_EXPORT lmm_server *lmm_server_unref(lmm_server *s);
 
 /* Scope helpers, the counterpart of Python's "with":

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <linux/magic.h>
@@ -290,4 +291,22 @@ int close_all_fds_except(const int *keep, size_t n_keep) {
         if (close_range(from, ~0U, 0) < 0)
                 return negative_errno();
         return 0;
+}
+
+int pidfd_new(pid_t pid) {
+#ifdef SYS_pidfd_open
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        return fd < 0 ? negative_errno() : fd;
+#else
+        return -ENOSYS;
+#endif
+}
+
+int pidfd_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+#else
+        return -ENOSYS;
+#endif
 }

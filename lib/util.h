@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _public_ __attribute__((visibility("default")))
@@ -110,3 +111,9 @@ uint64_t now_usec(void);
 
 /* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */
 int close_all_fds_except(const int *keep, size_t n_keep);
+
+/* pidfd_new() - a pidfd for @pid (close-on-exec, as every pidfd). Return: the fd, -ENOSYS before Linux 5.3. */
+int pidfd_new(pid_t pid);
+
+/* pidfd_signal() - send @sig to the process behind @pidfd (borrowed). */
+int pidfd_signal(int pidfd, int sig);
