@@ -165,10 +165,14 @@ LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags,
  * @name: name to give it, or NULL
  *
  * Python's track_segment(). The manager checks that @fd is a memfd, seals
- * its size and from then on treats it like a block of its own.
+ * its size and from then on treats it like a block of its own. The block
+ * reports LMM_BLOCK_HUGETLB for a memfd made with MFD_HUGETLB, and
+ * LMM_BLOCK_FROZEN when the memfd is sealed F_SEAL_FUTURE_WRITE or
+ * F_SEAL_WRITE already.
  *
  * Return: 0; -EBADF; -EINVAL when @fd is not a sealable memfd; -EPERM when
- * it can no longer be sealed.
+ * @fd is not open read-write (O_RDWR) or the memfd can no longer be sealed;
+ * -EEXIST when the name is in use or the memfd is a block already.
  */
 LMM_EXPORT int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
                                  lmm_segment **ret);

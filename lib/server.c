@@ -757,6 +757,19 @@ static int block_insert(lmm_manager *m, conn *c, const wire_msg *q, const char *
         return 1;
 }
 
+/*
+ * adopted_flags() - what an adopted memfd (borrowed) already is: made on huge
+ * pages, or sealed against new writable mappings (F_SEAL_FUTURE_WRITE, what
+ * FREEZE adds, or the stronger F_SEAL_WRITE).
+ */
+static uint32_t adopted_flags(int fd) {
+        int seals = fd_get_seals(fd);
+
+        return (fd_is_hugetlb(fd) > 0 ? LMM_BLOCK_HUGETLB : 0) |
+               (seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ? LMM_BLOCK_FROZEN
+                                                                             : 0);
+}
+
 /* block_by_inode() - the block whose memfd is the inode behind @fd (borrowed), if any. */
 static const registry_block *block_by_inode(const lmm_manager *m, int fd) {
         struct stat st, o;
@@ -961,7 +974,7 @@ static int handle_adopt(lmm_manager *m, conn *c, const wire_msg *q, int *fds, si
 
         r = block_insert(
                 m, c, q, name, fd, size,
-                LMM_BLOCK_ADOPTED |
+                LMM_BLOCK_ADOPTED | adopted_flags(fd) |
                         ((q->flags & LMM_CREATE_SCOPE_CONNECTION) ? LMM_BLOCK_SCOPE_CONNECTION : 0),
                 reply, ret_fd);
         if (r > 0) {

@@ -89,6 +89,14 @@ int fd_is_memfd(int fd) {
         return fcntl(fd, F_GET_SEALS) >= 0;
 }
 
+int fd_is_hugetlb(int fd) {
+        struct statfs sfs;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        return sfs.f_type == (typeof(sfs.f_type)) HUGETLBFS_MAGIC;
+}
+
 int fd_get_size(int fd, uint64_t *ret) {
         struct stat st;
 

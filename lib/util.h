@@ -79,6 +79,9 @@ int fd_add_seals(int fd, unsigned seals);
 /* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
 int fd_is_memfd(int fd);
 
+/* fd_is_hugetlb() - whether @fd (borrowed) is a file on hugetlbfs (a memfd made with MFD_HUGETLB). */
+int fd_is_hugetlb(int fd);
+
 /* fd_get_size() - st_size of @fd (borrowed). */
 int fd_get_size(int fd, uint64_t *ret);
 
