@@ -75,7 +75,9 @@ LMM_EXPORT lmm_client *lmm_client_unref(lmm_client *c);
  *
  * Return: a one-line message (owned by @c, valid until the next call), or
  * NULL when the last call did not fail in the manager: it succeeded, or the
- * library refused it itself (a bad argument, -ECHILD, -ESHUTDOWN).
+ * library refused it itself (a bad argument, -ECHILD, -ESHUTDOWN). Block
+ * names appear in it as their raw bytes; a text is at most 255 bytes, cut
+ * before a UTF-8 character that would not fit whole.
  */
 LMM_EXPORT const char *lmm_client_last_error(const lmm_client *c);
 
@@ -145,8 +147,11 @@ typedef struct lmm_block_info {
  * the huge page size for LMM_CREATE_HUGETLB), sealed against shrinking and
  * growing, zero-filled. @ret holds a read-write fd to it.
  *
- * Return: 0; -EEXIST for a name in use; -EINVAL for a bad size, name or
- * flag; -EDQUOT past the manager's per-user limits; -ENOMEM.
+ * Return: 0; -EEXIST for a name in use; -EINVAL for a bad size (0, or above
+ * 2^63-1: refused here, without asking the manager), name or flag; -EDQUOT
+ * past the manager's per-user limits; with LMM_CREATE_HUGETLB -EOPNOTSUPP
+ * when the system has no huge pages at all and -ENOMEM when too few are
+ * free (checked before the limits); -ENOMEM.
  */
 LMM_EXPORT int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret);
 

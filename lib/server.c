@@ -436,6 +436,31 @@ static bool peer_allowed(const lmm_manager *m, int fd, const struct ucred *cred)
 static void conn_free(lmm_manager *m, conn *c);
 
 /*
+ * error_text() - the text of an ERROR. Cut at WIRE_ERROR_TEXT_MAX bytes, and
+ * back to a UTF-8 character boundary: block names are raw bytes, but mostly
+ * UTF-8, and a client should not have to mend a character cut in two.
+ */
+static void error_text(char text[static WIRE_ERROR_TEXT_MAX + 1], const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+static void error_text(char text[static WIRE_ERROR_TEXT_MAX + 1], const char *fmt, va_list ap) {
+        if (vsnprintf(text, WIRE_ERROR_TEXT_MAX + 1, fmt, ap) > WIRE_ERROR_TEXT_MAX)
+                utf8_trim_cut(text);
+}
+
+/*
+ * refuse_fd() - tell the peer on @fd (borrowed) why it is not served: @text
+ * in an ERROR it did not ask for, with serial 0, sent without waiting.
+ */
+static void refuse_fd(lmm_manager *m, int fd, int error, const char *text) {
+        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
+        size_t len;
+
+        snprintf(r.text, sizeof(r.text), "%s", text);
+        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
+                (void) transport_send(fd, m->buf, len, NULL, 0, true);
+}
+
+/*
  * conn_refuse() - tell a peer why it is not served, and close at once.
  * The error goes out unasked, with serial 0, so that a refused peer holds
  * nothing in the manager, not even an fd, while it makes up its mind.
@@ -443,15 +468,13 @@ static void conn_free(lmm_manager *m, conn *c);
 static int conn_refuse(lmm_manager *m, conn *c, int error, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 static int conn_refuse(lmm_manager *m, conn *c, int error, const char *fmt, ...) {
-        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
-        size_t len;
+        char text[WIRE_ERROR_TEXT_MAX + 1];
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        error_text(text, fmt, ap);
         va_end(ap);
-        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
-                (void) transport_send(c->fd, m->buf, len, NULL, 0, true);
+        refuse_fd(m, c->fd, error, text);
         conn_free(m, c);
         return 0;
 }
@@ -591,9 +614,14 @@ static void on_accept(lmm_manager *m, listener *l) {
                 if (fd < 0 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
                         /* Out of fds: the pending peer would keep the listener
                          * readable forever. Free the reserve, take the peer,
+                         * tell it why, as for the connection limits (EUSERS),
                          * and close it at once, so that it fails fast. */
                         m->reserve_fd = safe_close(m->reserve_fd);
                         fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        if (fd >= 0)
+                                refuse_fd(m, fd, EUSERS,
+                                          "the manager has run out of file descriptors "
+                                          "(RLIMIT_NOFILE); try again later");
                         safe_close(fd);
                         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                         logf_(m, LOG_WARNING, "out of file descriptors: refused a connection");
@@ -688,7 +716,7 @@ static int reply_error(lmm_manager *m, conn *c, uint32_t serial, int error, cons
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        error_text(r.text, fmt, ap);
         va_end(ap);
         return conn_reply(m, c, &r, -EBADF);
 }

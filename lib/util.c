@@ -256,6 +256,27 @@ int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+size_t utf8_trim_cut(char *s) {
+        size_t n = strlen(s), lead = n, cont = 0, want;
+        unsigned char c;
+
+        /* Back over continuation bytes (10xxxxxx) to the sequence's lead byte. */
+        while (lead > 0 && cont < 3 && ((unsigned char) s[lead - 1] & 0xc0) == 0x80) {
+                lead--;
+                cont++;
+        }
+        if (lead == 0)
+                return n;
+        c = (unsigned char) s[lead - 1];
+        if (c < 0xc0) /* ASCII, or a stray continuation byte: nothing was cut */
+                return n;
+        want = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+        if (cont >= want)
+                return n;
+        s[lead - 1] = 0;
+        return lead - 1;
+}
+
 bool name_is_valid(const char *name, size_t len) {
         if (len == 0 || len > LMM_NAME_MAX)
                 return false;

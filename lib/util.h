@@ -106,6 +106,14 @@ const char *format_bytes(uint64_t n, char *buf, size_t size);
 /* parse_size() - "4096", "4K", "64M", "1G", "2T" (binary units). */
 int parse_size(const char *s, uint64_t *ret);
 
+/*
+ * utf8_trim_cut() - drop the UTF-8 sequence that a cut at a byte count left
+ * incomplete at the end of @s (NUL-terminated), so that a cut text ends on a
+ * character boundary. Bytes that are not UTF-8 are left as they are.
+ * Return: the new length.
+ */
+size_t utf8_trim_cut(char *s);
+
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
 
