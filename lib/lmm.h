@@ -125,7 +125,8 @@ enum {
 
 typedef struct lmm_segment_opts {
         uint64_t size;    /* bytes, > 0 */
-        const char *name; /* NULL: the manager makes one up ("lmm_%016x") */
+        const char *name; /* NULL: the manager makes one up: "lmm_" and 16 hex
+                           * digits of a counter of its own, not the id */
         uint32_t flags;   /* LMM_CREATE_* */
 } lmm_segment_opts;
 
