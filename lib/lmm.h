@@ -400,6 +400,9 @@ typedef struct lmm_server_opts {
  * closed it (lmm_server_unref() in the child closes the child's copy) or
  * exited, or when the process that started it calls lmm_server_shutdown().
  *
+ * Each call starts a manager of its own, also after an earlier one was shut
+ * down, and also in a forked child (the child then owns that one).
+ *
  * Return: 0 once the manager accepts connections; the initializer's error;
  * -EADDRINUSE when @o->socket_path is served already; -ECHILD when the
  * manager died before it could say why.
@@ -410,8 +413,10 @@ LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
  * lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere
  *
  * Owned by @s, valid until lmm_server_unref(), also after shutdown and in a
- * forked child; once the manager has ended nothing listens there (and a
- * private socket and its directory are gone).
+ * forked child. While the manager is stopped, connecting there still works
+ * but calls time out. Once it has ended nothing listens there: it removes
+ * its socket (and a private directory) itself, unless it was killed, and
+ * then lmm_server_shutdown() removes them.
  */
 LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
 
@@ -422,18 +427,19 @@ LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
  * lmm_server_shutdown() every call on it fails with -ESHUTDOWN; in a forked
  * child with -ECHILD (neither sends anything). While the manager is stopped
  * or hung, a call fails with -ETIMEDOUT after the client's timeout
- * (lmm_client_set_timeout()) and the connection is given up, so later calls
- * fail with -ECONNRESET, as they do once the manager is dead. The client's timeout also
- * bounds lmm_server_shutdown().
+ * (lmm_client_set_timeout()) and the connection is given up: later calls
+ * fail with -ECONNRESET, as they do once the manager is dead. The client's
+ * timeout also bounds lmm_server_shutdown().
  */
 LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
 
 /**
  * lmm_server_get_pid() - the manager process
  *
- * The caller's child until lmm_server_shutdown() reaps it; after that the
- * pid may belong to another process, so do not signal it. In a forked child
- * it is the parent's child, not the caller's.
+ * The caller's child until lmm_server_shutdown() reaps it, so until then
+ * the pid stays the manager's, stopped or even dead (a zombie), and may be
+ * signalled; after that it may belong to another process. In a forked child
+ * it is the parent's child, not the caller's: leave it alone.
  */
 LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
 
@@ -454,7 +460,8 @@ LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
  * answer or exit in time, and was signalled unless it had exited meanwhile
  * (its blocks are sealed only if it could still shut down); -EIO when it
  * exited with an error (a block it could not seal) or by a signal someone
- * else sent; -ECHILD in a forked child, which must leave the manager to its
+ * else sent (with SIGCHLD ignored the kernel reaps it, and its status is
+ * lost: 0); -ECHILD in a forked child, which must leave the manager to its
  * parent. Idempotent: later calls return the same.
  */
 LMM_EXPORT int lmm_server_shutdown(lmm_server *s);
@@ -463,9 +470,10 @@ LMM_EXPORT int lmm_server_shutdown(lmm_server *s);
  * lmm_server_unref() - shut down if still running, and free
  *
  * In the process that started the manager: lmm_server_shutdown() unless it
- * ran already, then the owner client is freed too. In a forked child: frees
- * the child's copy only (closing its copy of the owner connection), the
- * manager keeps serving the parent. Return: NULL.
+ * ran already, so also bounded by the owner client's timeout, escalating on
+ * a stopped manager and reaping a dead one; then the owner client is freed
+ * too. In a forked child: frees the child's copy only (closing its copy of
+ * the owner connection); the manager keeps serving the parent. Return: NULL.
  */
 LMM_EXPORT lmm_server *lmm_server_unref(lmm_server *s);
 
