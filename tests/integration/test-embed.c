@@ -146,47 +146,51 @@ Test(embed, the_owner_client_stays_valid_after_shutdown) {
         lmm_server_unref(smm);
 }
 
-Test(embed, shutdown_of_a_stopped_manager_escalates_and_reaps, .timeout = 20) {
+/* A manager whose owner client gives up after 200 ms, holding one block, *ret_s. */
+static lmm_server *start_impatient(pid_t *ret_pid, char dir[static 300], lmm_segment **ret_s) {
         lmm_server *smm = NULL;
-        lmm_segment *s;
-        char dir[300];
-        uint64_t t0;
-        pid_t mpid;
-        int r;
 
         cr_assert_eq(lmm_server_start(NULL, &smm), 0);
-        mpid = lmm_server_get_pid(smm);
-        dir_of(lmm_server_get_address(smm), dir, sizeof(dir));
+        *ret_pid = lmm_server_get_pid(smm);
+        dir_of(lmm_server_get_address(smm), dir, 300);
         cr_assert_eq(lmm_client_set_timeout(lmm_server_get_client(smm), 200 * 1000), 0);
-        s = create(lmm_server_get_client(smm), "held");
-        cr_assert_eq(kill(mpid, SIGSTOP), 0);
+        *ret_s = create(lmm_server_get_client(smm), "held");
+        return smm;
+}
 
-        t0 = now_ms();
-        r = lmm_server_shutdown(smm);
+/* Shut down a manager that cannot answer: it times out, in bounded time, reaped and cleaned up. */
+static void shutdown_times_out(lmm_server *smm, pid_t mpid, const char *dir) {
+        uint64_t t0 = now_ms();
+        int r = lmm_server_shutdown(smm);
+
         cr_assert_eq(r, -ETIMEDOUT, "shutdown: %s", strerror(-r));
         cr_assert_lt(now_ms() - t0, 5000, "bounded by the client's timeout");
         cr_assert(reaped(mpid), "the manager was reaped");
         cr_assert_eq(access(dir, F_OK), -1, "its directory is gone");
+        cr_assert_eq(lmm_server_shutdown(smm), -ETIMEDOUT, "idempotent");
+}
+
+Test(embed, shutdown_of_a_stopped_manager_escalates_and_reaps, .timeout = 20) {
+        lmm_segment *s;
+        char dir[300];
+        pid_t mpid;
+        lmm_server *smm = start_impatient(&mpid, dir, &s);
+
+        cr_assert_eq(kill(mpid, SIGSTOP), 0);
+        shutdown_times_out(smm, mpid, dir);
         /* SIGTERM came with SIGCONT, so the manager could still shut down as documented. */
         cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & F_SEAL_SEAL, F_SEAL_SEAL);
-        cr_assert_eq(lmm_server_shutdown(smm), -ETIMEDOUT, "idempotent");
         lmm_segment_unref(s);
         lmm_server_unref(smm);
 }
 
 Test(embed, shutdown_of_a_manager_that_cannot_go_on_kills_it, .timeout = 20) {
-        lmm_server *smm = NULL;
         lmm_segment *s;
         char dir[300];
-        uint64_t t0;
         pid_t mpid;
-        int r, st;
+        lmm_server *smm = start_impatient(&mpid, dir, &s);
+        int st;
 
-        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
-        mpid = lmm_server_get_pid(smm);
-        dir_of(lmm_server_get_address(smm), dir, sizeof(dir));
-        cr_assert_eq(lmm_client_set_timeout(lmm_server_get_client(smm), 200 * 1000), 0);
-        s = create(lmm_server_get_client(smm), "held");
         /* Stopped by a tracer (a debugger): SIGCONT does not resume it, only SIGKILL ends it. */
         if (ptrace(PTRACE_SEIZE, mpid, NULL, NULL) < 0) {
                 lmm_segment_unref(s);
@@ -197,12 +201,7 @@ Test(embed, shutdown_of_a_manager_that_cannot_go_on_kills_it, .timeout = 20) {
         cr_assert_eq(waitpid(mpid, &st, __WALL), mpid);
         cr_assert(WIFSTOPPED(st));
 
-        t0 = now_ms();
-        r = lmm_server_shutdown(smm);
-        cr_assert_eq(r, -ETIMEDOUT, "shutdown: %s", strerror(-r));
-        cr_assert_lt(now_ms() - t0, 5000);
-        cr_assert(reaped(mpid));
-        cr_assert_eq(access(dir, F_OK), -1, "the directory is gone, though the manager was killed");
+        shutdown_times_out(smm, mpid, dir);
         cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & F_SEAL_SEAL, 0,
                      "killed, so it never sealed");
         lmm_segment_unref(s);
