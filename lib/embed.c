@@ -76,7 +76,10 @@ static int private_socket_path(char **ret_dir, char **ret_path) {
         return 0;
 }
 
-/* The forked manager process. @dir: the private directory to remove at the end, or NULL. Never returns. */
+/*
+ * server_main() - the forked manager process. Never returns.
+ * @dir: the private directory the socket is in, removed at the end; or NULL.
+ */
 _Noreturn static void server_main(const lmm_server_opts *o, const char *path, const char *dir,
                                   int owner_fd, int ready_fd) {
         lmm_manager *m = NULL;
@@ -84,7 +87,9 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, co
         int r;
 
         /* ^C in a terminal reaches the whole foreground group; the owner's
-         * exit is what ends this process, after a clean shutdown. */
+         * exit is what ends this process, after a clean shutdown. Set
+         * before lmm_manager_handle_signals(), which leaves an ignored
+         * SIGINT out of its signalfd. */
         signal(SIGINT, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
 
