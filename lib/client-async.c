@@ -97,7 +97,6 @@ static int async_start(lmm_client *c, wire_msg *q, int fd, async_kind kind, void
         async_call *a;
         int r;
 
-        c->last_error[0] = 0;
         a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
@@ -134,7 +133,10 @@ _public_ int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
         wire_msg q = { .type = WIRE_CREATE };
         int r;
 
-        if (!c || !o || !handler || o->size == 0 || o->size > INT64_MAX)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!o || !handler || o->size == 0 || o->size > INT64_MAX)
                 return -EINVAL;
         r = client_name_arg(o->name, q.name, true);
         if (r < 0)
@@ -149,7 +151,10 @@ _public_ int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t fl
         wire_msg q = { .type = WIRE_OPEN, .flags = flags };
         int r;
 
-        if (!c || !handler)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!handler)
                 return -EINVAL;
         r = client_name_arg(name, q.name, false);
         if (r < 0)
@@ -162,8 +167,9 @@ static int named_async(lmm_client *c, uint16_t type, const char *name, async_kin
         wire_msg q = { .type = type };
         int r;
 
-        if (!c)
-                return -EINVAL;
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         r = client_name_arg(name, q.name, false);
         if (r < 0)
                 return r;
@@ -172,7 +178,7 @@ static int named_async(lmm_client *c, uint16_t type, const char *name, async_kin
 
 _public_ int lmm_block_stat_async(lmm_client *c, const char *name, lmm_stat_handler handler,
                                   void *userdata) {
-        if (!handler)
+        if (c && !handler)
                 return -EINVAL;
         return named_async(c, WIRE_STAT, name, ASYNC_STAT, (void (*)(void)) handler, userdata);
 }
@@ -208,8 +214,9 @@ _public_ int lmm_client_process(lmm_client *c) {
         bool did = false;
         int r;
 
-        if (!c)
-                return -EINVAL;
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         client_ref(c);
         r = connection_flush_calls(&c->conn);
         if (r == -EAGAIN)

@@ -6,7 +6,9 @@
  * Guarantees: a call never hangs past the client's timeout and never raises
  * SIGPIPE; when the manager has gone every call fails with -ECONNRESET; an fd
  * in a reply that the call does not return is closed; a reply that does not
- * match its request ends the connection (-EBADMSG).
+ * match its request ends the connection (-EBADMSG); a client is used only by
+ * the process that made it (sd-bus's rule): in a forked child every call
+ * fails with -ECHILD before it touches the shared socket.
  */
 
 #include <fcntl.h>
@@ -56,9 +58,35 @@ int client_new_from_fd(int fd, lmm_client **ret) {
          * queue, so that asynchronous callers are never blocked. */
         connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
         c->n_ref = 1;
+        c->pid = getpid();
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
+}
+
+int client_enter(lmm_client *c) {
+        if (!c)
+                return -EINVAL;
+        /* A failure the library finds itself has no message from the manager. */
+        c->last_error[0] = 0;
+        /* A forked child shares the socket: its requests would interleave
+         * with the parent's and take the parent's replies. */
+        if (c->pid != getpid())
+                return -ECHILD;
+        if (c->conn.fd < 0)
+                return -ESHUTDOWN;
+        return 0;
+}
+
+void client_disconnect(lmm_client *c) {
+        /* Calls in flight complete, with -ECONNRESET. */
+        client_ref(c);
+        connection_done(&c->conn);
+        lmm_client_unref(c);
+}
+
+uint64_t client_get_timeout(const lmm_client *c) {
+        return c->timeout_usec;
 }
 
 _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
@@ -161,7 +189,10 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
         wire_msg q = { .type = WIRE_CREATE }, reply;
         int fd = -EBADF, r;
 
-        if (!c || !o || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!o || !ret)
                 return -EINVAL;
         if (o->size == 0 || o->size > INT64_MAX)
                 return -EINVAL;
@@ -180,7 +211,10 @@ _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, l
         wire_msg q = { .type = WIRE_OPEN, .flags = flags }, reply;
         int fd = -EBADF, r;
 
-        if (!c || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret)
                 return -EINVAL;
         r = client_name_arg(name, q.name, false);
         if (r < 0)
@@ -196,7 +230,10 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         wire_msg q = { .type = WIRE_ADOPT, .flags = flags }, reply;
         int rfd = -EBADF, r;
 
-        if (!c || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret)
                 return -EINVAL;
         if (fd < 0 || fcntl(fd, F_GETFD) < 0)
                 return -EBADF;
@@ -213,8 +250,9 @@ static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *
         wire_msg q = { .type = type };
         int r;
 
-        if (!c)
-                return -EINVAL;
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         r = client_name_arg(name, q.name, false);
         if (r < 0)
                 return r;
@@ -248,6 +286,9 @@ _public_ int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret
         wire_msg reply;
         int r;
 
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         if (!ret)
                 return -EINVAL;
         r = call_named(c, WIRE_STAT, name, &reply);
@@ -261,13 +302,16 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
         _cleanup_free_ lmm_block_info *all = NULL;
         uint64_t cursor = 0;
         size_t n = 0;
+        int r;
 
-        if (!c || !ret_blocks || !ret_n)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret_blocks || !ret_n)
                 return -EINVAL;
         do {
                 wire_msg q = { .type = WIRE_LIST, .cursor = cursor }, reply;
                 lmm_block_info *p;
-                int r;
 
                 r = call(c, &q, -EBADF, &reply, NULL);
                 if (r < 0)
@@ -296,8 +340,10 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
 
 _public_ int lmm_client_shutdown_manager(lmm_client *c) {
         wire_msg q = { .type = WIRE_SHUTDOWN }, reply;
+        int r;
 
-        if (!c)
-                return -EINVAL;
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         return call(c, &q, -EBADF, &reply, NULL);
 }

@@ -15,6 +15,7 @@ typedef struct async_call async_call;
 
 struct lmm_client {
         unsigned n_ref; /* the caller's, plus one while handlers run */
+        pid_t pid;      /* the process that made it: a forked child's calls fail */
         connection conn;
         uint64_t timeout_usec;
         async_call *async; /* asynchronous calls in flight, to free at unref */
@@ -40,3 +41,16 @@ void client_info_from_wire(const wire_block *b, lmm_block_info *ret);
 
 /* client_async_free_all() - forget the asynchronous calls in flight (their handlers never run). */
 void client_async_free_all(lmm_client *c);
+
+/*
+ * client_enter() - what every public call on @c does first: forget the
+ * manager's last message, and refuse a client that another process made
+ * (-ECHILD, a forked child) or that client_disconnect() closed (-ESHUTDOWN).
+ */
+int client_enter(lmm_client *c);
+
+/* client_disconnect() - close the connection; @c stays valid and every call fails with -ESHUTDOWN. */
+void client_disconnect(lmm_client *c);
+
+/* client_get_timeout() - the call timeout in microseconds, 0 for none. */
+uint64_t client_get_timeout(const lmm_client *c);

@@ -113,6 +113,19 @@ static uint32_t block_flags(uint32_t create_flags) {
 
 #define OTHERS_FLAGS (LMM_CREATE_OTHERS_READ | LMM_CREATE_OTHERS_WRITE)
 
+/*
+ * adopted_flags() - what an adopted memfd (borrowed) already is: made on huge
+ * pages, or sealed against new writable mappings (F_SEAL_FUTURE_WRITE, what
+ * FREEZE adds, or the stronger F_SEAL_WRITE).
+ */
+static uint32_t adopted_flags(int fd) {
+        int seals = fd_get_seals(fd);
+
+        return (fd_is_hugetlb(fd) > 0 ? LMM_BLOCK_HUGETLB : 0) |
+               (seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ? LMM_BLOCK_FROZEN
+                                                                             : 0);
+}
+
 /* take_name() - the request's name, or a new one for an unnamed block; refused when in use. */
 static request_error take_name(lmm_manager *m, peer *p, request *req) {
         if (req->q.name[0])
@@ -265,7 +278,8 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
         if (r < 0)
                 return request_fail(req, r, NULL);
 
-        e = block_insert(m, p, req, fd, size, LMM_BLOCK_ADOPTED | block_flags(q->flags));
+        e = block_insert(m, p, req, fd, size,
+                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags));
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)",

@@ -103,6 +103,9 @@ void listeners_close(lmm_manager *m);
 int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
 void peer_free(lmm_manager *m, peer *p);
+/* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
+ * an ERROR with serial 0, sent without waiting. */
+void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);
 /* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
 

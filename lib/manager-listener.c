@@ -180,9 +180,14 @@ void listener_accept(lmm_manager *m, listener *l) {
                 if (fd < 0 && (errno == EMFILE || errno == ENFILE) && m->reserve_fd >= 0) {
                         /* Out of fds: the pending peer would keep the listener
                          * readable forever. Free the reserve, take the peer,
+                         * tell it why, as for the connection limits (EUSERS),
                          * and close it at once, so that it fails fast. */
                         m->reserve_fd = safe_close(m->reserve_fd);
                         fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                        if (fd >= 0)
+                                peer_refuse_fd(m, fd, EUSERS,
+                                               "the manager has run out of file descriptors "
+                                               "(RLIMIT_NOFILE); try again later");
                         safe_close(fd);
                         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
                         manager_log(m, LOG_WARNING,

@@ -97,12 +97,22 @@ static int peer_refuse(lmm_manager *m, peer *p, int error, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        if (vsnprintf(r.text, sizeof(r.text), fmt, ap) >= (int) sizeof(r.text))
+                utf8_trim_cut(r.text);
         va_end(ap);
         if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
                 (void) transport_send(p->conn.fd, m->buf, len, NULL, 0, true);
         peer_free(m, p);
         return 0;
+}
+
+void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text) {
+        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
+        size_t len;
+
+        snprintf(r.text, sizeof(r.text), "%s", text);
+        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
+                (void) transport_send(fd, m->buf, len, NULL, 0, true);
 }
 
 /* peer_creds_get() - the peer's credentials, as the kernel saw them at connect. */

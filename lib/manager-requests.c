@@ -214,17 +214,24 @@ static const int error_errno[_REQUEST_ERROR_MAX] = {
         [REQUEST_E_CANNOT_SEAL] = EPERM,
 };
 
-/* textf() - append to an error reply's text; what does not fit is cut. */
+/*
+ * textf() - append to an error reply's text. What does not fit is cut, back
+ * to a UTF-8 character boundary: block names are raw bytes, but mostly
+ * UTF-8, and a client should not have to mend a character cut in two.
+ */
 static void textf(wire_msg *ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void textf(wire_msg *ret, const char *fmt, ...) {
         size_t len = strnlen(ret->text, sizeof(ret->text));
         va_list ap;
+        int n;
 
         if (len >= sizeof(ret->text) - 1)
                 return;
         va_start(ap, fmt);
-        vsnprintf(ret->text + len, sizeof(ret->text) - len, fmt, ap);
+        n = vsnprintf(ret->text + len, sizeof(ret->text) - len, fmt, ap);
         va_end(ap);
+        if (n > 0 && (size_t) n >= sizeof(ret->text) - len)
+                utf8_trim_cut(ret->text);
 }
 
 /* What the failed request was doing, as the start of its error text. */

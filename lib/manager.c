@@ -151,6 +151,7 @@ _public_ void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret
 }
 
 _public_ int lmm_manager_handle_signals(lmm_manager *m) {
+        struct sigaction sa = {};
         sigset_t mask;
         int fd;
 
@@ -160,7 +161,13 @@ _public_ int lmm_manager_handle_signals(lmm_manager *m) {
                 return 0;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
+        /* A SIGINT the process ignores stays ignored: blocked, it would be
+         * queued for the signalfd instead of dropped. lmm_server_start()'s
+         * manager ignores it, so that a terminal's ^C to its process group
+         * does not end it (bpo-36368); so does any program a shell starts in
+         * the background without job control. */
+        if (sigaction(SIGINT, NULL, &sa) < 0 || sa.sa_handler != SIG_IGN)
+                sigaddset(&mask, SIGINT);
         fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (fd < 0)
                 return negative_errno();

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <linux/magic.h>
@@ -82,6 +83,14 @@ int fd_is_memfd(int fd) {
 
         /* Only memfds answer F_GET_SEALS on tmpfs; a file opened elsewhere fails with EINVAL. */
         return fcntl(fd, F_GET_SEALS) >= 0;
+}
+
+int fd_is_hugetlb(int fd) {
+        struct statfs sfs;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        return sfs.f_type == (typeof(sfs.f_type)) HUGETLBFS_MAGIC;
 }
 
 int fd_get_size(int fd, uint64_t *ret) {
@@ -243,6 +252,27 @@ int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+size_t utf8_trim_cut(char *s) {
+        size_t n = strlen(s), lead = n, cont = 0, want;
+        unsigned char c;
+
+        /* Back over continuation bytes (10xxxxxx) to the sequence's lead byte. */
+        while (lead > 0 && cont < 3 && ((unsigned char) s[lead - 1] & 0xc0) == 0x80) {
+                lead--;
+                cont++;
+        }
+        if (lead == 0)
+                return n;
+        c = (unsigned char) s[lead - 1];
+        if (c < 0xc0) /* ASCII, or a stray continuation byte: nothing was cut */
+                return n;
+        want = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+        if (cont >= want)
+                return n;
+        s[lead - 1] = 0;
+        return lead - 1;
+}
+
 bool name_is_valid(const char *name, size_t len) {
         if (len == 0 || len > LMM_NAME_MAX)
                 return false;
@@ -375,4 +405,22 @@ void random_bytes(void *p, size_t n) {
                 b += k;
                 n -= (size_t) k;
         }
+}
+
+int pidfd_new(pid_t pid) {
+#ifdef SYS_pidfd_open
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        return fd < 0 ? negative_errno() : fd;
+#else
+        return -ENOSYS;
+#endif
+}
+
+int pidfd_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+#else
+        return -ENOSYS;
+#endif
 }

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _public_ __attribute__((visibility("default")))
@@ -92,6 +93,9 @@ int fd_add_seals(int fd, unsigned seals);
 /* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
 int fd_is_memfd(int fd);
 
+/* fd_is_hugetlb() - whether @fd (borrowed) is a file on hugetlbfs (a memfd made with MFD_HUGETLB). */
+int fd_is_hugetlb(int fd);
+
 /* fd_get_size() - st_size of @fd (borrowed). */
 int fd_get_size(int fd, uint64_t *ret);
 
@@ -116,6 +120,14 @@ const char *format_bytes(uint64_t n, char *buf, size_t size);
 /* parse_size() - "4096", "4K", "64M", "1G", "2T" (binary units). */
 int parse_size(const char *s, uint64_t *ret);
 
+/*
+ * utf8_trim_cut() - drop the UTF-8 sequence that a cut at a byte count left
+ * incomplete at the end of @s (NUL-terminated), so that a cut text ends on a
+ * character boundary. Bytes that are not UTF-8 are left as they are.
+ * Return: the new length.
+ */
+size_t utf8_trim_cut(char *s);
+
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
 
@@ -139,3 +151,9 @@ void random_bytes(void *p, size_t n);
 
 /* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */
 int close_all_fds_except(const int *keep, size_t n_keep);
+
+/* pidfd_new() - a pidfd for @pid (close-on-exec, as every pidfd). Return: the fd, -ENOSYS before Linux 5.3. */
+int pidfd_new(pid_t pid);
+
+/* pidfd_signal() - send @sig to the process behind @pidfd (borrowed). */
+int pidfd_signal(int pidfd, int sig);
