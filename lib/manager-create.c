@@ -42,24 +42,15 @@ static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t 
 
 /*
  * block_insert() - register @fd (borrowed; the registry's on success) as a
- * block of @size bytes, and make the reply with a new fd for the creator.
+ * block of @size bytes, and make the reply, which carries that fd to the creator.
  */
 static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd, uint64_t size,
                                   uint32_t flags) {
-        _cleanup_close_ int handout = -EBADF;
         registry_block *b;
         struct stat st;
         user *u;
         int r;
 
-        /* The creator, who owns the block, shares the manager's open file
-         * description: a dup, not a reopen through /proc, which costs a path
-         * walk per create. Every other holder gets a description of its own
-         * (OPEN). Nothing the creator can do to a shared description (an
-         * offset, O_APPEND, a lock) touches what the manager does with it. */
-        handout = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (handout < 0)
-                return request_fail(req, negative_errno(), "cannot make an fd for it");
         if (fstat(fd, &st) < 0)
                 return request_fail(req, negative_errno(), NULL);
         u = user_registry_get(&m->users, p->creds.uid);
@@ -91,7 +82,14 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
                 return r == -EEXIST ? REQUEST_E_NAME_IN_USE : REQUEST_E_NO_MEMORY;
         }
         block_to_wire(b, &req->reply.block);
-        req->reply_fd = TAKE_FD(handout);
+        /* The creator, who owns the block, shares the manager's open file
+         * description: the registry's fd itself goes out (the kernel takes a
+         * reference of its own for the message), not a reopen through /proc,
+         * which costs a path walk per create, nor a dup and its close. Every
+         * other holder gets a description of its own (OPEN). Nothing the
+         * creator can do to a shared description (an offset, O_APPEND, a
+         * lock) touches what the manager does with it. */
+        req->reply_fd_kept = fd;
         return REQUEST_OK;
 }
 

@@ -44,7 +44,8 @@ typedef struct request {
 
         /* on success */
         wire_msg reply;
-        int reply_fd; /* sent with the reply, consumed */
+        int reply_fd;      /* sent with the reply, consumed */
+        int reply_fd_kept; /* or this one, borrowed: the registry keeps it */
 
         /* on failure: what the error text needs */
         const char *name; /* the block's name once known: q.name, or name_buf */
