@@ -42,10 +42,12 @@ static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t 
 
 /*
  * block_insert() - register @fd (borrowed; the registry's on success) as a
- * block of @size bytes, and make the reply, which carries that fd to the creator.
+ * block of @size bytes, and make the reply, which carries that fd to the
+ * creator. @seals: the memfd's seals when nobody else holds it, so that
+ * they are known; -1 when a peer does, and they must be asked for.
  */
 static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd, uint64_t size,
-                                  uint32_t flags) {
+                                  uint32_t flags, int64_t seals) {
         registry_block *b;
         struct stat st;
         user *u;
@@ -81,7 +83,10 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
                 free(b);
                 return r == -EEXIST ? REQUEST_E_NAME_IN_USE : REQUEST_E_NO_MEMORY;
         }
-        block_to_wire(b, &req->reply.block);
+        if (seals >= 0)
+                block_to_wire_seals(b, (uint32_t) seals, &req->reply.block);
+        else
+                block_to_wire(b, &req->reply.block);
         /* The creator, who owns the block, shares the manager's open file
          * description: the registry's fd itself goes out (the kernel takes a
          * reference of its own for the message), not a reopen through /proc,
@@ -142,6 +147,7 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         char memfd_name[LMM_NAME_MAX + 8], sz[32];
         uint64_t size = q->size;
         request_error e;
+        uint32_t seals;
         int r;
 
         if (q->flags &
@@ -175,11 +181,11 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
                 return e;
 
         snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", req->name);
-        r = memfd_new_sealed(memfd_name, size, huge, &fd);
+        r = memfd_new_sealed_seals(memfd_name, size, huge, &fd, &seals);
         if (r < 0)
                 return request_fail(req, r, NULL);
 
-        e = block_insert(m, p, req, fd, size, block_flags(q->flags));
+        e = block_insert(m, p, req, fd, size, block_flags(q->flags), seals);
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) p->creds.pid,
@@ -277,7 +283,7 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return request_fail(req, r, NULL);
 
         e = block_insert(m, p, req, fd, size,
-                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags));
+                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags), -1);
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)",

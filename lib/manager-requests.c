@@ -41,10 +41,14 @@ static const struct {
 void block_to_wire(const registry_block *b, wire_block *w) {
         int seals = fd_get_seals(b->fd);
 
+        block_to_wire_seals(b, seals < 0 ? 0 : (uint32_t) seals, w);
+}
+
+void block_to_wire_seals(const registry_block *b, uint32_t seals, wire_block *w) {
         *w = (wire_block){
                 .id = b->id,
                 .size = b->size,
-                .seals = seals < 0 ? 0 : (uint32_t) seals,
+                .seals = seals,
                 .flags = b->flags,
                 .uid = b->uid,
                 .pid = b->pid,

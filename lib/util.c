@@ -27,15 +27,25 @@ void close_many(const int *fds, size_t n) {
 }
 
 int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd) {
+        uint32_t seals;
+
+        return memfd_new_sealed_seals(name, size, hugetlb, ret_fd, &seals);
+}
+
+int memfd_new_sealed_seals(const char *name, uint64_t size, bool hugetlb, int *ret_fd,
+                           uint32_t *ret_seals) {
         _cleanup_close_ int fd = -EBADF;
         unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB : 0);
+        uint32_t seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_EXEC;
 
         if (size > INT64_MAX)
                 return -EFBIG;
 
         fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
-        if (fd < 0 && errno == EINVAL) /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
+        if (fd < 0 && errno == EINVAL) { /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
                 fd = memfd_create(name, flags);
+                seals &= ~(uint32_t) F_SEAL_EXEC;
+        }
         if (fd < 0)
                 return negative_errno();
         /* Owner only: another uid holding a read-only fd cannot reopen it
@@ -49,6 +59,7 @@ int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd)
                 return negative_errno();
 
         *ret_fd = TAKE_FD(fd);
+        *ret_seals = seals;
         return 0;
 }
 

@@ -84,6 +84,15 @@ static inline int negative_errno(void) {
  */
 int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd);
 
+/*
+ * memfd_new_sealed_seals() - memfd_new_sealed(), and the seals the new
+ * memfd has, as F_GET_SEALS would report them (shrink, grow, and exec where
+ * the kernel took MFD_NOEXEC_SEAL), known without asking: nobody else holds
+ * it yet, so nobody else can have added one.
+ */
+int memfd_new_sealed_seals(const char *name, uint64_t size, bool hugetlb, int *ret_fd,
+                           uint32_t *ret_seals);
+
 /* fd_get_seals() - F_GET_SEALS of @fd (borrowed). Return: seals, or -EINVAL for a non-memfd. */
 int fd_get_seals(int fd);
 
