@@ -58,7 +58,7 @@ int client_new_from_fd(int fd, lmm_client **ret) {
          * queue, so that asynchronous callers are never blocked. */
         connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
         c->n_ref = 1;
-        c->pid = getpid();
+        c->pid = getpid_cached();
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
@@ -71,7 +71,7 @@ int client_enter(lmm_client *c) {
         c->last_error[0] = 0;
         /* A forked child shares the socket: its requests would interleave
          * with the parent's and take the parent's replies. */
-        if (c->pid != getpid())
+        if (c->pid != getpid_cached())
                 return -ECHILD;
         if (c->conn.fd < 0)
                 return -ESHUTDOWN;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -361,6 +362,31 @@ uint64_t now_nsec(void) {
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+static pid_t cached_pid; /* 0: not known */
+static bool forget_on_fork;
+
+static void pid_forget(void) {
+        __atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void pid_forget_on_fork(void) {
+        forget_on_fork = pthread_atfork(NULL, NULL, pid_forget) == 0;
+}
+
+pid_t getpid_cached(void) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+
+        if (_likely_(pid != 0))
+                return pid;
+        pid = getpid();
+        /* The handler first: a fork between the two must find it in place. */
+        (void) pthread_once(&once, pid_forget_on_fork);
+        if (forget_on_fork)
+                __atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+        return pid;
 }
 
 uint64_t now_usec(void) {

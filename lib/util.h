@@ -153,6 +153,15 @@ bool utf8_is_valid(const void *p, size_t len);
 
 /* now_nsec(), now_usec() - CLOCK_MONOTONIC in nanoseconds, in microseconds. */
 uint64_t now_nsec(void);
+
+/*
+ * getpid_cached() - getpid(), without a syscall after the first call (a
+ * syscall costs about 1 µs on a VM, and every client call asks whether it
+ * runs in the process that made the client). A fork()ed child forgets the
+ * cached pid through pthread_atfork(), as systemd's getpid_cached() does; a
+ * child made by a raw clone() syscall, which runs no atfork handlers, would not.
+ */
+pid_t getpid_cached(void);
 uint64_t now_usec(void);
 
 /* random_bytes() - fill @p with bytes from the kernel's random pool, never blocking (hash keys, not secrets). */

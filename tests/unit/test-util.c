@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lmm.h"
@@ -218,4 +219,19 @@ Test(util, fd_is_memfd) {
         close(p[0]);
         close(p[1]);
         close(null);
+}
+
+/* The cached pid is forgotten in a fork()ed child: the client's fork check relies on it. */
+Test(util, getpid_cached_follows_fork) {
+        int status;
+        pid_t child;
+
+        cr_assert_eq(getpid_cached(), getpid());
+        cr_assert_eq(getpid_cached(), getpid(), "cached");
+        child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0)
+                _exit(getpid_cached() == getpid() && getpid_cached() != getppid() ? 0 : 1);
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child saw its parent's pid");
 }
