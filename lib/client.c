@@ -181,8 +181,13 @@ int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool ma
         return 0;
 }
 
-static int segment_from_reply(const wire_msg *reply, int fd, lmm_segment **ret) {
-        return segment_new(fd, reply->block.size, reply->block.name, ret);
+/* segment_from_reply() - the block a reply to @q brought, with its fd (consumed). */
+static int segment_from_reply(const wire_msg *q, const wire_msg *reply, int fd, lmm_segment **ret) {
+        return segment_new(fd, reply->block.size, reply->block.name, client_reply_writable(q), ret);
+}
+
+int client_reply_writable(const wire_msg *q) {
+        return q->type != WIRE_OPEN || !(q->flags & LMM_OPEN_RDONLY);
 }
 
 _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret) {
@@ -204,7 +209,7 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, fd, ret);
+        return segment_from_reply(&q, &reply, fd, ret);
 }
 
 _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret) {
@@ -222,7 +227,7 @@ _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, l
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, fd, ret);
+        return segment_from_reply(&q, &reply, fd, ret);
 }
 
 _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
@@ -243,7 +248,7 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         r = call(c, &q, fd, &reply, &rfd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, rfd, ret);
+        return segment_from_reply(&q, &reply, rfd, ret);
 }
 
 static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {

@@ -36,6 +36,12 @@ lmm_client *client_ref(lmm_client *c);
  */
 int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null);
 
+/*
+ * client_reply_writable() - whether the fd in the reply to @q (CREATE, OPEN
+ * or ADOPT) is read-write: what the request asked for.
+ */
+int client_reply_writable(const wire_msg *q);
+
 /* client_info_from_wire() - a block record as lmm_block_info. */
 void client_info_from_wire(const wire_block *b, lmm_block_info *ret);
 
