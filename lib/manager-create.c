@@ -153,14 +153,14 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         if (q->flags &
             ~(uint32_t) (LMM_CREATE_HUGETLB | LMM_CREATE_SCOPE_CONNECTION | OTHERS_FLAGS))
                 return REQUEST_E_FLAGS;
-        (void) take_name(m, p, req);
+        e = take_name(m, p, req);
         req->size = size;
         if (size == 0)
                 return REQUEST_E_SIZE_ZERO;
         if (size > INT64_MAX)
                 return REQUEST_E_SIZE_TOO_LARGE;
-        if (registry_find(&m->reg, p->creds.uid, req->name))
-                return REQUEST_E_NAME_IN_USE;
+        if (e != REQUEST_OK)
+                return e;
 
         if (huge) {
                 uint64_t hps = hugepage_size(), avail = 0;
@@ -188,8 +188,10 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         e = block_insert(m, p, req, fd, size, block_flags(q->flags), seals);
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
-                manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) p->creds.pid,
-                            req->name, format_bytes(size, sz, sizeof(sz)));
+                if (m->log) /* the size in words only for a log that is there */
+                        manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)",
+                                    (int) p->creds.pid, req->name,
+                                    format_bytes(size, sz, sizeof(sz)));
         }
         return e;
 }
