@@ -140,6 +140,21 @@ void machine_read(machine *m) {
 
 /* ---------------------------------------------------------------- memory */
 
+int64_t proc_cpu_ns(pid_t pid) {
+        char path[64];
+        long long ns = -1;
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/schedstat", (int) pid);
+        f = fopen(path, "re");
+        if (!f)
+                return -1;
+        if (fscanf(f, "%lld", &ns) != 1)
+                ns = -1;
+        fclose(f);
+        return ns;
+}
+
 int64_t proc_private_bytes(pid_t pid) {
         char path[64], line[256];
         int64_t sum = 0;

@@ -74,6 +74,9 @@ void loadavg_read(char *buf, size_t size);
 
 /* ---- memory ---- */
 
+/* proc_cpu_ns() - the CPU time @pid's main thread has had (schedstat), or -1. */
+int64_t proc_cpu_ns(pid_t pid);
+
 /* proc_private_bytes() - Private_Clean + Private_Dirty of @pid (smaps_rollup), or -1. */
 int64_t proc_private_bytes(pid_t pid);
 

@@ -10,8 +10,8 @@ set format y "%g"
 set grid
 set key top left
 set datafile missing "NaN"
-plot data using 1:2 with linespoints lw 2 pt 7 lc rgb "#1f77b4" title "lmm unnamed", \
-     data using 1:4 with linespoints lw 2 pt 5 lc rgb "#2ca02c" title "lmm named", \
+plot data using 1:2 with linespoints lw 3 pt 7 ps 1.2 lc rgb "#1f77b4" title "lmm unnamed", \
+     data using 1:4 with linespoints lw 1 pt 4 ps 1.6 lc rgb "#2ca02c" title "lmm named", \
      data using 1:6 with linespoints lw 2 pt 9 lc rgb "#d62728" title "Python smm.SharedMemory", \
      data using 1:3 with lines dt 2 lc rgb "#1f77b4" notitle, \
      data using 1:5 with lines dt 2 lc rgb "#2ca02c" notitle, \
