@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -299,6 +300,15 @@ static uint64_t op_shm_open(void *ctx) {
         return t;
 }
 
+/* A hundred syscalls that do nothing: what the machine charges for entering the kernel. */
+static uint64_t op_syscall(void *ctx) {
+        uint64_t t0 = now_ns();
+
+        for (int i = 0; i < 100; i++)
+                (void) syscall(SYS_getppid);
+        return (now_ns() - t0) / 100;
+}
+
 static uint64_t op_memfd(void *ctx) {
         uint64_t t0 = now_ns(), t;
         int fd = sealed_memfd();
@@ -356,8 +366,9 @@ static void put_python(const char *section, const char *key, placement p, const 
 
 static void bench_create(const config *cfg, placement p) {
         variant v[] = {
-                { "floor", op_floor }, { "named", op_named },       { "unnamed", op_unnamed },
-                { "open", op_open },   { "shm_open", op_shm_open }, { "memfd", op_memfd },
+                { "floor", op_floor },     { "named", op_named },       { "unnamed", op_unnamed },
+                { "open", op_open },       { "shm_open", op_shm_open }, { "memfd", op_memfd },
+                { "syscall", op_syscall },
         };
         latency_ctx x = {};
         lmm_segment *keep = NULL;
@@ -833,6 +844,7 @@ static void rows(const config *cfg) {
         table_row(&T, "create", "shm_open", "POSIX shm_open+ftruncate+mmap+touch, one process",
                   "us");
         table_row(&T, "create", "memfd", "memfd_create+seal+mmap+touch, one process", "us");
+        table_row(&T, "create", "syscall", "one syscall that does nothing (getppid)", "us");
         table_row(&T, "ratio", "named", "lmm named create / floor", "x");
         table_row(&T, "ratio", "unnamed", "lmm unnamed create / floor", "x");
         table_row(&T, "ratio", "open", "lmm open / floor", "x");
