@@ -164,13 +164,10 @@ _public_ int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t fl
 
 static int named_async(lmm_client *c, uint16_t type, const char *name, async_kind kind,
                        void (*handler)(void), void *userdata) {
-        wire_msg q = { .type = type };
+        wire_msg q;
         int r;
 
-        r = client_enter(c);
-        if (r < 0)
-                return r;
-        r = client_name_arg(name, q.name, false);
+        r = client_named_request(c, type, name, &q);
         if (r < 0)
                 return r;
         return async_start(c, &q, -EBADF, kind, handler, userdata);

@@ -246,14 +246,21 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         return segment_from_reply(&reply, rfd, ret);
 }
 
-static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
-        wire_msg q = { .type = type };
+int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret) {
         int r;
 
         r = client_enter(c);
         if (r < 0)
                 return r;
-        r = client_name_arg(name, q.name, false);
+        *ret = (wire_msg){ .type = type };
+        return client_name_arg(name, ret->name, false);
+}
+
+static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
+        wire_msg q;
+        int r;
+
+        r = client_named_request(c, type, name, &q);
         if (r < 0)
                 return r;
         return call(c, &q, -EBADF, reply, NULL);
