@@ -284,6 +284,7 @@ void client_info_from_wire(const wire_block *b, lmm_block_info *ret) {
                 .flags = b->flags,
                 .owner_uid = b->uid,
                 .owner_pid = b->pid,
+                .device = b->dev,
                 .inode = b->ino,
         };
         strcpy(ret->name, b->name);

@@ -159,7 +159,8 @@ typedef struct lmm_block_info {
         uint32_t flags; /* LMM_BLOCK_* */
         uint32_t owner_uid;
         int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
-        uint64_t inode;    /* st_ino of the memfd, to match it in /proc */
+        uint64_t device;   /* st_dev of the memfd ... */
+        uint64_t inode;    /* ... and its st_ino: which memory it is, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
 } lmm_block_info;
 

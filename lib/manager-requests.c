@@ -47,6 +47,7 @@ void block_to_wire(const registry_block *b, wire_block *w) {
                 .flags = b->flags,
                 .uid = b->uid,
                 .pid = b->pid,
+                .dev = b->dev,
                 .ino = b->ino,
         };
         strcpy(w->name, registry_block_name(b));
