@@ -516,6 +516,8 @@ static const char *access_mode(int accmode) {
                 return "write-only";
         case O_RDWR:
                 return "read-write";
+        case -1:
+                return "none"; /* O_PATH */
         default:
                 return "?";
         }
@@ -767,31 +769,58 @@ finish:
         return r;
 }
 
-/* One line for every process that could not be read, with the reasons. --watch says it again
- * only when the number changes. */
+/* One line for every process that could not be read, with the reasons, and the pids of those
+ * that timed out (their memory map stayed locked: worth a look). --watch says it again only when
+ * the number changes. */
 static void report_unreadable(const memfd_scan *s) {
+        static const struct {
+                int error;
+                const char *why;
+        } reasons[] = {
+                { EACCES, "permission denied" },
+                { EPERM, "operation not permitted" },
+                { ETIMEDOUT, "timed out" },
+        };
         static size_t last_reported = SIZE_MAX;
-        size_t n_acces = 0, n_perm = 0, n = s->n_unreadable;
-        char why[128];
+        size_t n = s->n_unreadable, n_kinds = 0, len = 0, n_denied = 0, n_stalled = 0;
+        char why[128] = "", stalled[128] = "";
 
         if (n == 0 || n == last_reported)
                 return;
         last_reported = n;
-        for (size_t i = 0; i < n; i++) {
-                if (s->unreadable[i].error == EPERM)
-                        n_perm++;
+        for (size_t k = 0; k < ELEMENTSOF(reasons); k++)
+                for (size_t i = 0; i < n; i++)
+                        if (s->unreadable[i].error == reasons[k].error) {
+                                n_kinds++;
+                                break;
+                        }
+        for (size_t k = 0; k < ELEMENTSOF(reasons); k++) {
+                size_t c = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        c += s->unreadable[i].error == reasons[k].error;
+                if (c == 0 || len >= sizeof(why))
+                        continue;
+                if (n_kinds == 1)
+                        len += (size_t) snprintf(why, sizeof(why), "%s", reasons[k].why);
                 else
-                        n_acces++;
+                        len += (size_t) snprintf(why + len, sizeof(why) - len, "%s%zu %s",
+                                                 len ? ", " : "", c, reasons[k].why);
         }
-        if (n_perm == 0)
-                snprintf(why, sizeof(why), "permission denied");
-        else if (n_acces == 0)
-                snprintf(why, sizeof(why), "operation not permitted");
-        else
-                snprintf(why, sizeof(why), "%zu permission denied, %zu operation not permitted",
-                         n_acces, n_perm);
-        fprintf(stderr, PROG ": %zu process%s could not be read (%s)%s\n", n, n == 1 ? "" : "es",
-                why, geteuid() != 0 ? "; run as root to see them" : "");
+        for (size_t i = 0, l = 0; i < n; i++) {
+                if (s->unreadable[i].error != ETIMEDOUT) {
+                        n_denied++;
+                        continue;
+                }
+                if (n_stalled++ < 8 && l < sizeof(stalled))
+                        l += (size_t) snprintf(stalled + l, sizeof(stalled) - l, "%s%d",
+                                               l ? "," : "; timed out: pid ",
+                                               (int) s->unreadable[i].pid);
+        }
+        fprintf(stderr, PROG ": %zu process%s could not be read (%s)%s%s%s\n", n,
+                n == 1 ? "" : "es", why,
+                n_denied > 0 && geteuid() != 0 ? "; run as root to see them" : "", stalled,
+                n_stalled > 8 ? ",..." : "");
 }
 
 static int run_once(bool clear) {
