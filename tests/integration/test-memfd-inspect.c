@@ -6,6 +6,7 @@
  */
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -62,10 +63,19 @@ typedef struct fixture {
         size_t n_maps;
 } fixture;
 
+/* stallfs (tests/helpers/stallfs.c): a FUSE daemon that stops answering, and a process that
+ * holds its files under names that read like memfds. */
+typedef struct stallfs {
+        pid_t pid;     /* the holder */
+        pid_t stalled; /* the process stuck in exec, with "exec" */
+        int in_fd;     /* its stdin: closing it ends it all */
+} stallfs;
+
 /* What a test started, so that teardown stops it also after a failed assertion
  * (children inherit criterion's pipes and would keep the run waiting). */
 static fixture *running_fixture;
 static harness_lmmd *running_lmmd;
+static stallfs *running_stallfs;
 
 static void fixture_start(fixture *f) {
         const char *mkfds = harness_getenv("MKFDS");
@@ -165,6 +175,11 @@ static void teardown(void) {
         }
         if (running_lmmd)
                 harness_lmmd_kill(running_lmmd);
+        if (running_stallfs) {
+                /* It kills its FUSE daemon and reaps everything it started. */
+                kill(running_stallfs->pid, SIGTERM);
+                waitpid(running_stallfs->pid, NULL, 0);
+        }
         free(out_buf);
         free(err_buf);
 }
@@ -715,6 +730,266 @@ Test(memfd_inspect, unreachable_manager_is_one_line) {
                           (count_lines(err_buf) == 2 && strstr(err_buf, "could not be read")),
                   "%s", err_buf);
         mj_free(doc);
+}
+
+/* ------------------------------------------------------- a hostile system */
+
+static void stallfs_stop(stallfs *sf) {
+        if (sf->pid <= 0)
+                return;
+        close(sf->in_fd);
+        running_stallfs = NULL;
+        /* It kills its daemon first, which aborts the connection: nothing waits after that. */
+        cr_assert_geq(harness_wait_exit(sf->pid, 10000), 0);
+        sf->pid = 0;
+}
+
+/* Start stallfs with @attacks (NULL-terminated); skip the test where FUSE cannot be mounted. */
+static void stallfs_start(stallfs *sf, const char *const *attacks) {
+        const char *bin = harness_getenv("STALLFS");
+        const char *argv[8] = { bin };
+        char line[512] = "", skip[512] = "";
+        int in[2], out[2];
+        size_t n = 1;
+        FILE *o;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root, to mount a FUSE file system");
+        if (access("/dev/fuse", R_OK | W_OK) != 0)
+                cr_skip_test("no usable /dev/fuse: %s", strerror(errno));
+        memset(sf, 0, sizeof(*sf));
+        for (; *attacks && n < sizeof(argv) / sizeof(argv[0]) - 1; attacks++)
+                argv[n++] = *attacks;
+        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+        sf->pid = fork();
+        cr_assert_geq(sf->pid, 0);
+        if (sf->pid == 0) {
+                dup2(in[0], 0);
+                dup2(out[1], 1);
+                execv(bin, (char *const *) argv);
+                _exit(127);
+        }
+        close(in[0]);
+        close(out[1]);
+        sf->in_fd = in[1];
+        running_stallfs = sf;
+        o = fdopen(out[0], "re");
+        cr_assert(o);
+        while (fgets(line, sizeof(line), o)) {
+                int pid;
+
+                line[strcspn(line, "\n")] = 0;
+                if (strcmp(line, "ready") == 0)
+                        break;
+                if (sscanf(line, "stalled %d", &pid) == 1)
+                        sf->stalled = pid;
+                else if (strncmp(line, "skip ", 5) == 0)
+                        snprintf(skip, sizeof(skip), "%s", line + 5);
+        }
+        fclose(o);
+        if (skip[0]) {
+                stallfs_stop(sf);
+                cr_skip_test("cannot mount FUSE here (%s)", skip);
+        }
+        cr_assert(strcmp(line, "ready") == 0, "stallfs did not get ready");
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Run memfd-inspect like inspect(), but kill it when it has not finished after @timeout_ms.
+ * Return: its exit status, -1 for a signal, -2 when it had to be killed; *ret_ms how long. */
+static int inspect_within(const char *const *args, int timeout_ms, long long *ret_ms) {
+        const char *argv[32] = { harness_getenv("MEMFD_INSPECT") };
+        int out[2], err[2], status;
+        struct pollfd p[2];
+        size_t n = 1, len[2] = {};
+        char *buf[2] = { out_buf, err_buf };
+        long long start = now_ms();
+        bool hung = false;
+        pid_t pid;
+
+        for (; *args && n < 31; args++)
+                argv[n++] = *args;
+        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                dup2(out[1], 1);
+                dup2(err[1], 2);
+                execv(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        close(out[1]);
+        close(err[1]);
+        p[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+        while (p[0].fd >= 0 || p[1].fd >= 0) {
+                long long left = start + timeout_ms - now_ms();
+
+                if (left <= 0) {
+                        hung = true;
+                        break;
+                }
+                if (poll(p, 2, (int) left) < 0)
+                        cr_assert_eq(errno, EINTR);
+                for (int i = 0; i < 2; i++) {
+                        ssize_t k;
+
+                        if (p[i].fd < 0 || !p[i].revents)
+                                continue;
+                        k = read(p[i].fd, buf[i] + len[i], OUT_MAX - 1 - len[i]);
+                        if (k <= 0) {
+                                close(p[i].fd);
+                                p[i].fd = -1;
+                        } else
+                                len[i] += (size_t) k;
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                buf[i][len[i]] = 0;
+                if (p[i].fd >= 0)
+                        close(p[i].fd);
+        }
+        if (hung) {
+                kill(pid, SIGKILL);
+                /* A FUSE request the daemon already read is waited out even by SIGKILL: end the
+                 * attack (stallfs aborts its connection) before reaping. */
+                if (running_stallfs)
+                        stallfs_stop(running_stallfs);
+        }
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        *ret_ms = now_ms() - start;
+        if (hung)
+                return -2;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether @pid has a link in fd/ that reads @target. */
+static bool holds_link(pid_t pid, const char *target) {
+        for (int fd = 0; fd < 64; fd++) {
+                char path[64], link[256];
+                ssize_t k;
+
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd);
+                k = readlink(path, link, sizeof(link) - 1);
+                if (k > 0 && (link[k] = 0, strcmp(link, target) == 0))
+                        return true;
+        }
+        return false;
+}
+
+/* Whether @pid's maps names @path. */
+static bool maps_path(pid_t pid, const char *path) {
+        char file[64], line[512];
+        bool found = false;
+        FILE *f;
+
+        snprintf(file, sizeof(file), "/proc/%d/maps", (int) pid);
+        f = fopen(file, "re");
+        cr_assert(f);
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, path) != NULL;
+        fclose(f);
+        return found;
+}
+
+static bool has_attack(const char *const *attacks, const char *a) {
+        for (; *attacks; attacks++)
+                if (strcmp(*attacks, a) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * memfd-inspect, as root, among processes that lay out @attacks: it must be done within @max_ms,
+ * list every memfd of the mkfds fixture and nothing of stallfs's. @whole_system: scan every
+ * process (other stalled processes on the machine, such as another test's, each cost a stall
+ * timeout too), else only the fixture's and stallfs's.
+ */
+static void expect_unharmed(const char *const *attacks, bool whole_system, long long max_ms) {
+        char pids[128];
+        long long ms;
+        const mj *rows;
+        size_t n_fixture = 0;
+        stallfs sf;
+        fixture f;
+        mj *doc;
+        int r;
+
+        stallfs_start(&sf, attacks);
+        /* The attacks are real: the names read like memfds'. */
+        if (has_attack(attacks, "fd"))
+                cr_assert(holds_link(sf.pid, "/memfd:evil"));
+        if (has_attack(attacks, "map"))
+                cr_assert(maps_path(sf.pid, "/memfd:mapped"));
+        fixture_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d,%d", (int) f.pid, (int) f.child, (int) sf.pid);
+        if (sf.stalled > 0)
+                snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), ",%d", (int) sf.stalled);
+
+        r = inspect_within(
+                whole_system ? (const char *[]){ "--json", "--no-manager", NULL }
+                             : (const char *[]){ "--json", "--no-manager", "--pid", pids, NULL },
+                30000, &ms);
+        cr_assert_neq(r, -2, "memfd-inspect hung: killed after %lld ms", ms);
+        cr_assert_eq(r, 0, "memfd-inspect failed (%d): %s", r, err_buf);
+        cr_assert_lt(ms, max_ms, "memfd-inspect took %lld ms", ms);
+
+        doc = mj_parse(out_buf);
+        cr_assert(doc, "memfd-inspect printed no valid JSON:\n%.4000s", out_buf);
+        rows = mj_get(doc, "memfds");
+        cr_assert(rows && rows->type == MJ_ARRAY);
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *name = mj_str(row, "name");
+                long long pid = mj_int(row, "pid");
+
+                cr_assert(pid != sf.pid && strcmp(name, "evil") != 0 && strcmp(name, "mapped") != 0,
+                          "stallfs's file is listed: pid %lld, %s", pid, name);
+                if (pid != f.pid && pid != f.child)
+                        continue;
+                check_memfd_fields(&f, row);
+                n_fixture++;
+        }
+        cr_assert_eq(n_fixture, f.n_fds + f.n_maps, "%.4000s", out_buf);
+        mj_free(doc);
+
+        if (sf.stalled > 0) {
+                char want[64];
+
+                snprintf(want, sizeof(want), "timed out: pid %d", (int) sf.stalled);
+                cr_assert(strstr(err_buf, want), "%s", err_buf);
+        }
+        fixture_stop(&f);
+        stallfs_stop(&sf);
+}
+
+/* stat() on the fd's link would wait for ever on the daemon's GETATTR. */
+Test(memfd_inspect, fuse_file_named_like_a_memfd) {
+        expect_unharmed((const char *[]){ "fd", NULL }, false, 3000);
+}
+
+/* The same through maps and map_files/. */
+Test(memfd_inspect, fuse_mapping_named_like_a_memfd) {
+        expect_unharmed((const char *[]){ "map", NULL }, false, 3000);
+}
+
+/* A process stuck in exec holds its exec_update_lock, which its fd links and maps wait on: one
+ * stall timeout (1 s) for it, then on with the rest. */
+Test(memfd_inspect, process_stuck_in_exec) {
+        expect_unharmed((const char *[]){ "exec", NULL }, false, 5000);
+}
+
+/* All at once, and every process on the system scanned, as an administrator would. */
+Test(memfd_inspect, hostile_system) {
+        expect_unharmed((const char *[]){ "fd", "map", "exec", NULL }, true, 10000);
 }
 
 /* -------------------------------------------------------------- options */
