@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <sys/sysmacros.h>
 
+#include "escape.h"
 #include "lmm.h"
 #include "memfd-scan.h"
 #include "util.h"
@@ -523,6 +524,12 @@ static const char *access_mode(int accmode) {
         }
 }
 
+/* Text another process chose (a memfd name, a command, a block name). JSON must be valid UTF-8:
+ * escape it there by the table view's rule (escape.h); the table view escapes on its own. */
+static const char *foreign(const char *s, char *buf, size_t size) {
+        return s && arg_json ? escape_text(s, buf, size) : s;
+}
+
 static const char *comm_of(const memfd_scan *s, pid_t pid) {
         const memfd_process *p = memfd_scan_find_process(s, pid);
         return p ? p->comm : NULL;
@@ -567,7 +574,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
                 snprintf(buf, size, "%u:%u", major(e->dev), minor(e->dev));
                 return buf;
         case COL_NAME:
-                return memfd_cols ? e->name : NULL;
+                return memfd_cols ? foreign(e->name, buf, size) : NULL;
         case COL_SIZE:
                 return memfd_cols && e->have_size ? fmt_size(e->size, buf, size) : NULL;
         case COL_ALLOC:
@@ -607,7 +614,10 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
                 snprintf(buf, size, "%d", (int) pid);
                 return buf;
         case COL_COMMAND:
-                return r->proc ? r->proc->comm : pid ? comm_of(r->scan, pid) : NULL;
+                return foreign(r->proc ? r->proc->comm
+                               : pid   ? comm_of(r->scan, pid)
+                                       : NULL,
+                               buf, size);
         case COL_UID: {
                 const memfd_process *p = r->proc
                                                  ?: pid ? memfd_scan_find_process(r->scan, pid)
@@ -654,7 +664,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_SHARING:
                 return r->m ? (r->m->shared ? "shared" : "private") : NULL;
         case COL_BLOCK:
-                return memfd_cols && b ? b->name : NULL;
+                return memfd_cols && b ? foreign(b->name, buf, size) : NULL;
         case COL_SCOPE:
                 return memfd_cols && b ? block_scope(b) : NULL;
         case COL_OWNER_UID:

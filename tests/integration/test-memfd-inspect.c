@@ -27,6 +27,7 @@
 
 /* Whole-system runs on a busy machine print megabytes of JSON. */
 #define OUT_MAX (16 << 20)
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------ the fixture */
 
@@ -61,6 +62,7 @@ typedef struct fixture {
         size_t n_memfds;
         fx_map maps[16];
         size_t n_maps;
+        size_t n_odd; /* memfds with odd names ("odd") */
 } fixture;
 
 /* stallfs (tests/helpers/stallfs.c): a FUSE daemon that stops answering, and a process that
@@ -77,7 +79,8 @@ static fixture *running_fixture;
 static harness_lmmd *running_lmmd;
 static stallfs *running_stallfs;
 
-static void fixture_start(fixture *f) {
+/* Start mkfds; @extra: NULL, or "odd" for its memfds with names that are not plain text. */
+static void fixture_start_mode(fixture *f, const char *extra) {
         const char *mkfds = harness_getenv("MKFDS");
         int in[2], out[2];
         char line[512];
@@ -92,7 +95,7 @@ static void fixture_start(fixture *f) {
         if (f->pid == 0) {
                 dup2(in[0], 0);
                 dup2(out[1], 1);
-                execl(mkfds, mkfds, f->prefix, (char *) NULL);
+                execl(mkfds, mkfds, f->prefix, extra, (char *) NULL);
                 _exit(127);
         }
         close(in[0]);
@@ -130,9 +133,15 @@ static void fixture_start(fixture *f) {
                                      6);
                 } else if (strncmp(line, "huge ", 5) == 0)
                         f->huge = true;
+                else if (strncmp(line, "odd ", 4) == 0)
+                        f->n_odd++;
         }
         fclose(o);
         cr_assert(f->child > 0, "mkfds did not get ready");
+}
+
+static void fixture_start(fixture *f) {
+        fixture_start_mode(f, NULL);
 }
 
 static void fixture_stop(fixture *f) {
@@ -569,6 +578,82 @@ Test(memfd_inspect, agrees_with_lsfd) {
         fixture_stop(&f);
 }
 
+/* ------------------------------------------------------- names that are not text */
+
+/* @json must be valid JSON in strictly valid UTF-8, by python3's decoder and json module. */
+static void expect_strict_json(const char *json) {
+        static const char *const python[] = {
+                "/usr/bin/python3", "-c",
+                "import json, sys; json.loads(sys.stdin.buffer.read().decode('utf-8', 'strict'))",
+                NULL
+        };
+        char err[4096];
+        int r;
+
+        cr_assert_eq(access(python[0], X_OK), 0, "python3 is not installed (tools/deps.sh)");
+        r = harness_run(python, json, NULL, 0, err, sizeof(err));
+        cr_assert_eq(r, 0, "not strict UTF-8 JSON (%d): %s\n%.4000s", r, err, json);
+}
+
+/* Memfd names and a command with bytes that are not UTF-8 and with control characters: every
+ * JSON view stays valid UTF-8, each name escaped by the documented rule, which is the table's. */
+Test(memfd_inspect, json_is_utf8_whatever_the_names) {
+        static const struct {
+                const char *escaped; /* after "PREFIX-"; mkfds.c has the raw names */
+                bool in_table;       /* the same in the table in any locale (ASCII) */
+        } names[] = {
+                { "bad\\xff", true },           { "c1\\xc2\\x9b", true },
+                { "ctl\\x01\\x0a\\x7f", true }, { "bsx\\x5cx41", true },
+                { "utf8-caf\xc3\xa9", false }, /* well-formed UTF-8 stays */
+        };
+        static const char *const views[] = { NULL, "--summary", "--tree", "--processes" };
+        char pid[32];
+        const mj *rows;
+        fixture f;
+        mj *doc;
+
+        fixture_start_mode(&f, "odd");
+        cr_assert_eq(f.n_odd, ELEMENTS(names));
+        snprintf(pid, sizeof(pid), "%d", (int) f.pid);
+        for (size_t v = 0; v < ELEMENTS(views); v++) {
+                cr_assert_eq(inspect((const char *[]){ "--json", "--no-manager", "--pid", pid,
+                                                       views[v], NULL }),
+                             0, "%s", err_buf);
+                expect_strict_json(out_buf);
+        }
+
+        doc = inspect_json((const char *[]){ "--json", "--no-manager", "--pid", pid, NULL },
+                           "memfds", &rows);
+        for (size_t k = 0; k < ELEMENTS(names); k++) {
+                char want[160];
+                bool found = false;
+
+                snprintf(want, sizeof(want), "%s-%s", f.prefix, names[k].escaped);
+                for (size_t i = 0; i < rows->n && !found; i++) {
+                        found = strcmp(mj_str(rows->items[i], "name"), want) == 0;
+                        if (found)
+                                cr_assert_str_eq(mj_str(rows->items[i], "command"),
+                                                 "mkfds\\xff\\xc2\\x9b");
+                }
+                cr_assert(found, "no memfd named %s:\n%.4000s", want, out_buf);
+        }
+        mj_free(doc);
+
+        /* The table: the same text. */
+        cr_assert_eq(inspect((const char *[]){ "--no-manager", "--summary", "-o", "NAME", "--pid",
+                                               pid, NULL }),
+                     0);
+        for (size_t k = 0; k < ELEMENTS(names); k++) {
+                char want[160];
+
+                if (!names[k].in_table)
+                        continue;
+                snprintf(want, sizeof(want), "\n%s-%s", f.prefix, names[k].escaped);
+                cr_assert(strstr(out_buf, want), "%s not in the table:\n%s", want + 1, out_buf);
+        }
+        fixture_stop(&f);
+}
+
 /* ------------------------------------------------------------ the manager */
 
 static const mj *find_block(const mj *rows, const char *block) {
@@ -758,7 +843,7 @@ static void stallfs_start(stallfs *sf, const char *const *attacks) {
         if (access("/dev/fuse", R_OK | W_OK) != 0)
                 cr_skip_test("no usable /dev/fuse: %s", strerror(errno));
         memset(sf, 0, sizeof(*sf));
-        for (; *attacks && n < sizeof(argv) / sizeof(argv[0]) - 1; attacks++)
+        for (; *attacks && n < ELEMENTS(argv) - 1; attacks++)
                 argv[n++] = *attacks;
         cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
         cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
