@@ -541,19 +541,16 @@ static int line_next(line_reader *lr, char **ret_line) {
 }
 
 /* Whether maps names a memfd. Opening maps takes the process's exec_update_lock, reading it
- * the mmap lock: both through the proc reader. Return: 1, 0, -ETIMEDOUT or -errno. */
-static int maps_has_memfd(scan_ctx *c, int piddirfd, line_reader *lr) {
-        char *line;
+ * the mmap lock: through the proc reader, in one call. Return: 1, 0, -ETIMEDOUT or -errno. */
+static int maps_has_memfd(scan_ctx *c, int piddirfd) {
+        _cleanup_free_ char *maps = NULL;
+        size_t size;
         int r;
 
-        r = line_open(lr, c->pr, piddirfd, "maps");
+        r = proc_reader_read_file(c->pr, piddirfd, "maps", &maps, &size);
         if (r < 0)
                 return r;
-        while ((r = line_next(lr, &line)) > 0)
-                if (strstr(line, MEMFD_PREFIX))
-                        break;
-        safe_close(lr->fd);
-        return r;
+        return strstr(maps, MEMFD_PREFIX) != NULL;
 }
 
 /* Size and seals of @e, known so far only from its mapping @m: pin it through map_files/, whose
@@ -601,7 +598,7 @@ static int scan_maps(scan_ctx *c, pid_t pid, int piddirfd) {
 
         if (!lr)
                 return -ENOMEM;
-        r = maps_has_memfd(c, piddirfd, lr);
+        r = maps_has_memfd(c, piddirfd);
         if (r <= 0)
                 return r;
         r = line_open(lr, c->pr, piddirfd, "smaps");

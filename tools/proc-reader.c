@@ -23,7 +23,7 @@
 #define CHUNK 65536
 #define WORKER_STACK (256 * 1024)
 
-typedef enum op { OP_NONE, OP_OPEN, OP_READ, OP_READLINKS, OP_QUIT } op;
+typedef enum op { OP_NONE, OP_OPEN, OP_READ, OP_READ_FILE, OP_READLINKS, OP_QUIT } op;
 
 /* What a caller and its worker share; freed by whichever lets go last. */
 typedef struct worker {
@@ -39,7 +39,7 @@ typedef struct worker {
         size_t size;
         ssize_t result;
         atomic_ulong progress; /* bumped by a call that does many steps */
-        char *out;             /* OP_READLINKS: the pairs, handed over with the answer */
+        char *out;             /* OP_READ_FILE, OP_READLINKS: handed over with the answer */
         size_t out_size;
         char path[PATH_MAX];
         char buf[CHUNK];
@@ -84,6 +84,44 @@ static int out_append(worker *w, size_t *allocated, const char *name, const char
         memcpy(w->out + w->out_size + n, target, t);
         w->out_size += n + t;
         return 0;
+}
+
+/* OP_READ_FILE: the whole file, NUL-terminated, into w->out. */
+static int do_read_file(worker *w) {
+        size_t allocated = 0;
+        int fd, r = 0;
+
+        w->out = NULL;
+        w->out_size = 0;
+        fd = openat(w->fd, w->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return negative_errno();
+        for (;;) {
+                ssize_t n;
+
+                if (w->out_size + CHUNK + 1 > allocated) {
+                        size_t a = MAX(allocated * 2, w->out_size + CHUNK + 1);
+                        char *p = realloc(w->out, a);
+
+                        if (!p) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        w->out = p;
+                        allocated = a;
+                }
+                n = read(fd, w->out + w->out_size, CHUNK);
+                atomic_fetch_add(&w->progress, 1);
+                if (n <= 0) {
+                        r = n < 0 ? negative_errno() : 0;
+                        break;
+                }
+                w->out_size += (size_t) n;
+        }
+        safe_close(fd);
+        if (r >= 0)
+                w->out[w->out_size] = 0;
+        return r;
 }
 
 /* OP_READLINKS, into w->out. Each readlink() may wait on the other process's locks. */
@@ -142,9 +180,11 @@ static void *worker_main(void *arg) {
                         r = openat(w->fd, w->path, w->flags | O_CLOEXEC);
                 else if (o == OP_READ)
                         r = read(w->fd, w->buf, w->size);
+                else if (o == OP_READ_FILE)
+                        r = do_read_file(w);
                 else
                         r = do_readlinks(w);
-                if (r < 0 && o != OP_READLINKS)
+                if (r < 0 && (o == OP_OPEN || o == OP_READ))
                         r = negative_errno();
                 w->fd = safe_close(w->fd);
                 pthread_mutex_lock(&w->lock);
@@ -238,7 +278,7 @@ static void deadline_after(struct timespec *t, unsigned ms) {
 
 /* Hand one call to the worker and wait while it makes progress, each step at most stall_ms.
  * @fd is borrowed: the worker gets a copy. On success, OP_READ's bytes are copied to @buf,
- * and OP_READLINKS's pairs handed over in *ret_out. */
+ * and OP_READ_FILE's or OP_READLINKS's buffer handed over in *ret_out. */
 static ssize_t call(proc_reader *r, op o, int fd, const char *path, int flags, void *buf,
                     size_t size, char **ret_out, size_t *ret_out_size) {
         struct timespec deadline;
@@ -298,7 +338,7 @@ static ssize_t call(proc_reader *r, op o, int fd, const char *path, int flags, v
         result = w->result;
         if (o == OP_READ && result > 0)
                 memcpy(buf, w->buf, (size_t) result);
-        if (o == OP_READLINKS) {
+        if (o == OP_READ_FILE || o == OP_READLINKS) {
                 if (result >= 0) {
                         *ret_out = TAKE_PTR(w->out);
                         *ret_out_size = w->out_size;
@@ -319,6 +359,13 @@ ssize_t proc_reader_read(proc_reader *r, int fd, void *buf, size_t size) {
         if (!r || !buf)
                 return -EINVAL;
         return call(r, OP_READ, fd, NULL, 0, buf, size, NULL, NULL);
+}
+
+int proc_reader_read_file(proc_reader *r, int dirfd, const char *path, char **ret,
+                          size_t *ret_size) {
+        if (!r || !path || !ret || !ret_size)
+                return -EINVAL;
+        return (int) call(r, OP_READ_FILE, dirfd, path, 0, NULL, 0, ret, ret_size);
 }
 
 int proc_reader_readlinks(proc_reader *r, int dirfd, const char *path, char **ret,

@@ -50,6 +50,12 @@ int proc_reader_open(proc_reader *r, int dirfd, const char *path, int flags);
  * -ETIMEDOUT (@buf untouched), or -errno. */
 ssize_t proc_reader_read(proc_reader *r, int fd, void *buf, size_t size);
 
+/* proc_reader_read_file() - the whole of @path under @dirfd (borrowed), in one call; a stall is
+ * no progress from one read() to the next. Return: 0 with, in *ret (owned by the caller), its
+ * *ret_size bytes and a NUL; -ETIMEDOUT; -errno. */
+int proc_reader_read_file(proc_reader *r, int dirfd, const char *path, char **ret,
+                          size_t *ret_size);
+
 /* proc_reader_readlinks() - readlink() every entry of the directory @path under @dirfd
  * (borrowed), skipping entries that vanish meanwhile. A stall is no progress from one link to
  * the next. Return: 0 with, in *ret (owned by the caller), *ret_size bytes of "NAME\0TARGET\0"

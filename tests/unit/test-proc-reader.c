@@ -80,6 +80,15 @@ Test(proc_reader, answers) {
 
         cr_assert_eq(proc_reader_open(r, self, "no-such-file", O_RDONLY), -ENOENT);
 
+        cr_assert_eq(proc_reader_read_file(r, self, "maps", &links, &size), 0);
+        cr_assert_gt(size, 0);
+        cr_assert_eq(strlen(links), size, "NUL-terminated");
+        cr_assert(strstr(links, "[stack]"), "%s", links);
+        free(links);
+        links = NULL;
+        cr_assert_eq(proc_reader_read_file(r, self, "no-such-file", &links, &size), -ENOENT);
+        cr_assert_null(links);
+
         cr_assert_eq(proc_reader_readlinks(r, self, "fd", &links, &size), 0);
         snprintf(want, sizeof(want), "%d", null_fd);
         for (const char *p = links; p < links + size;) {
