@@ -468,7 +468,7 @@ static int gather(picture *p) {
         }
         r = memfd_scan_run(&o, &p->scan);
         if (r < 0) {
-                fprintf(stderr, PROG ": cannot read /proc: %s\n", strerror(-r));
+                fprintf(stderr, PROG ": cannot scan /proc: %s\n", strerror(-r));
                 return r;
         }
         p->match = calloc(MAX(p->scan->n_entries, (size_t) 1), sizeof(*p->match));
