@@ -25,6 +25,7 @@
 #include "escape.h"
 #include "lmm.h"
 #include "memfd-scan.h"
+#include "proc-reader.h"
 #include "util.h"
 
 #define PROG "memfd-inspect"
@@ -1033,5 +1034,12 @@ int main(int argc, char *argv[]) {
         scols_init_debug(0);
         r = arg_watch > 0 ? watch() : run_once(false);
         free(arg_pids);
+        /* A /proc read we gave up on still waits in the kernel, killable but not stoppable: leave
+         * without the atexit handlers, one of which may be a leak checker that stops every
+         * thread first (and would wait as long as the process that stalled us). */
+        if (proc_reader_stuck() > 0) {
+                fflush(NULL);
+                _exit(r < 0 ? 1 : 0);
+        }
         return r < 0 ? 1 : 0;
 }

@@ -241,6 +241,10 @@ static int worker_new(worker **ret) {
         return 0;
 }
 
+unsigned proc_reader_stuck(void) {
+        return atomic_load(&n_stuck);
+}
+
 int proc_reader_new(unsigned stall_ms, proc_reader **ret) {
         proc_reader *r = calloc(1, sizeof(*r));
 

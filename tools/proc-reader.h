@@ -35,6 +35,11 @@
 
 typedef struct proc_reader proc_reader;
 
+/* proc_reader_stuck() - how many workers are left stuck in the kernel now, over all readers.
+ * While any is, nothing may try to stop every thread of the process (a leak checker at exit
+ * does): it would wait for one that cannot stop. Exit with _exit() then. */
+unsigned proc_reader_stuck(void);
+
 /* proc_reader_new() - a reader whose calls give up after @stall_ms. Return: 0 or -ENOMEM. */
 int proc_reader_new(unsigned stall_ms, proc_reader **ret);
 

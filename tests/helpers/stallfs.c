@@ -124,7 +124,8 @@ static void reply(int dev, uint64_t unique, int error, const void *arg, size_t s
                 .h = { .len = (uint32_t) (sizeof(out.h) + size), .error = -error, .unique = unique }
         };
 
-        memcpy(out.arg, arg, size);
+        if (size > 0)
+                memcpy(out.arg, arg, size);
         /* ENOENT: the request was interrupted meanwhile; nothing to do. */
         (void) !write(dev, &out, out.h.len);
 }
