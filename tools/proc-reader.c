@@ -67,19 +67,29 @@ static void worker_unref(worker *w) {
         free(w);
 }
 
+/* Room for @need more bytes in w->out, which has *allocated. */
+static int out_reserve(worker *w, size_t *allocated, size_t need) {
+        size_t a;
+        char *p;
+
+        if (w->out_size + need <= *allocated)
+                return 0;
+        a = MAX(*allocated * 2, w->out_size + need);
+        p = realloc(w->out, a);
+        if (!p)
+                return -ENOMEM;
+        w->out = p;
+        *allocated = a;
+        return 0;
+}
+
 /* Append @name and @target, each NUL-terminated, to w->out. */
 static int out_append(worker *w, size_t *allocated, const char *name, const char *target) {
         size_t n = strlen(name) + 1, t = strlen(target) + 1;
+        int r = out_reserve(w, allocated, n + t);
 
-        if (w->out_size + n + t > *allocated) {
-                size_t a = MAX(*allocated * 2, w->out_size + n + t + 4096);
-                char *p = realloc(w->out, a);
-
-                if (!p)
-                        return -ENOMEM;
-                w->out = p;
-                *allocated = a;
-        }
+        if (r < 0)
+                return r;
         memcpy(w->out + w->out_size, name, n);
         memcpy(w->out + w->out_size + n, target, t);
         w->out_size += n + t;
@@ -91,25 +101,15 @@ static int do_read_file(worker *w) {
         size_t allocated = 0;
         int fd, r = 0;
 
-        w->out = NULL;
-        w->out_size = 0;
         fd = openat(w->fd, w->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         if (fd < 0)
                 return negative_errno();
         for (;;) {
                 ssize_t n;
 
-                if (w->out_size + CHUNK + 1 > allocated) {
-                        size_t a = MAX(allocated * 2, w->out_size + CHUNK + 1);
-                        char *p = realloc(w->out, a);
-
-                        if (!p) {
-                                r = -ENOMEM;
-                                break;
-                        }
-                        w->out = p;
-                        allocated = a;
-                }
+                r = out_reserve(w, &allocated, CHUNK + 1);
+                if (r < 0)
+                        break;
                 n = read(fd, w->out + w->out_size, CHUNK);
                 atomic_fetch_add(&w->progress, 1);
                 if (n <= 0) {
@@ -131,8 +131,6 @@ static int do_readlinks(worker *w) {
         DIR *d;
         int dfd, r = 0;
 
-        w->out = NULL;
-        w->out_size = 0;
         dfd = openat(w->fd, w->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return negative_errno();
@@ -312,6 +310,7 @@ static ssize_t call(proc_reader *r, op o, int fd, const char *path, int flags, v
         w->fd = copy;
         w->flags = flags;
         w->size = MIN(size, sizeof(w->buf));
+        w->out_size = 0; /* w->out is NULL: every answer's is taken or freed */
         if (path)
                 memcpy(w->path, path, strlen(path) + 1);
         w->done = false;

@@ -51,6 +51,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "wait-end.h"
+
 #define PAGE 4096
 
 static void die(const char *what) {
@@ -86,29 +88,6 @@ static void print_map(const char *name, void *p, size_t size, const char *prot, 
         uintptr_t a = (uintptr_t) p;
         printf("map %s %" PRIxPTR " %" PRIxPTR " %s %s %zu\n", name, a, a + size, prot, sharing,
                rss);
-}
-
-/* Wait until stdin closes or SIGTERM/SIGINT. */
-static void wait_for_end(int sfd) {
-        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-                               { .fd = sfd, .events = POLLIN } };
-
-        for (;;) {
-                char buf[256];
-
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                if (p[1].revents)
-                        return;
-                if (p[0].revents) {
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n <= 0)
-                                return;
-                }
-        }
 }
 
 static int child_main(int sock, int sfd) {
@@ -169,16 +148,11 @@ int main(int argc, char *argv[]) {
         const char *prefix = argc > 1 ? argv[1] : "mkfds";
         char name[256], rw_name[256];
         int sv[2], sfd, fd, fd_ro, child_fd, shared_fd;
-        sigset_t mask;
         pid_t child;
         char *p;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        sfd = end_signals();
         if (sfd < 0)
                 die("signalfd");
 

@@ -49,11 +49,12 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "wait-end.h"
 
 #define EXIT_SKIP 77
 
@@ -220,32 +221,11 @@ static bool wait_readable(int fd, int timeout_ms) {
         return r > 0;
 }
 
-/* Wait until stdin closes or SIGTERM/SIGINT. */
-static void wait_for_end(int sfd) {
-        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-                               { .fd = sfd, .events = POLLIN } };
-
-        for (;;) {
-                char buf[256];
-
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                if (p[1].revents)
-                        return;
-                if (p[0].revents && read(STDIN_FILENO, buf, sizeof(buf)) <= 0)
-                        return;
-        }
-}
-
 int main(int argc, char *argv[]) {
         bool want_fd = false, want_map = false, want_exec = false;
         int dev, sfd, notify[2];
         struct stat st;
         char opts[128], path[4096], dir[] = "/tmp/stallfs-XXXXXX";
-        sigset_t mask;
 
         if (argc < 2) {
                 fprintf(stderr, "usage: stallfs fd|map|exec...\n");
@@ -257,11 +237,7 @@ int main(int argc, char *argv[]) {
                 want_exec |= strcmp(argv[i], "exec") == 0;
         }
         setvbuf(stdout, NULL, _IOLBF, 0);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        sfd = end_signals();
         if (sfd < 0)
                 die("signalfd");
         /* A test that dies takes this down (stdin closes too), and with it the daemon. */

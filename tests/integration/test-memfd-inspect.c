@@ -79,37 +79,66 @@ static fixture *running_fixture;
 static harness_lmmd *running_lmmd;
 static stallfs *running_stallfs;
 
+/* Start @argv with pipes for the standard streams asked for: *ret_in (its stdin, ours to write
+ * and close), *ret_out and *ret_err (its stdout and stderr, ours to read); NULL: inherited.
+ * Return: its pid. */
+static pid_t spawn(const char *const *argv, int *ret_in, int *ret_out, int *ret_err) {
+        int *ours[3] = { ret_in, ret_out, ret_err }, p[3][2];
+        pid_t pid;
+
+        for (int i = 0; i < 3; i++)
+                if (ours[i])
+                        cr_assert_eq(pipe2(p[i], O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                for (int i = 0; i < 3; i++)
+                        if (ours[i])
+                                dup2(p[i][i == 0 ? 0 : 1], i);
+                execv(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        for (int i = 0; i < 3; i++)
+                if (ours[i]) {
+                        close(p[i][i == 0 ? 0 : 1]);
+                        *ours[i] = p[i][i == 0 ? 1 : 0];
+                }
+        return pid;
+}
+
+/* Start a fixture program (mkfds, stallfs): *ret_pid, its stdin in *ret_in (closing it ends
+ * the program); return its stdout, which tells what it made (fixture_line()). */
+static FILE *fixture_spawn(const char *const *argv, pid_t *ret_pid, int *ret_in) {
+        int out;
+        FILE *o;
+
+        *ret_pid = spawn(argv, ret_in, &out, NULL);
+        o = fdopen(out, "re");
+        cr_assert(o);
+        return o;
+}
+
+/* The next line a fixture program tells, without its newline; false at "ready" or the end. */
+static bool fixture_line(FILE *o, char *line, size_t size) {
+        if (!fgets(line, (int) size, o))
+                return false;
+        line[strcspn(line, "\n")] = 0;
+        return strcmp(line, "ready") != 0;
+}
+
 /* Start mkfds; @extra: NULL, or "odd" for its memfds with names that are not plain text. */
 static void fixture_start_mode(fixture *f, const char *extra) {
-        const char *mkfds = harness_getenv("MKFDS");
-        int in[2], out[2];
+        const char *argv[] = { harness_getenv("MKFDS"), f->prefix, extra, NULL };
         char line[512];
         FILE *o;
 
         memset(f, 0, sizeof(*f));
         snprintf(f->prefix, sizeof(f->prefix), "mkfds%d", (int) getpid());
-        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-        f->pid = fork();
-        cr_assert_geq(f->pid, 0);
-        if (f->pid == 0) {
-                dup2(in[0], 0);
-                dup2(out[1], 1);
-                execl(mkfds, mkfds, f->prefix, extra, (char *) NULL);
-                _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        f->in_fd = in[1];
+        o = fixture_spawn(argv, &f->pid, &f->in_fd);
         running_fixture = f;
-        o = fdopen(out[0], "re");
-        cr_assert(o);
-        while (fgets(line, sizeof(line), o)) {
+        while (fixture_line(o, line, sizeof(line))) {
                 int pid;
 
-                line[strcspn(line, "\n")] = 0;
-                if (strcmp(line, "ready") == 0)
-                        break;
                 if (sscanf(line, "pid %d", &pid) == 1)
                         cr_assert_eq(pid, f->pid);
                 else if (sscanf(line, "child %d", &pid) == 1)
@@ -831,10 +860,8 @@ static void stallfs_stop(stallfs *sf) {
 
 /* Start stallfs with @attacks (NULL-terminated); skip the test where FUSE cannot be mounted. */
 static void stallfs_start(stallfs *sf, const char *const *attacks) {
-        const char *bin = harness_getenv("STALLFS");
-        const char *argv[8] = { bin };
+        const char *argv[8] = { harness_getenv("STALLFS") };
         char line[512] = "", skip[512] = "";
-        int in[2], out[2];
         size_t n = 1;
         FILE *o;
 
@@ -845,28 +872,11 @@ static void stallfs_start(stallfs *sf, const char *const *attacks) {
         memset(sf, 0, sizeof(*sf));
         for (; *attacks && n < ELEMENTS(argv) - 1; attacks++)
                 argv[n++] = *attacks;
-        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-        sf->pid = fork();
-        cr_assert_geq(sf->pid, 0);
-        if (sf->pid == 0) {
-                dup2(in[0], 0);
-                dup2(out[1], 1);
-                execv(bin, (char *const *) argv);
-                _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        sf->in_fd = in[1];
+        o = fixture_spawn(argv, &sf->pid, &sf->in_fd);
         running_stallfs = sf;
-        o = fdopen(out[0], "re");
-        cr_assert(o);
-        while (fgets(line, sizeof(line), o)) {
+        while (fixture_line(o, line, sizeof(line))) {
                 int pid;
 
-                line[strcspn(line, "\n")] = 0;
-                if (strcmp(line, "ready") == 0)
-                        break;
                 if (sscanf(line, "stalled %d", &pid) == 1)
                         sf->stalled = pid;
                 else if (strncmp(line, "skip ", 5) == 0)
@@ -891,7 +901,7 @@ static long long now_ms(void) {
  * Return: its exit status, -1 for a signal, -2 when it had to be killed; *ret_ms how long. */
 static int inspect_within(const char *const *args, int timeout_ms, long long *ret_ms) {
         const char *argv[32] = { harness_getenv("MEMFD_INSPECT") };
-        int out[2], err[2], status;
+        int out, err, status;
         struct pollfd p[2];
         size_t n = 1, len[2] = {};
         char *buf[2] = { out_buf, err_buf };
@@ -901,20 +911,9 @@ static int inspect_within(const char *const *args, int timeout_ms, long long *re
 
         for (; *args && n < 31; args++)
                 argv[n++] = *args;
-        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-        cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-        pid = fork();
-        cr_assert_geq(pid, 0);
-        if (pid == 0) {
-                dup2(out[1], 1);
-                dup2(err[1], 2);
-                execv(argv[0], (char *const *) argv);
-                _exit(127);
-        }
-        close(out[1]);
-        close(err[1]);
-        p[0] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-        p[1] = (struct pollfd){ .fd = err[0], .events = POLLIN };
+        pid = spawn(argv, NULL, &out, &err);
+        p[0] = (struct pollfd){ .fd = out, .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = err, .events = POLLIN };
         while (p[0].fd >= 0 || p[1].fd >= 0) {
                 long long left = start + timeout_ms - now_ms();
 
