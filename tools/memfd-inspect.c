@@ -344,6 +344,7 @@ static pid_t guess_manager_pid(const picture *p) {
                         bool found = false;
                         for (size_t k = 0; !found && k < s->n_entries; k++)
                                 found = s->entries[k].ino == p->blocks[b].inode &&
+                                        s->entries[k].dev == p->blocks[b].device &&
                                         entry_held_by(&s->entries[k], pid);
                         all = found;
                 }
@@ -359,24 +360,15 @@ static void match_blocks(picture *p) {
         p->manager_pid = s->socket_owner ?: guess_manager_pid(p);
         for (size_t b = 0; b < p->n_blocks; b++) {
                 const lmm_block_info *bi = &p->blocks[b];
-                ssize_t best = -1;
+                /* The manager says which memory each block is: device and inode. */
+                const memfd_entry *e = memfd_scan_find_entry(s, bi->device, bi->inode);
 
-                for (size_t k = 0; k < s->n_entries; k++) {
-                        const memfd_entry *e = &s->entries[k];
-
-                        /* Inode numbers are per file system: hugetlb blocks live apart. */
-                        if (e->ino != bi->inode || e->hugetlb != !!(bi->flags & LMM_BLOCK_HUGETLB))
-                                continue;
-                        if (best < 0 || (p->manager_pid && entry_held_by(e, p->manager_pid)))
-                                best = (ssize_t) k;
-                }
-                if (best < 0)
+                if (!e)
                         continue;
-                const memfd_entry *e = &s->entries[best];
                 bool orphan = p->manager_pid > 0 && e->n_mappers == 0 && e->n_holders > 0;
                 for (size_t i = 0; orphan && i < e->n_holders; i++)
                         orphan = e->holders[i].pid == p->manager_pid;
-                p->match[best] = (block_match){ .info = bi, .orphan = orphan };
+                p->match[e - s->entries] = (block_match){ .info = bi, .orphan = orphan };
         }
 }
 
