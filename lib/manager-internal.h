@@ -23,6 +23,7 @@
 #include "lmm.h"
 #include "policy.h"
 #include "registry.h"
+#include "fair-sched.h"
 #include "user.h"
 #include "wire.h"
 
@@ -31,6 +32,7 @@ typedef enum source_type {
         SOURCE_LISTENER,
         SOURCE_PEER,
         SOURCE_SIGNAL,
+        SOURCE_PENDING, /* the scheduler has work: see manager.c */
 } source_type;
 
 typedef struct listener {
@@ -50,6 +52,7 @@ typedef struct peer {
         peer_creds creds;   /* taken once, at connect */
         gid_t *groups;      /* creds.groups, owned */
         user_charge charge; /* one connection, against creds.uid */
+        fair_entity sched;  /* queued in its uid's turn while it has requests */
         bool owner;         /* its close shuts the manager down */
         bool draining;      /* waiting for the peer to read its replies */
         struct peer *prev, *next;
@@ -65,6 +68,14 @@ struct lmm_manager {
         listener *listeners;
         source_type signal_source;
         int signal_fd;
+        /* Connections with requests waiting, served per uid in turn. Peers
+         * are edge-triggered; while this holds work, pending_fd (an eventfd
+         * in the epoll set) stays readable, so that a host polling the
+         * epoll fd comes back for it. */
+        fair_sched sched;
+        source_type pending_source;
+        int pending_fd;
+        bool pending;
         int reserve_fd; /* given up when accept() runs out of fds */
         int closer_fd;  /* the closer thread's pipe; -EBADF: close here */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
@@ -101,7 +112,14 @@ void listeners_close(lmm_manager *m);
  * credentials here; everything else passes NULL.
  */
 int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
+/* peer_dispatch() - an epoll event of @p: send what waits, and queue @p for its turn. */
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
+/*
+ * peer_serve() - read and handle one request of @p: its turn (manager.c).
+ * Return: true when @p may have more; false when it has none for now, waits
+ * for its peer to read its replies, or was freed.
+ */
+bool peer_serve(lmm_manager *m, peer *p);
 void peer_free(lmm_manager *m, peer *p);
 /* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);

@@ -26,6 +26,12 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* The record of type @type whose member @member is at @ptr. */
+#define container_of(ptr, type, member)                      \
+        ({                                                   \
+                char *_member = (char *) (ptr);              \
+                (type *) (_member - offsetof(type, member)); \
+        })
 
 /* Close an fd if it is valid; never retried (close() on EINTR has closed it). Return: -EBADF. */
 static inline int safe_close(int fd) {

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Fair under load (issue 8, section 3), each attack in real processes
+ * against the built lmmd, as another uid: one uid's many connections do not
+ * starve another uid, a refused uid cannot flood the log, and a socket
+ * directory that another user could change is refused.
+ */
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "harness.h"
+#include "lmm.h"
+#include "prober.h"
+#include "transport.h"
+#include "util.h"
+#include "wire.h"
+
+/* The uid that attacks, allowed with --allow-uid (nobody: refused). */
+#define ATTACKER_UID 12345
+#define GUEST_UID 12346
+#define NOBODY_UID 65534
+
+static void need_root(void) {
+        if (geteuid() != 0)
+                cr_skip_test("needs root to act as other uids");
+}
+
+/* become() - in a forked child: drop to @uid for good. */
+static void become(uid_t uid) {
+        if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+                _exit(100);
+}
+
+/* raw_connect() - a non-blocking connection to @path, or -errno; no asserts (children use it). */
+static int raw_connect(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+        if (fd < 0)
+                return -errno;
+        if (strlen(path) >= sizeof(sa.sun_path)) {
+                close(fd);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, path);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+/* ---- one uid with many connections ---- */
+
+TestSuite(fairness, .fini = fixture_lmmd_stop, .timeout = 60);
+
+#define FLOOD_CONNS 200
+/* Requests in flight per connection: what one wake-up used to serve of it. */
+#define FLOOD_DEPTH 16
+#define FLOOD_MS 3000
+
+/* The flood's requests on connection @conn: CREATE, STAT, RELEASE of one
+ * name, in turn, so that a third of them make a memfd. */
+static int flood_send_one(int fd, unsigned conn, uint32_t serial) {
+        static const uint16_t cycle[] = { WIRE_CREATE, WIRE_STAT, WIRE_RELEASE };
+        uint8_t buf[512];
+        wire_msg m = { .type = cycle[serial % 3], .serial = serial, .size = 4096 };
+        size_t len;
+
+        snprintf(m.name, sizeof(m.name), "flood-%u", conn);
+        if (wire_encode(&m, buf, sizeof(buf), &len) < 0)
+                return -EINVAL;
+        return transport_send(fd, buf, len, NULL, 0, true);
+}
+
+static int flood_fds[FLOOD_CONNS];
+static unsigned flood_in_flight[FLOOD_CONNS];
+static uint32_t flood_serial[FLOOD_CONNS];
+
+/* flood_fill() - bring connection @i back to FLOOD_DEPTH requests in flight. */
+static void flood_fill(unsigned i) {
+        while (flood_in_flight[i] < FLOOD_DEPTH &&
+               flood_send_one(flood_fds[i], i, flood_serial[i]) == 0) {
+                flood_serial[i]++;
+                flood_in_flight[i]++;
+        }
+}
+
+/*
+ * flood() - in a child, as ATTACKER_UID: open FLOOD_CONNS connections and
+ * keep FLOOD_DEPTH requests in flight on each for FLOOD_MS, reading every
+ * reply. Writes one byte to @ready_fd once connected, then the number of
+ * replies it got. Never returns.
+ */
+static _Noreturn void flood(const char *sock, int ready_fd) {
+        struct epoll_event ev[64];
+        uint64_t replies = 0, end;
+        int ep;
+
+        become(ATTACKER_UID);
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        for (unsigned i = 0; i < FLOOD_CONNS; i++) {
+                flood_fds[i] = raw_connect(sock);
+                if (flood_fds[i] < 0)
+                        _exit(101);
+                if (epoll_ctl(ep, EPOLL_CTL_ADD, flood_fds[i],
+                              &(struct epoll_event){ .events = EPOLLIN, .data.u32 = i }) < 0)
+                        _exit(102);
+                flood_serial[i] = 3; /* serial 0 is the manager's unasked refusal */
+        }
+        if (write(ready_fd, "", 1) != 1)
+                _exit(103);
+
+        for (unsigned i = 0; i < FLOOD_CONNS; i++)
+                flood_fill(i);
+        end = now_usec() + FLOOD_MS * 1000u;
+        while (now_usec() < end) {
+                int n = epoll_wait(ep, ev, ELEMENTSOF(ev), 10);
+
+                for (int k = 0; k < n; k++) {
+                        unsigned i = ev[k].data.u32;
+                        uint8_t buf[WIRE_MESSAGE_MAX];
+                        int got[WIRE_FDS_MAX];
+                        size_t n_got = 0;
+                        ssize_t len;
+
+                        while ((len = transport_recv(flood_fds[i], buf, sizeof(buf), got,
+                                                     ELEMENTSOF(got), &n_got, true)) > 0) {
+                                for (size_t j = 0; j < n_got; j++)
+                                        close(got[j]);
+                                replies++;
+                                flood_in_flight[i]--;
+                        }
+                        if (len == 0 || (len < 0 && len != -EAGAIN))
+                                _exit(104); /* the manager dropped us: not what is tested */
+                        flood_fill(i);
+                }
+        }
+        if (write(ready_fd, &replies, sizeof(replies)) != sizeof(replies))
+                _exit(105);
+        _exit(0);
+}
+
+/* cpu_usec() - user and system time @pid has used. */
+static uint64_t cpu_usec(pid_t pid) {
+        unsigned long utime = 0, stime = 0;
+        char path[64];
+        FILE *f;
+
+        snprintf(path, sizeof(path), "/proc/%d/stat", (int) pid);
+        f = fopen(path, "re");
+        cr_assert_not_null(f);
+        /* After "(comm)", which has no ')' here: fields 3..13, then utime and stime. */
+        cr_assert_eq(fscanf(f, "%*d (%*[^)]) %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                            &utime, &stime),
+                     2);
+        fclose(f);
+        return (uint64_t) (utime + stime) * 1000000u / (uint64_t) sysconf(_SC_CLK_TCK);
+}
+
+Test(fairness, many_connections_of_one_uid_do_not_starve_another_uid) {
+        const char *args[] = { "--allow-uid", "12345", NULL };
+        uint64_t replies = 0, cpu;
+        prober_stats st;
+        lmm_client *c;
+        lmm_segment *s;
+        prober *p;
+        int pipefd[2];
+        char ready;
+        pid_t pid;
+
+        need_root();
+        fixture_lmmd_start_with(args);
+        cr_assert_eq(chmod(fixture_lmmd.dir, 0755), 0);
+        c = fixture_client();
+        s = fixture_create(c, "probed", 4096);
+
+        cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0)
+                flood(fixture_lmmd.sock, pipefd[1]);
+        close(pipefd[1]);
+        cr_assert_eq(read(pipefd[0], &ready, 1), 1, "the attacker connected %d times", FLOOD_CONNS);
+
+        /* The well-behaved client, as root: another uid than the attacker's. */
+        cpu = cpu_usec(fixture_lmmd.pid);
+        cr_assert_eq(prober_start(fixture_lmmd.sock, "probed", 10, &p), 0);
+        cr_assert_eq(harness_wait_exit(pid, FLOOD_MS + 10000), 0, "the attack ran to its end");
+        prober_stop(p, &st);
+        cpu = cpu_usec(fixture_lmmd.pid) - cpu;
+        cr_assert_eq(read(pipefd[0], &replies, sizeof(replies)), (ssize_t) sizeof(replies));
+        close(pipefd[0]);
+
+        fprintf(stderr,
+                "fairness: %d connections of uid %d, %u requests in flight each, %" PRIu64
+                " replies in %d ms (lmmd: %.1f us of CPU each); prober (uid 0, STAT every 10 ms): "
+                "%u calls, %u failed, p50 "
+                "%" PRIu64 " us, p99 %" PRIu64 " us, max %" PRIu64 " us\n",
+                FLOOD_CONNS, ATTACKER_UID, FLOOD_DEPTH, replies, FLOOD_MS,
+                replies ? (double) cpu / (double) replies : 0.0, st.calls, st.failures, st.p50_us,
+                st.p99_us, st.max_us);
+        cr_assert_gt(replies, 0, "the attacker was served too");
+        cr_assert_eq(st.failures, 0, "first error: %s", strerror(-st.first_error));
+        cr_assert_lt(st.p99_us, 50000, "p99 %" PRIu64 " us", st.p99_us);
+        lmm_segment_unref(s);
+        lmm_client_unref(c);
+        fixture_lmmd_stop();
+}
+
+/* recv_all() - how many replies wait on @sock (non-blocking); their fds are closed. */
+static unsigned recv_all(int sock) {
+        unsigned n = 0;
+        wire_msg r;
+
+        while (fixture_raw_recv(sock, &r, NULL) == 0) {
+                wire_msg_done(&r);
+                n++;
+        }
+        return n;
+}
+
+/* The same, without root or timing: a manager in this process whose peers
+ * have made-up uids. One pass of its loop answers the lone connection of
+ * one uid, and reads no more than a quantum of the other uid's requests,
+ * however many of its connections have requests waiting. */
+Test(fairness, one_pass_of_the_loop_serves_every_uid_with_requests) {
+        static const uid_t allowed[] = { ATTACKER_UID, GUEST_UID };
+        enum { N_CONNS = 50, DEPTH = 16 };
+        lmm_manager *m = fixture_manager_new(
+                &(lmm_manager_opts){ .allow_uids = allowed, .n_allow_uids = 2 });
+        int busy[N_CONNS], lone;
+        unsigned served = 0;
+
+        for (unsigned i = 0; i < N_CONNS; i++) {
+                busy[i] = fixture_manager_connect(
+                        m, &(peer_creds){ .pid = getpid(), .uid = ATTACKER_UID, .gid = 1 });
+                for (uint32_t k = 1; k <= DEPTH; k++)
+                        fixture_raw_send(busy[i],
+                                         &(wire_msg){ .type = WIRE_STAT, .serial = k, .name = "x" },
+                                         -1);
+        }
+        lone = fixture_manager_connect(
+                m, &(peer_creds){ .pid = getpid(), .uid = GUEST_UID, .gid = 1 });
+        fixture_raw_send(lone, &(wire_msg){ .type = WIRE_STAT, .serial = 1, .name = "x" }, -1);
+
+        cr_assert_eq(lmm_manager_dispatch(m, 0), 0);
+        cr_assert_eq(recv_all(lone), 1, "the lone connection is answered in the first pass");
+        for (unsigned i = 0; i < N_CONNS; i++)
+                served += recv_all(busy[i]);
+        cr_assert_leq(served, 16, "%u of the busy uid's requests read in one pass", served);
+
+        /* ... and the busy uid gets everything in the end, in order. */
+        fixture_manager_pump(m);
+        for (unsigned i = 0; i < N_CONNS; i++)
+                served += recv_all(busy[i]);
+        cr_assert_eq(served, N_CONNS * DEPTH);
+        for (unsigned i = 0; i < N_CONNS; i++)
+                close(busy[i]);
+        close(lone);
+        lmm_manager_free(m);
+}
