@@ -22,6 +22,7 @@
 #include "connection.h"
 #include "lmm.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "fair-sched.h"
 #include "user.h"
@@ -90,6 +91,7 @@ struct lmm_manager {
         bool shutdown_requested;
         lmm_log_func log;
         void *log_userdata;
+        ratelimit log_limit;           /* for the lines peers can make us write again and again */
         uint8_t buf[WIRE_MESSAGE_MAX]; /* the message being received or sent */
         wire_block page[WIRE_LIST_MAX];
 };
@@ -97,6 +99,22 @@ struct lmm_manager {
 /* manager.c */
 void manager_log(lmm_manager *m, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
+
+/* The lines a peer can make the manager write again and again, each kind
+ * rate-limited per uid (manager_log_limited()). */
+typedef enum log_reason {
+        LOG_REASON_REFUSED,  /* a uid that is not allowed connected */
+        LOG_REASON_PROTOCOL, /* a connection closed for breaking the protocol */
+        LOG_REASON_ACCEPT,   /* accept() failed: about no uid (RATELIMIT_NO_UID) */
+} log_reason;
+
+/*
+ * manager_log_limited() - manager_log(), at most a burst of lines per
+ * (@uid, @reason) and then one a second; the next line that goes out says
+ * how many were suppressed.
+ */
+void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
 /* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the serving thread. */
 void manager_dispose_fd(int fd, void *userdata);
 

@@ -185,17 +185,20 @@ void listener_accept(lmm_manager *m, listener *l) {
                         fd = accept4(l->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                         safe_close(fd);
                         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                        manager_log(m, LOG_WARNING,
-                                    "out of file descriptors: refused a connection");
+                        manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT, LOG_WARNING,
+                                            "out of file descriptors: refused a connection");
                         continue;
                 }
                 if (fd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                                manager_log(m, LOG_WARNING, "cannot accept a connection: %m");
+                                manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT,
+                                                    LOG_WARNING, "cannot accept a connection: %s",
+                                                    strerror(errno));
                         return;
                 }
                 r = peer_add(m, fd, NULL, false);
                 if (r < 0)
-                        manager_log(m, LOG_WARNING, "cannot set up a connection: %s", strerror(-r));
+                        manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT, LOG_WARNING,
+                                            "cannot set up a connection: %s", strerror(-r));
         }
 }

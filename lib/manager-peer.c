@@ -176,8 +176,9 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
         }
 
         if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
-                manager_log(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed",
-                            (int) p->creds.pid, (unsigned) p->creds.uid);
+                manager_log_limited(m, p->creds.uid, LOG_REASON_REFUSED, LOG_NOTICE,
+                                    "refusing pid %d: uid %u is not allowed", (int) p->creds.pid,
+                                    (unsigned) p->creds.uid);
                 return peer_refuse(m, p, EACCES,
                                    "uid %u is not allowed to use this manager (run by uid %u)",
                                    (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
@@ -312,19 +313,20 @@ bool peer_serve(lmm_manager *m, peer *p) {
                 return false;
         if (n <= 0) {
                 if (n < 0 && n != -ECONNRESET)
-                        manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                    (int) p->creds.pid,
-                                    n == -EBADMSG ? "bad control data or fds" : strerror((int) -n));
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
+                                            n == -EBADMSG ? "bad control data or fds"
+                                                          : strerror((int) -n));
                 peer_free(m, p);
                 return false;
         }
         r = request_dispatch(m, p, (size_t) n, fds, n_fds);
         if (r < 0) {
                 if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                        manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                    (int) p->creds.pid,
-                                    r == -EBADMSG ? "malformed message"
-                                                  : "unsupported protocol version");
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
+                                            r == -EBADMSG ? "malformed message"
+                                                          : "unsupported protocol version");
                 peer_free(m, p);
                 return false;
         }

@@ -21,6 +21,7 @@
  */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,13 @@
 /* Events taken per epoll_wait(): every connection of a uid at its default
  * cap, so that a newly ready uid joins the very next round. */
 #define EVENTS_PER_WAIT 256
+/* Lines of one kind about one uid: a burst of 10, then one a second. Over
+ * all uids: a burst of 50, then 10 a second. A flood of refused connects
+ * then costs about a kilobyte of log a second, however many uids make it. */
+#define LOG_BURST 10
+#define LOG_INTERVAL_USEC (UINT64_C(1000) * 1000)
+#define LOG_TOTAL_BURST 50
+#define LOG_TOTAL_INTERVAL_USEC (UINT64_C(100) * 1000)
 
 void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         char line[512];
@@ -56,6 +64,33 @@ void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
+        m->log(level, line, m->log_userdata);
+}
+
+void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
+                         ...) {
+        uint64_t suppressed, lost;
+        char line[512];
+        size_t n;
+        va_list ap;
+
+        if (!m->log || !ratelimit_check(&m->log_limit, uid, reason, now_usec(), &suppressed, &lost))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        n = strlen(line);
+        if (suppressed > 0 && uid != RATELIMIT_NO_UID)
+                snprintf(line + n, sizeof(line) - n,
+                         " (suppressed %" PRIu64 " similar messages from uid %u)", suppressed,
+                         (unsigned) uid);
+        else if (suppressed > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " similar messages)",
+                         suppressed);
+        n = strlen(line);
+        if (lost > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " other messages)",
+                         lost);
         m->log(level, line, m->log_userdata);
 }
 
@@ -123,6 +158,12 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
         };
         user_registry_init(&m->users, &limits);
+        ratelimit_init(&m->log_limit, &(ratelimit_opts){
+                                              .burst = LOG_BURST,
+                                              .interval_usec = LOG_INTERVAL_USEC,
+                                              .total_burst = LOG_TOTAL_BURST,
+                                              .total_interval_usec = LOG_TOTAL_INTERVAL_USEC,
+                                      });
         random_bytes(key, sizeof(key));
         registry_init(&m->reg, key);
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

@@ -11,10 +11,12 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -275,4 +277,94 @@ Test(fairness, one_pass_of_the_loop_serves_every_uid_with_requests) {
                 close(busy[i]);
         close(lone);
         lmm_manager_free(m);
+}
+
+/* ---- a refused uid that connects in a loop ---- */
+
+TestSuite(log_flood, .fini = fixture_lmmd_stop, .timeout = 60);
+
+#define KNOCK_MS 2000
+
+/* knock() - in a child, as nobody: connect and hang up for KNOCK_MS; write
+ * the number of connects to @report_fd. Never returns. */
+static _Noreturn void knock(const char *sock, int report_fd) {
+        uint64_t n = 0, end;
+
+        become(NOBODY_UID);
+        end = now_usec() + KNOCK_MS * 1000u;
+        while (now_usec() < end) {
+                int fd = raw_connect(sock);
+
+                if (fd < 0 && fd != -EAGAIN)
+                        _exit(101);
+                if (fd >= 0)
+                        n++;
+                safe_close(fd);
+        }
+        if (write(report_fd, &n, sizeof(n)) != sizeof(n))
+                _exit(102);
+        _exit(0);
+}
+
+Test(log_flood, a_refused_uid_that_connects_in_a_loop_cannot_flood_the_log) {
+        /* With another uid allowed, the socket is open to all and the manager
+         * refuses nobody itself; --verbose: refusals are LOG_NOTICE, which
+         * --quiet hides. */
+        const char *args[] = { "--allow-uid", "12345", "--verbose", NULL };
+        static char log[64 * 1024];
+        uint64_t connects = 0;
+        prober_stats st;
+        lmm_client *c;
+        lmm_segment *s;
+        prober *p;
+        struct stat sb;
+        int log_fd, pipefd[2];
+        ssize_t len;
+        pid_t pid;
+
+        need_root();
+        log_fd = memfd_create("lmmd-stderr", MFD_CLOEXEC);
+        cr_assert_geq(log_fd, 0);
+        cr_assert_eq(harness_lmmd_start_logged(&fixture_lmmd, args, log_fd), 0);
+        cr_assert_eq(chmod(fixture_lmmd.dir, 0755), 0);
+        c = fixture_client();
+        s = fixture_create(c, "probed", 4096);
+
+        cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        cr_assert_eq(prober_start(fixture_lmmd.sock, "probed", 10, &p), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0)
+                knock(fixture_lmmd.sock, pipefd[1]);
+        close(pipefd[1]);
+        {
+                int rc = harness_wait_exit(pid, KNOCK_MS + 10000);
+                cr_assert_eq(rc, 0, "the attack ran to its end (exit %d)", rc);
+        }
+        prober_stop(p, &st);
+        cr_assert_eq(read(pipefd[0], &connects, sizeof(connects)), (ssize_t) sizeof(connects));
+        close(pipefd[0]);
+        /* A round trip: lmmd has logged what it had to about the last connects. */
+        cr_assert_eq(lmm_block_stat(c, "probed", &(lmm_block_info){}), 0);
+
+        cr_assert_eq(fstat(log_fd, &sb), 0);
+        len = pread(log_fd, log, sizeof(log) - 1, 0);
+        cr_assert_geq(len, 0);
+        log[len] = 0;
+        fprintf(stderr,
+                "log_flood: uid %d connected %" PRIu64 " times in %d ms; lmmd wrote %jd bytes"
+                " of log; prober: %u calls, %u failed, p99 %" PRIu64 " us, max %" PRIu64 " us\n",
+                NOBODY_UID, connects, KNOCK_MS, (intmax_t) sb.st_size, st.calls, st.failures,
+                st.p99_us, st.max_us);
+        cr_assert_gt(connects, 100, "the attack connected often enough to matter");
+        cr_assert_lt(sb.st_size, 20 * 1024, "lmmd wrote %jd bytes of log:\n%s",
+                     (intmax_t) sb.st_size, log);
+        cr_assert(strstr(log, "refusing pid"), "%s", log);
+        cr_assert(strstr(log, "similar messages from uid 65534)"), "%s", log);
+        cr_assert_eq(st.failures, 0, "first error: %s", strerror(-st.first_error));
+        cr_assert_lt(st.p99_us, 50000, "p99 %" PRIu64 " us", st.p99_us);
+        close(log_fd);
+        lmm_segment_unref(s);
+        lmm_client_unref(c);
+        fixture_lmmd_stop();
 }
