@@ -113,9 +113,6 @@ uint64_t hugepage_size(void);
 /* hugepages_free_bytes() - bytes of free default-size huge pages. */
 int hugepages_free_bytes(uint64_t *ret);
 
-/* mkdir_p_mode() - create @path's directory chain; the last one gets @mode. */
-int mkdir_p_mode(const char *path, unsigned mode);
-
 /* format_bytes() - "64 MiB", "1.5 GiB", "17 B". Return: @buf. */
 const char *format_bytes(uint64_t n, char *buf, size_t size);
 

@@ -368,3 +368,177 @@ Test(log_flood, a_refused_uid_that_connects_in_a_loop_cannot_flood_the_log) {
         lmm_client_unref(c);
         fixture_lmmd_stop();
 }
+
+/* ---- a socket directory that another user could change ---- */
+
+static char scratch[64];
+
+static void scratch_remove(void) {
+        char cmd[128];
+
+        if (!scratch[0])
+                return;
+        snprintf(cmd, sizeof(cmd), "rm -rf %s", scratch);
+        cr_assert_eq(system(cmd), 0);
+        scratch[0] = 0;
+}
+
+TestSuite(socket_dir, .fini = scratch_remove, .timeout = 60);
+
+/* scratch_dir() - a fresh directory of root's, 0755, for the paths of one test. */
+static const char *scratch_dir(void) {
+        snprintf(scratch, sizeof(scratch), "/tmp/lmm-sockdir-XXXXXX");
+        cr_assert_not_null(mkdtemp(scratch));
+        cr_assert_eq(chmod(scratch, 0755), 0);
+        return scratch;
+}
+
+/* sub() - @name under the scratch directory, made with @mode and owner @uid unless it exists. */
+static const char *sub(const char *name, unsigned mode, uid_t uid) {
+        static char path[8][128];
+        static unsigned next;
+        char *p = path[next++ % 8];
+
+        snprintf(p, sizeof(path[0]), "%s/%s", scratch, name);
+        if (mode) {
+                cr_assert_eq(mkdir(p, 0700), 0, "mkdir %s: %m", p);
+                cr_assert_eq(chmod(p, mode), 0);
+                cr_assert_eq(chown(p, uid, uid), 0);
+        }
+        return p;
+}
+
+/* refused() - lmmd --socket @sock exits 1 at once, with one line that has @want in it. */
+static void refused(const char *sock, const char *want) {
+        const char *lmmd = harness_getenv("LMMD");
+        char err[1024] = "";
+        int pipefd[2], rc;
+        ssize_t n;
+        pid_t pid;
+
+        cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                if (dup2(pipefd[1], STDERR_FILENO) < 0)
+                        _exit(126);
+                execl(lmmd, lmmd, "--socket", sock, (char *) NULL);
+                _exit(127);
+        }
+        close(pipefd[1]);
+        /* A manager that serves there instead would run for ever. */
+        rc = harness_wait_exit(pid, 5000);
+        if (rc == -2) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+        }
+        n = read(pipefd[0], err, sizeof(err) - 1);
+        err[n > 0 ? n : 0] = 0;
+        close(pipefd[0]);
+        fprintf(stderr, "socket_dir: %s", err);
+        cr_assert_eq(rc, 1, "lmmd --socket %s: exit %d (-2: still serving), %s", sock, rc, err);
+        cr_assert(strstr(err, want), "want \"%s\" in: %s", want, err);
+        cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+}
+
+/* served() - lmmd --socket @sock, run as @uid, serves a client there and shuts down cleanly. */
+static void served(const char *sock, uid_t uid) {
+        const char *lmmd = harness_getenv("LMMD");
+        lmm_client *c = NULL;
+        pid_t pid = fork();
+        int r = -1;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                if (uid != 0)
+                        become(uid);
+                close_range(3, ~0U, 0);
+                execl(lmmd, lmmd, "--quiet", "--socket", sock, (char *) NULL);
+                _exit(127);
+        }
+        for (int i = 0; i < 500 && r < 0; i++) {
+                r = lmm_client_connect(sock, &c);
+                if (r < 0 && waitpid(pid, NULL, WNOHANG) == pid)
+                        cr_assert_fail("lmmd --socket %s (uid %u) exited", sock, (unsigned) uid);
+                if (r < 0)
+                        usleep(10000);
+        }
+        cr_assert_eq(r, 0, "lmmd --socket %s (uid %u) serves", sock, (unsigned) uid);
+        cr_assert_eq(lmm_block_stat(c, "none", &(lmm_block_info){}), -ENOENT);
+        lmm_client_unref(c);
+        kill(pid, SIGTERM);
+        cr_assert_eq(harness_wait_exit(pid, 5000), 0);
+}
+
+Test(socket_dir, a_directory_another_uid_owns_is_refused) {
+        need_root();
+        scratch_dir();
+        sub("theirs", 0755, NOBODY_UID);
+        refused(sub("theirs/lmmd.sock", 0, 0), "is owned by uid 65534, not by root or uid 0");
+        cr_assert_eq(access(sub("theirs/lmmd.sock", 0, 0), F_OK), -1, "nothing was bound there");
+}
+
+Test(socket_dir, a_directory_others_can_write_is_refused_unless_sticky) {
+        need_root();
+        scratch_dir();
+        sub("open", 0777, 0);
+        refused(sub("open/lmmd.sock", 0, 0), "is writable by others (mode 0777, not sticky)");
+        sub("group", 0775, 0);
+        refused(sub("group/lmmd.sock", 0, 0), "is writable by its group");
+        /* Like /tmp: others may add entries but not replace ours. */
+        sub("sticky", 01777, 0);
+        served(sub("sticky/lmmd.sock", 0, 0), 0);
+        served(sub("sticky/made/lmmd.sock", 0, 0), 0);
+}
+
+Test(socket_dir, every_directory_on_the_way_is_checked) {
+        need_root();
+        scratch_dir();
+        /* The socket's own directory is root's, 0755, but nobody can rename
+         * it away from the one above, and put another in its place. */
+        sub("theirs", 0755, NOBODY_UID);
+        sub("theirs/mine", 0755, 0);
+        refused(sub("theirs/mine/lmmd.sock", 0, 0), "/theirs is owned by uid 65534");
+        /* ... nor through a symbolic link. */
+        cr_assert_eq(symlink(sub("theirs", 0, 0), sub("link", 0, 0)), 0);
+        refused(sub("link/lmmd.sock", 0, 0), "/theirs is owned by uid 65534");
+        /* A symbolic link to a good place is fine. */
+        sub("good", 0755, 0);
+        cr_assert_eq(symlink("good", sub("goodlink", 0, 0)), 0);
+        served(sub("goodlink/lmmd.sock", 0, 0), 0);
+}
+
+Test(socket_dir, a_directory_of_roots_or_the_managers_own_uid_is_fine) {
+        need_root();
+        scratch_dir();
+        sub("root", 0755, 0);
+        served(sub("root/lmmd.sock", 0, 0), 0);
+        /* lmmd as nobody, in nobody's own directory. */
+        sub("nobody", 0700, NOBODY_UID);
+        served(sub("nobody/lmmd.sock", 0, 0), NOBODY_UID);
+}
+
+Test(socket_dir, a_socket_file_another_uid_left_is_never_replaced) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        pid_t pid;
+
+        need_root();
+        scratch_dir();
+        sub("sticky", 01777, 0);
+        cr_assert_lt(strlen(sub("sticky/lmmd.sock", 0, 0)), sizeof(sa.sun_path));
+        strcpy(sa.sun_path, sub("sticky/lmmd.sock", 0, 0));
+        /* nobody binds the name first, then goes: a stale socket of theirs. */
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                int fd;
+
+                become(NOBODY_UID);
+                fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                _exit(bind(fd, (struct sockaddr *) &sa, sizeof(sa)) == 0 ? 0 : 1);
+        }
+        cr_assert_eq(harness_wait_exit(pid, 5000), 0);
+        refused(sa.sun_path, "socket ");
+        refused(sa.sun_path, "/sticky/lmmd.sock is owned by uid 65534");
+        cr_assert_eq(access(sa.sun_path, F_OK), 0, "their socket is still there");
+}
