@@ -7,17 +7,42 @@
 #include <stddef.h>
 
 #include "fair-sched.h"
+#include "util.h"
+
+static void list_append(fair_list *l, fair_link *n) {
+        n->prev = l->tail;
+        n->next = NULL;
+        if (l->tail)
+                l->tail->next = n;
+        else
+                l->head = n;
+        l->tail = n;
+}
+
+static void list_unlink(fair_list *l, fair_link *n) {
+        if (n->prev)
+                n->prev->next = n->next;
+        else
+                l->head = n->next;
+        if (n->next)
+                n->next->prev = n->prev;
+        else
+                l->tail = n->prev;
+        n->prev = n->next = NULL;
+}
+
+static fair_group *ring_first(const fair_sched *s) {
+        return s->ring.head ? container_of(s->ring.head, fair_group, link) : NULL;
+}
+
+static fair_entity *ready_first(const fair_group *g) {
+        return g->ready.head ? container_of(g->ready.head, fair_entity, link) : NULL;
+}
 
 static void group_push(fair_sched *s, fair_group *g) {
         if (g->queued)
                 return;
-        g->prev = s->tail;
-        g->next = NULL;
-        if (s->tail)
-                s->tail->next = g;
-        else
-                s->head = g;
-        s->tail = g;
+        list_append(&s->ring, &g->link);
         g->queued = true;
         s->n_groups++;
 }
@@ -25,43 +50,19 @@ static void group_push(fair_sched *s, fair_group *g) {
 static void group_pop(fair_sched *s, fair_group *g) {
         if (!g->queued)
                 return;
-        if (g->prev)
-                g->prev->next = g->next;
-        else
-                s->head = g->next;
-        if (g->next)
-                g->next->prev = g->prev;
-        else
-                s->tail = g->prev;
-        g->prev = g->next = NULL;
+        list_unlink(&s->ring, &g->link);
         g->queued = false;
         s->n_groups--;
 }
 
 static void entity_push(fair_group *g, fair_entity *e) {
         assert(!e->group);
-        e->prev = g->tail;
-        e->next = NULL;
-        if (g->tail)
-                g->tail->next = e;
-        else
-                g->head = e;
-        g->tail = e;
+        list_append(&g->ready, &e->link);
         e->group = g;
 }
 
 static void entity_pop(fair_entity *e) {
-        fair_group *g = e->group;
-
-        if (e->prev)
-                e->prev->next = e->next;
-        else
-                g->head = e->next;
-        if (e->next)
-                e->next->prev = e->prev;
-        else
-                g->tail = e->prev;
-        e->prev = e->next = NULL;
+        list_unlink(&e->group->ready, &e->link);
         e->group = NULL;
 }
 
@@ -78,7 +79,7 @@ void fair_remove(fair_sched *s, fair_entity *e) {
         if (!g)
                 return;
         entity_pop(e);
-        if (!g->head)
+        if (!g->ready.head)
                 group_pop(s, g);
 }
 
@@ -90,12 +91,12 @@ unsigned fair_round(fair_sched *s, unsigned quantum, fair_serve_fn serve, void *
         unsigned n = s->n_groups, served = 0;
         bool stop = false;
 
-        while (n-- > 0 && !stop && s->head) {
-                fair_group *g = s->head;
+        while (n-- > 0 && !stop && s->ring.head) {
+                fair_group *g = ring_first(s);
 
                 group_pop(s, g);
-                for (unsigned i = 0; i < quantum && g->head; i++) {
-                        fair_entity *e = g->head;
+                for (unsigned i = 0; i < quantum && g->ready.head; i++) {
+                        fair_entity *e = ready_first(g);
                         fair_result r;
 
                         /* Unqueued during its turn: if @serve frees it, its
@@ -112,7 +113,7 @@ unsigned fair_round(fair_sched *s, unsigned quantum, fair_serve_fn serve, void *
                                 break;
                         }
                 }
-                if (g->head)
+                if (g->ready.head)
                         group_push(s, g);
         }
         return served;

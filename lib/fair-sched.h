@@ -17,21 +17,30 @@
 
 #include <stdbool.h>
 
+/* One queue for both levels: a link in the record, the list in its owner. */
+typedef struct fair_link {
+        struct fair_link *prev, *next;
+} fair_link;
+
+typedef struct fair_list {
+        fair_link *head, *tail; /* next turn first */
+} fair_list;
+
 typedef struct fair_group fair_group;
 
 typedef struct fair_entity {
-        struct fair_entity *prev, *next;
+        fair_link link;
         fair_group *group; /* the group whose queue it is in; NULL: not queued */
 } fair_entity;
 
 struct fair_group {
-        fair_entity *head, *tail; /* its ready entities, next turn first */
-        struct fair_group *prev, *next;
+        fair_list ready; /* its ready entities */
+        fair_link link;
         bool queued; /* in the scheduler's ring */
 };
 
 typedef struct fair_sched {
-        fair_group *head, *tail; /* groups with a ready entity, next turn first */
+        fair_list ring; /* groups with a ready entity */
         unsigned n_groups;
 } fair_sched;
 
@@ -55,7 +64,7 @@ void fair_remove(fair_sched *s, fair_entity *e);
 
 /* fair_is_idle() - whether no entity is queued. */
 static inline bool fair_is_idle(const fair_sched *s) {
-        return !s->head;
+        return !s->ring.head;
 }
 
 /*
