@@ -394,6 +394,11 @@ LMM_EXPORT lmm_manager *lmm_manager_free(lmm_manager *m);
  * allowed); the socket is 0600 (0666 when other users are allowed, the
  * manager checks SO_PEERCRED). A stale socket is replaced; a live one gives
  * -EADDRINUSE. The manager removes the socket at shutdown.
+ *
+ * Return: -EPERM when a user other than root and the manager's could
+ * replace the socket: a directory on the way (symbolic links followed) is
+ * owned by another uid, or writable by its group or others without the
+ * sticky bit; or a socket file of another uid is already there.
  */
 LMM_EXPORT int lmm_manager_listen(lmm_manager *m, const char *path);
 

@@ -14,7 +14,10 @@
  *   - a peer that does not read its replies holds at most one reply in the
  *     manager: its requests are not read until that reply has gone out, nor
  *     while more than BACKLOG_MAX bytes of replies wait in its socket;
- *   - no peer is served more than REQUESTS_PER_WAKEUP requests in a row.
+ *   - requests are read one per turn: a peer with requests waiting is
+ *     queued in its uid's turn (fair-sched.c) and the loop (manager.c) hands the
+ *     turns out, so no peer, and no uid however many connections it has,
+ *     is served more than a round's quantum in a row.
  */
 
 #include <fcntl.h>
@@ -31,9 +34,6 @@
 #include "missing.h"
 #include "util.h"
 
-/* Requests read from one connection per wake-up, so that a busy client
- * cannot starve the others. */
-#define REQUESTS_PER_WAKEUP 16
 /* Replies a peer may leave unread (in bytes of socket memory, a small reply
  * with an fd takes about 1 KiB) before its requests are no longer read. This
  * bounds the fds in flight that one connection can make the manager hold. */
@@ -43,16 +43,18 @@
 #define PEER_GROUPS_MAX 256
 
 /*
- * peer_watch() - wait for requests (level-triggered), or for the peer to read
- * what we sent (@drain). An AF_UNIX sender is woken each time its peer takes
- * a message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
+ * peer_watch() - wait for requests, or for the peer to read what we sent
+ * (@drain). Both are edge-triggered: a peer with requests stays queued in
+ * the scheduler until a read finds none (-EAGAIN), so epoll only has to say
+ * when more arrive. An AF_UNIX sender is woken each time its peer takes a
+ * message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
  * read something": no busy loop while the queue stays long.
  */
 static int peer_watch(lmm_manager *m, peer *p, bool drain) {
         if (p->draining == drain)
                 return 0;
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, p->conn.fd,
-                      &(struct epoll_event){ .events = drain ? EPOLLOUT | EPOLLET : EPOLLIN,
+                      &(struct epoll_event){ .events = (drain ? EPOLLOUT : EPOLLIN) | EPOLLET,
                                              .data.ptr = p }) < 0)
                 return negative_errno();
         p->draining = drain;
@@ -184,8 +186,9 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
         }
 
         if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
-                manager_log(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed",
-                            (int) p->creds.pid, (unsigned) p->creds.uid);
+                manager_log_limited(m, p->creds.uid, LOG_REASON_REFUSED, LOG_NOTICE,
+                                    "refusing pid %d: uid %u is not allowed", (int) p->creds.pid,
+                                    (unsigned) p->creds.uid);
                 return peer_refuse(m, p, EACCES,
                                    "uid %u is not allowed to use this manager (run by uid %u)",
                                    (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
@@ -207,8 +210,10 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
                                    "uid %u already has %u connections, the per-user limit",
                                    (unsigned) p->creds.uid, (unsigned) m->users.limits.max_conns);
 
+        /* Edge-triggered, like peer_watch(): requests already waiting are
+         * reported once, and the scheduler keeps them until they are read. */
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = p }) < 0) {
+                      &(struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.ptr = p }) < 0) {
                 r = negative_errno();
                 peer_free(m, p);
                 return r;
@@ -243,6 +248,8 @@ _public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
 
 void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
+
+        fair_remove(&m->sched, &p->sched);
 
         /* Connection-scoped blocks die with their connection. */
         for (registry_block *b; (b = registry_find_scope(&m->reg, p->id));) {
@@ -288,43 +295,50 @@ void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
                 }
         }
 
-        for (unsigned i = 0;
-             i < REQUESTS_PER_WAKEUP && !connection_has_output(&p->conn) && !m->shutdown_requested;
-             i++) {
-                int fds[WIRE_FDS_MAX];
-                size_t n_fds = 0;
-                ssize_t n;
+        /* Its requests are read in its uid's turn; so is a hang-up, which
+         * reads as the end of the stream. */
+        fair_wake(&m->sched, &p->charge.user->sched, &p->sched);
+}
 
-                /* A peer that pipelines without reading waits until it reads. */
-                r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
-                if (r < 0) {
-                        peer_free(m, p);
-                        return;
-                }
-                if (p->draining)
-                        return;
+bool peer_serve(lmm_manager *m, peer *p) {
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        ssize_t n;
+        int r;
 
-                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-                if (n == -EAGAIN)
-                        return;
-                if (n <= 0) {
-                        if (n < 0 && n != -ECONNRESET)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
+        if (connection_has_output(&p->conn))
+                return false; /* its EPOLLOUT wakes it */
+
+        /* A peer that pipelines without reading waits until it reads. */
+        r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+        if (r < 0) {
+                peer_free(m, p);
+                return false;
+        }
+        if (p->draining)
+                return false;
+
+        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+        if (n == -EAGAIN)
+                return false;
+        if (n <= 0) {
+                if (n < 0 && n != -ECONNRESET)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
                                             n == -EBADMSG ? "bad control data or fds"
                                                           : strerror((int) -n));
-                        peer_free(m, p);
-                        return;
-                }
-                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
-                if (r < 0) {
-                        if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
+                peer_free(m, p);
+                return false;
+        }
+        r = request_dispatch(m, p, (size_t) n, fds, n_fds);
+        if (r < 0) {
+                if (r == -EBADMSG || r == -EPROTONOSUPPORT)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
                                             r == -EBADMSG ? "malformed message"
                                                           : "unsupported protocol version");
-                        peer_free(m, p);
-                        return;
-                }
+                peer_free(m, p);
+                return false;
         }
+        return true;
 }

@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fair-sched.h"
+
 /* Why a charge was refused. */
 typedef enum quota {
         QUOTA_NONE = 0,
@@ -39,6 +41,7 @@ typedef struct user {
         uint64_t n_blocks;
         uint64_t n_bytes;
         uint64_t n_conns;
+        fair_group sched; /* its connections with requests waiting, for the manager's loop */
         struct user *next;
 } user;
 
