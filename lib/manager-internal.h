@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "closer.h"
 #include "connection.h"
 #include "lmm.h"
 #include "policy.h"
@@ -31,6 +32,7 @@ typedef enum source_type {
         SOURCE_LISTENER,
         SOURCE_PEER,
         SOURCE_SIGNAL,
+        SOURCE_CLOSER,
 } source_type;
 
 typedef struct listener {
@@ -66,7 +68,9 @@ struct lmm_manager {
         source_type signal_source;
         int signal_fd;
         int reserve_fd; /* given up when accept() runs out of fds */
-        int closer_fd;  /* the closer thread's pipe; -EBADF: close here */
+        /* Every fd a peer sent is closed there; its eventfd says when closes are done. */
+        closer *closer;
+        source_type closer_source;
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;

@@ -5,7 +5,7 @@
  * that hands each ready source to its room (manager-listener.c,
  * manager-peer.c). Single-threaded, driven by one epoll fd that a host
  * (lmmd, an embedding service, lmm_manager_run()) waits on; the only other
- * thread is the closer (closer.c).
+ * threads are the closer's (closer.c), which close what peers sent.
  *
  * Guarantees: shutdown stops accepting before it seals, so nobody gets a
  * block that is about to be sealed; every block is sealed SHRINK, GROW,
@@ -47,7 +47,7 @@ void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
 void manager_dispose_fd(int fd, void *userdata) {
         lmm_manager *m = userdata;
 
-        closer_dispose(m->closer_fd, fd);
+        closer_dispose(m->closer, fd, NULL);
 }
 
 _public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
@@ -84,6 +84,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         lmm_manager *m;
         uint8_t key[SIPHASH_KEY_SIZE];
         user_limits limits;
+        int r;
 
         if (!ret)
                 return -EINVAL;
@@ -98,7 +99,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        m->closer_fd = closer_start();
+        m->closer_source = SOURCE_CLOSER;
         limits_from_rlimit(m);
         limits = (user_limits){
                 .max_bytes = o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
@@ -110,7 +111,17 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         registry_init(&m->reg, key);
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         if (m->epoll_fd < 0) {
-                int r = negative_errno();
+                r = negative_errno();
+                lmm_manager_free(m);
+                return r;
+        }
+        /* No closer, no manager: closing a peer's fd here instead could stall the loop. */
+        r = closer_new(&m->closer);
+        if (r >= 0 && epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, closer_get_fd(m->closer),
+                                &(struct epoll_event){ .events = EPOLLIN,
+                                                       .data.ptr = &m->closer_source }) < 0)
+                r = negative_errno();
+        if (r < 0) {
                 lmm_manager_free(m);
                 return r;
         }
@@ -252,6 +263,8 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                         peer_dispatch(m, (peer *) t, ev[i].events);
                 else if (*t == SOURCE_LISTENER)
                         listener_accept(m, (listener *) t);
+                else if (*t == SOURCE_CLOSER)
+                        (void) closer_process(m->closer);
                 else
                         on_signal(m);
         }
@@ -282,6 +295,8 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         for (registry_block *b; (b = registry_first(&m->reg));)
                 safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
+        /* The closes still waiting finish on the closer's threads. */
+        m->closer = closer_free(m->closer);
         user_registry_done(&m->users);
         if (m->signal_fd >= 0) {
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
@@ -289,7 +304,6 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         }
         safe_close(m->epoll_fd);
         safe_close(m->reserve_fd);
-        closer_stop(m->closer_fd);
         free(m->allow_uids);
         free(m->allow_gids);
         free(m);
