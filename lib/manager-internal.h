@@ -52,9 +52,12 @@ typedef struct peer {
         peer_creds creds;   /* taken once, at connect */
         gid_t *groups;      /* creds.groups, owned */
         user_charge charge; /* one connection, against creds.uid */
-        bool owner;         /* its close shuts the manager down */
-        bool draining;      /* waiting for the peer to read its replies */
+        user *user;    /* creds.uid's record, refused or not: its fds' closes are charged there */
+        bool owner;    /* its close shuts the manager down */
+        bool draining; /* waiting for the peer to read its replies */
+        bool held;     /* not read until its uid's pending closes drain; out of epoll */
         struct peer *prev, *next;
+        struct peer *held_prev, *held_next;
 } peer;
 
 struct lmm_manager {
@@ -68,9 +71,12 @@ struct lmm_manager {
         source_type signal_source;
         int signal_fd;
         int reserve_fd; /* given up when accept() runs out of fds */
-        /* Every fd a peer sent is closed there; its eventfd says when closes are done. */
+        /* Every fd a peer sent, and every peer's socket, is closed there,
+         * charged to the peer's uid; its eventfd says when closes are done. */
         closer *closer;
         source_type closer_source;
+        peer *serving; /* the peer being served: fds disposed meanwhile are its uid's */
+        peer *held;    /* peers not read until their uids' pending closes drain */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -90,8 +96,11 @@ struct lmm_manager {
 /* manager.c */
 void manager_log(lmm_manager *m, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the serving thread. */
+/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the
+ * serving thread; charged to the uid of the peer being served, if any. */
 void manager_dispose_fd(int fd, void *userdata);
+/* manager_close_fd() - close @fd (consumed) on the closer, charged to @u (NULL: to nobody). */
+void manager_close_fd(lmm_manager *m, int fd, user *u);
 
 /* manager-listener.c */
 void listener_accept(lmm_manager *m, listener *l);
@@ -107,6 +116,9 @@ void listeners_close(lmm_manager *m);
 int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
 void peer_free(lmm_manager *m, peer *p);
+/* peers_closes_done() - account for the closes the closer finished; read again
+ * the peers whose uids are back under their limit of pending closes. */
+void peers_closes_done(lmm_manager *m);
 /* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
 

@@ -31,6 +31,14 @@
 #define DEFAULT_MAX_BYTES (UINT64_C(8) << 30)
 #define DEFAULT_MAX_BLOCKS 4096
 #define DEFAULT_MAX_CONNS 256
+/* Fds of one uid waiting to be closed (a close can wait on the peer for
+ * ever: see closer.h), beyond one per connection it may hold: a service
+ * whose connections all close at once must not be refused when it comes
+ * back a millisecond later. Past the limit, the uid is not read and its new
+ * connections are refused until its closes drain. Normal closes take
+ * microseconds: a client that sends no lingering socket and no FUSE file
+ * never comes near it. */
+#define CLOSING_BEYOND_CONNS 64
 
 void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         char line[512];
@@ -44,10 +52,20 @@ void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         m->log(level, line, m->log_userdata);
 }
 
+void manager_close_fd(lmm_manager *m, int fd, user *u) {
+        user_charge c = {};
+
+        if (fd < 0)
+                return;
+        if (u)
+                user_charge_closing(&c, u, 1);
+        closer_dispose(m->closer, fd, &c);
+}
+
 void manager_dispose_fd(int fd, void *userdata) {
         lmm_manager *m = userdata;
 
-        closer_dispose(m->closer, fd, NULL);
+        manager_close_fd(m, fd, m->serving ? m->serving->user : NULL);
 }
 
 _public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
@@ -106,6 +124,9 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 .max_blocks = o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                 .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
         };
+        limits.max_closing = limits.max_conns > UINT32_MAX - CLOSING_BEYOND_CONNS
+                                     ? UINT32_MAX
+                                     : limits.max_conns + CLOSING_BEYOND_CONNS;
         user_registry_init(&m->users, &limits);
         random_bytes(key, sizeof(key));
         registry_init(&m->reg, key);
@@ -264,7 +285,7 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 else if (*t == SOURCE_LISTENER)
                         listener_accept(m, (listener *) t);
                 else if (*t == SOURCE_CLOSER)
-                        (void) closer_process(m->closer);
+                        peers_closes_done(m);
                 else
                         on_signal(m);
         }
@@ -295,7 +316,9 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         for (registry_block *b; (b = registry_first(&m->reg));)
                 safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
-        /* The closes still waiting finish on the closer's threads. */
+        /* The peers' sockets went to the closer above. Their charges, and
+         * those of every close still waiting, go back now; the closes
+         * themselves finish on the closer's threads. */
         m->closer = closer_free(m->closer);
         user_registry_done(&m->users);
         if (m->signal_fd >= 0) {
