@@ -90,7 +90,12 @@ int main(void) {
         return 0;
 
 fail:
+        /* c is smm's and stays valid until smm goes, at the end of this
+         * scope: also after lmm_server_shutdown(), which may be what failed. */
         fprintf(stderr, "lmm-seed: %s\n",
                 lmm_client_last_error(c) ? lmm_client_last_error(c) : strerror(-r));
+        lmm_list_unref(sl);
+        lmm_list_unref(another_sl);
+        lmm_segment_unref(raw_shm);
         return 1;
 }

@@ -6,7 +6,9 @@
  * Guarantees: a call never hangs past the client's timeout and never raises
  * SIGPIPE; when the manager has gone every call fails with -ECONNRESET; an fd
  * in a reply that the call does not return is closed; a reply that does not
- * match its request ends the connection (-EBADMSG).
+ * match its request ends the connection (-EBADMSG); a client is used only by
+ * the process that made it (sd-bus's rule): in a forked child every call
+ * fails with -ECHILD before it touches the shared socket.
  */
 
 #include <fcntl.h>
@@ -23,13 +25,6 @@
 #include "wire.h"
 
 #define DEFAULT_TIMEOUT_USEC (25 * UINT64_C(1000000))
-
-struct lmm_client {
-        connection conn;
-        uint64_t timeout_usec;
-        char last_error[WIRE_ERROR_TEXT_MAX + 1];
-        uint8_t buf[WIRE_MESSAGE_MAX];
-};
 
 _public_ int lmm_default_socket_path(char *buf, size_t size) {
         const char *e;
@@ -59,10 +54,39 @@ int client_new_from_fd(int fd, lmm_client **ret) {
                 safe_close(fd);
                 return -ENOMEM;
         }
-        connection_init(&c->conn, fd, c->buf, false, NULL, NULL);
+        /* Never wait to send: a request that does not fit waits in the
+         * queue, so that asynchronous callers are never blocked. */
+        connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
+        c->n_ref = 1;
+        c->pid = getpid();
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
+}
+
+int client_enter(lmm_client *c) {
+        if (!c)
+                return -EINVAL;
+        /* A failure the library finds itself has no message from the manager. */
+        c->last_error[0] = 0;
+        /* A forked child shares the socket: its requests would interleave
+         * with the parent's and take the parent's replies. */
+        if (c->pid != getpid())
+                return -ECHILD;
+        if (c->conn.fd < 0)
+                return -ESHUTDOWN;
+        return 0;
+}
+
+void client_disconnect(lmm_client *c) {
+        /* Calls in flight complete, with -ECONNRESET. */
+        client_ref(c);
+        connection_done(&c->conn);
+        lmm_client_unref(c);
+}
+
+uint64_t client_get_timeout(const lmm_client *c) {
+        return c->timeout_usec;
 }
 
 _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
@@ -92,9 +116,15 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         return client_new_from_fd(TAKE_FD(fd), ret);
 }
 
+lmm_client *client_ref(lmm_client *c) {
+        c->n_ref++;
+        return c;
+}
+
 _public_ lmm_client *lmm_client_unref(lmm_client *c) {
-        if (!c)
+        if (!c || --c->n_ref > 0)
                 return NULL;
+        client_async_free_all(c);
         connection_done(&c->conn);
         free(c);
         return NULL;
@@ -121,7 +151,7 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         int r;
 
         c->last_error[0] = 0;
-        r = connection_call_start(&c->conn, &call, q, send_fd);
+        r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
         if (r >= 0)
                 r = connection_wait(&c->conn, &call, c->timeout_usec);
         if (r < 0) {
@@ -136,15 +166,16 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         return 0;
 }
 
-static int name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null) {
-        size_t n;
+int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null) {
+        uint32_t uid;
+        size_t n, offset;
 
         if (!name) {
                 out[0] = 0;
                 return may_be_null ? 0 : -EINVAL;
         }
         n = strnlen(name, LMM_NAME_MAX + 1);
-        if (!name_is_valid(name, n))
+        if (may_be_null ? !name_is_valid(name, n) : name_split(name, n, &uid, &offset) < 0)
                 return -EINVAL;
         memcpy(out, name, n + 1);
         return 0;
@@ -158,11 +189,14 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
         wire_msg q = { .type = WIRE_CREATE }, reply;
         int fd = -EBADF, r;
 
-        if (!c || !o || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!o || !ret)
                 return -EINVAL;
         if (o->size == 0 || o->size > INT64_MAX)
                 return -EINVAL;
-        r = name_arg(o->name, q.name, true);
+        r = client_name_arg(o->name, q.name, true);
         if (r < 0)
                 return r;
         q.size = o->size;
@@ -177,9 +211,12 @@ _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, l
         wire_msg q = { .type = WIRE_OPEN, .flags = flags }, reply;
         int fd = -EBADF, r;
 
-        if (!c || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret)
                 return -EINVAL;
-        r = name_arg(name, q.name, false);
+        r = client_name_arg(name, q.name, false);
         if (r < 0)
                 return r;
         r = call(c, &q, -EBADF, &reply, &fd);
@@ -193,11 +230,14 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         wire_msg q = { .type = WIRE_ADOPT, .flags = flags }, reply;
         int rfd = -EBADF, r;
 
-        if (!c || !ret)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret)
                 return -EINVAL;
         if (fd < 0 || fcntl(fd, F_GETFD) < 0)
                 return -EBADF;
-        r = name_arg(name, q.name, true);
+        r = client_name_arg(name, q.name, true);
         if (r < 0)
                 return r;
         r = call(c, &q, fd, &reply, &rfd);
@@ -206,13 +246,21 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         return segment_from_reply(&reply, rfd, ret);
 }
 
-static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
-        wire_msg q = { .type = type };
+int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret) {
         int r;
 
-        if (!c)
-                return -EINVAL;
-        r = name_arg(name, q.name, false);
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        *ret = (wire_msg){ .type = type };
+        return client_name_arg(name, ret->name, false);
+}
+
+static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
+        wire_msg q;
+        int r;
+
+        r = client_named_request(c, type, name, &q);
         if (r < 0)
                 return r;
         return call(c, &q, -EBADF, reply, NULL);
@@ -228,7 +276,7 @@ _public_ int lmm_block_freeze(lmm_client *c, const char *name) {
         return call_named(c, WIRE_FREEZE, name, &reply);
 }
 
-static void info_from_wire(const wire_block *b, lmm_block_info *ret) {
+void client_info_from_wire(const wire_block *b, lmm_block_info *ret) {
         *ret = (lmm_block_info){
                 .id = b->id,
                 .size = b->size,
@@ -236,6 +284,7 @@ static void info_from_wire(const wire_block *b, lmm_block_info *ret) {
                 .flags = b->flags,
                 .owner_uid = b->uid,
                 .owner_pid = b->pid,
+                .device = b->dev,
                 .inode = b->ino,
         };
         strcpy(ret->name, b->name);
@@ -245,12 +294,15 @@ _public_ int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret
         wire_msg reply;
         int r;
 
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         if (!ret)
                 return -EINVAL;
         r = call_named(c, WIRE_STAT, name, &reply);
         if (r < 0)
                 return r;
-        info_from_wire(&reply.block, ret);
+        client_info_from_wire(&reply.block, ret);
         return 0;
 }
 
@@ -258,13 +310,16 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
         _cleanup_free_ lmm_block_info *all = NULL;
         uint64_t cursor = 0;
         size_t n = 0;
+        int r;
 
-        if (!c || !ret_blocks || !ret_n)
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        if (!ret_blocks || !ret_n)
                 return -EINVAL;
         do {
                 wire_msg q = { .type = WIRE_LIST, .cursor = cursor }, reply;
                 lmm_block_info *p;
-                int r;
 
                 r = call(c, &q, -EBADF, &reply, NULL);
                 if (r < 0)
@@ -276,7 +331,7 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
                 }
                 all = p;
                 for (size_t i = 0; i < reply.n_blocks; i++)
-                        info_from_wire(&reply.blocks[i], &all[n++]);
+                        client_info_from_wire(&reply.blocks[i], &all[n++]);
                 /* The cursor only moves forward, so a manager cannot keep us here. */
                 if (reply.next_cursor && reply.next_cursor <= cursor) {
                         wire_msg_done(&reply);
@@ -293,8 +348,10 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
 
 _public_ int lmm_client_shutdown_manager(lmm_client *c) {
         wire_msg q = { .type = WIRE_SHUTDOWN }, reply;
+        int r;
 
-        if (!c)
-                return -EINVAL;
+        r = client_enter(c);
+        if (r < 0)
+                return r;
         return call(c, &q, -EBADF, &reply, NULL);
 }

@@ -1,7 +1,59 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+/*
+ * client — what the client's two files share: the client object, and the
+ * checks and conversions both the blocking calls (client.c) and the
+ * asynchronous ones (client-async.c) make.
+ */
+
+#include "connection.h"
 #include "lmm.h"
+#include "wire.h"
+
+typedef struct async_call async_call;
+
+struct lmm_client {
+        unsigned n_ref; /* the caller's, plus one while handlers run */
+        pid_t pid;      /* the process that made it: a forked child's calls fail */
+        connection conn;
+        uint64_t timeout_usec;
+        async_call *async; /* asynchronous calls in flight, to free at unref */
+        char last_error[WIRE_ERROR_TEXT_MAX + 1];
+        uint8_t buf[WIRE_MESSAGE_MAX];
+};
 
 /* client_new_from_fd() - a client on an already connected SOCK_SEQPACKET socket @fd (consumed). */
 int client_new_from_fd(int fd, lmm_client **ret);
+
+/* client_ref() - keep @c alive while handlers that may unref it run. */
+lmm_client *client_ref(lmm_client *c);
+
+/*
+ * client_name_arg() - check a name argument into @out. @may_be_null: a new
+ * block, which the manager may name; otherwise a block to find, which may be
+ * another user's (UID/NAME).
+ */
+int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null);
+
+/* client_named_request() - enter @c and make the request of @type for block @name in @ret. */
+int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret);
+
+/* client_info_from_wire() - a block record as lmm_block_info. */
+void client_info_from_wire(const wire_block *b, lmm_block_info *ret);
+
+/* client_async_free_all() - forget the asynchronous calls in flight (their handlers never run). */
+void client_async_free_all(lmm_client *c);
+
+/*
+ * client_enter() - what every public call on @c does first: forget the
+ * manager's last message, and refuse a client that another process made
+ * (-ECHILD, a forked child) or that client_disconnect() closed (-ESHUTDOWN).
+ */
+int client_enter(lmm_client *c);
+
+/* client_disconnect() - close the connection; @c stays valid and every call fails with -ESHUTDOWN. */
+void client_disconnect(lmm_client *c);
+
+/* client_get_timeout() - the call timeout in microseconds, 0 for none. */
+uint64_t client_get_timeout(const lmm_client *c);

@@ -27,16 +27,35 @@ void connection_init(connection *c, int fd, uint8_t *buf, bool nonblock,
         };
 }
 
+static void call_complete(connection *c, connection_call *call, int result) {
+        c->calls = call->next;
+        if (!c->calls)
+                c->calls_tail = NULL;
+        c->n_calls--;
+        call->next = NULL;
+        call->done = true;
+        call->result = result;
+        if (call->complete)
+                call->complete(call);
+}
+
 static void calls_fail(connection *c, int error, const char *text) {
+        while (c->calls) {
+                connection_call *call = c->calls;
+
+                call->reply_fd = -EBADF;
+                snprintf(call->error_text, sizeof(call->error_text), "%s", text ?: "");
+                call_complete(c, call, error); /* may free it, or start calls: c is consistent */
+        }
+}
+
+void connection_drop_calls(connection *c) {
         while (c->calls) {
                 connection_call *call = c->calls;
 
                 c->calls = call->next;
                 call->next = NULL;
-                call->done = true;
-                call->result = error;
-                call->reply_fd = -EBADF;
-                snprintf(call->error_text, sizeof(call->error_text), "%s", text ?: "");
+                call->complete = NULL;
         }
         c->calls_tail = NULL;
         c->n_calls = 0;
@@ -46,6 +65,7 @@ static void connection_break(connection *c, int error, const char *text) {
         if (!c->broken) {
                 c->broken = true;
                 c->broken_error = -ECONNRESET;
+                snprintf(c->broken_text, sizeof(c->broken_text), "%s", text ?: "");
         }
         calls_fail(c, error, text);
 }
@@ -153,11 +173,12 @@ static int farewell(connection *c) {
         return error;
 }
 
-int connection_call_start(connection *c, connection_call *call, wire_msg *q, int fd) {
+int connection_call_start(connection *c, connection_call *call, wire_msg *q, int fd,
+                          void (*complete)(connection_call *call)) {
         int dup = -EBADF, r;
 
-        *call = (connection_call){ .type = q->type, .reply_fd = -EBADF };
-        if (c->broken) {
+        *call = (connection_call){ .type = q->type, .reply_fd = -EBADF, .complete = complete };
+        if (c->broken) { /* as below: the return value says it, complete() is not called */
                 call->done = true;
                 call->result = c->broken_error;
                 return call->result;
@@ -174,17 +195,16 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
         call->serial = q->serial;
         r = connection_send(c, q, dup);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
-                /* Queue the call first, so that farewell() gives it the manager's last words. */
-                if (c->calls_tail)
-                        c->calls_tail->next = call;
-                else
-                        c->calls = call;
-                c->calls_tail = call;
-                c->n_calls++;
-                return farewell(c);
+                /* The manager has closed on us: its last words, if it left
+                 * any, for this call and every call in flight. */
+                call->result = farewell(c);
+                call->done = true;
+                snprintf(call->error_text, sizeof(call->error_text), "%s", c->broken_text);
+                return call->result;
         }
         if (r < 0) {
-                /* Nothing went out: the connection is as it was. */
+                /* Nothing went out: the connection is as it was. The caller
+                 * learns it from the return value; complete() is not called. */
                 call->done = true;
                 call->result = r;
                 return r;
@@ -196,16 +216,6 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
         c->calls_tail = call;
         c->n_calls++;
         return 0;
-}
-
-static void call_complete(connection *c, connection_call *call, int result) {
-        c->calls = call->next;
-        if (!c->calls)
-                c->calls_tail = NULL;
-        c->n_calls--;
-        call->next = NULL;
-        call->done = true;
-        call->result = result;
 }
 
 int connection_process(connection *c) {
@@ -257,6 +267,19 @@ int connection_process(connection *c) {
         return 1;
 }
 
+int connection_flush_calls(connection *c) {
+        int r;
+
+        if (c->broken)
+                return c->broken_error;
+        r = connection_flush(c);
+        if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
+                return farewell(c);
+        if (r < 0 && r != -EAGAIN)
+                connection_break(c, r, NULL);
+        return r;
+}
+
 int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec) {
         uint64_t now = now_usec();
         uint64_t deadline =
@@ -265,6 +288,12 @@ int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec)
         while (!call->done) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
                 int timeout = -1, r;
+
+                r = connection_flush_calls(c);
+                if (r < 0 && r != -EAGAIN)
+                        break;
+                if (connection_has_output(c))
+                        p.events |= POLLOUT;
 
                 if (deadline) {
                         now = now_usec();

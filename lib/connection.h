@@ -39,6 +39,9 @@ typedef struct connection_out {
 /* A request in flight. The caller owns it and keeps it alive until it is done. */
 typedef struct connection_call {
         struct connection_call *next;
+        /* Called once the call is done, if set (an asynchronous call); it may
+         * free the call. Not called by connection_done(). */
+        void (*complete)(struct connection_call *call);
         uint32_t serial;
         uint16_t type;
         bool done;
@@ -53,7 +56,8 @@ typedef struct connection {
         bool nonblock; /* never wait to send: queue instead */
         bool broken;
         int broken_error; /* what calls started on a broken connection get */
-        uint8_t *buf;     /* WIRE_MESSAGE_MAX bytes of scratch, borrowed */
+        char broken_text[WIRE_ERROR_TEXT_MAX + 1]; /* the manager's last words, or "" */
+        uint8_t *buf;                              /* WIRE_MESSAGE_MAX bytes of scratch, borrowed */
         transport_dispose_fn dispose;
         void *dispose_userdata;
         connection_out *out, *out_tail;
@@ -92,10 +96,14 @@ ssize_t connection_recv(connection *c, int *ret_fds, size_t max_fds, size_t *ret
 
 /*
  * connection_call_start() - send request @q (its serial is assigned here)
- * with @fd (borrowed; -EBADF: none), and queue @call to receive its reply.
- * Return: 0; < 0 and @call is done with that result.
+ * with @fd (borrowed; -EBADF: none), or queue it, and queue @call to receive
+ * its reply; @complete (NULL for a blocking call) runs once it is done.
+ * Return: 0; < 0 and @call is done with that result and @complete is not
+ * run (when the manager had closed the connection, every other call in
+ * flight completes with its last words).
  */
-int connection_call_start(connection *c, connection_call *call, wire_msg *q, int fd);
+int connection_call_start(connection *c, connection_call *call, wire_msg *q, int fd,
+                          void (*complete)(connection_call *call));
 
 /*
  * connection_process() - read one message, if there is one, and complete the
@@ -105,8 +113,19 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
 int connection_process(connection *c);
 
 /*
- * connection_wait() - process messages until @call is done, waiting at most
- * @timeout_usec (0: for ever). A call that times out breaks the connection:
- * a late reply would be taken for the next call's. Return: call->result.
+ * connection_wait() - send what is queued and process messages until @call
+ * is done, waiting at most @timeout_usec (0: for ever). A call that times out
+ * breaks the connection: a late reply would be taken for the next call's.
+ * Return: call->result.
  */
 int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec);
+
+/*
+ * connection_flush_calls() - connection_flush() for the end that makes calls:
+ * a manager that has gone breaks the connection, and the calls in flight
+ * complete with its last words. Return: 0, -EAGAIN (some left), < 0 broken.
+ */
+int connection_flush_calls(connection *c);
+
+/* connection_drop_calls() - forget every call in flight without completing any. */
+void connection_drop_calls(connection *c);

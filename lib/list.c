@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 
+#include "client.h"
 #include "list-layout.h"
 #include "lmm.h"
 #include "segment.h"
@@ -60,7 +61,10 @@ _public_ int lmm_list_create(lmm_client *c, const char *name, const lmm_item *it
         void *addr;
         int r;
 
-        if (!c || !ret)
+        r = client_enter(c); /* no stale manager message; -ECHILD in a forked child */
+        if (r < 0)
+                return r;
+        if (!ret)
                 return -EINVAL;
         r = list_layout_size(items, n, &size);
         if (r < 0)
@@ -91,7 +95,10 @@ _public_ int lmm_list_open(lmm_client *c, const char *name, uint32_t flags, lmm_
         lmm_segment *s = NULL;
         int r;
 
-        if (!c || !ret || (flags & ~(uint32_t) LMM_OPEN_RDONLY))
+        r = client_enter(c); /* as in lmm_list_create() */
+        if (r < 0)
+                return r;
+        if (!ret || (flags & ~(uint32_t) LMM_OPEN_RDONLY))
                 return -EINVAL;
         r = lmm_segment_open(c, name, flags, &s);
         if (r < 0)

@@ -10,7 +10,11 @@
  *     errno on failure; nothing is ever printed and nothing exits;
  *   - handles are opaque; every unref/free function accepts NULL and returns NULL;
  *   - an fd argument is *borrowed* unless the comment says *consumed*;
- *   - every fd the library creates is close-on-exec.
+ *   - every fd the library creates is close-on-exec;
+ *   - a client belongs to the process that made it (as an sd-bus connection
+ *     does): after fork() every call on it in the child fails with -ECHILD
+ *     without touching the socket it shares with the parent, and
+ *     lmm_client_unref() in the child frees only the child's copy.
  */
 
 #include <stdbool.h>
@@ -58,16 +62,22 @@ LMM_EXPORT int lmm_client_connect(const char *path, lmm_client **ret);
 /**
  * lmm_client_unref() - close the connection and free the client
  *
- * Segments made through the client stay valid: they own their fds.
- * Return: NULL.
+ * Segments made through the client stay valid: they own their fds. In a
+ * forked child this closes the child's copy of the socket only; the
+ * parent's connection stays open. Return: NULL.
  */
 LMM_EXPORT lmm_client *lmm_client_unref(lmm_client *c);
 
 /**
  * lmm_client_last_error() - the manager's explanation of the last failure
  *
+ * Every call on @c forgets the previous message first.
+ *
  * Return: a one-line message (owned by @c, valid until the next call), or
- * NULL when the last call did not fail in the manager.
+ * NULL when the last call did not fail in the manager: it succeeded, or the
+ * library refused it itself (a bad argument, -ECHILD, -ESHUTDOWN). Block
+ * names appear in it as their raw bytes; a text is at most 255 bytes, cut
+ * before a UTF-8 character that would not fit whole.
  */
 LMM_EXPORT const char *lmm_client_last_error(const lmm_client *c);
 
@@ -94,6 +104,16 @@ enum {
         /* Scope the block to this connection: the manager releases it when
          * the connection closes, for any reason (exit, crash, kill -9). */
         LMM_CREATE_SCOPE_CONNECTION = 1u << 1,
+        /* What other users may do with the block (the manager's uid and root
+         * always may everything). Without either flag a block is its
+         * creator's alone: no other uid can open, stat or list it. With
+         * OTHERS_READ, every uid the manager serves may open it read-only;
+         * with OTHERS_WRITE (which implies OTHERS_READ) read-write too. The
+         * kernel holds to it as well: the memfd is mode 0600 and owned by
+         * the manager's uid, so a read-only fd cannot be reopened
+         * read-write through /proc/self/fd by another uid. */
+        LMM_CREATE_OTHERS_READ = 1u << 2,
+        LMM_CREATE_OTHERS_WRITE = 1u << 3,
 };
 
 enum {
@@ -111,11 +131,24 @@ enum {
         LMM_BLOCK_SCOPE_CONNECTION = 1u << 1,
         LMM_BLOCK_FROZEN = 1u << 2,
         LMM_BLOCK_ADOPTED = 1u << 3,
+        LMM_BLOCK_OTHERS_READ = 1u << 4,  /* other uids may open it read-only */
+        LMM_BLOCK_OTHERS_WRITE = 1u << 5, /* ... and read-write */
 };
+
+/*
+ * Names. Each uid has a namespace of its own: two users may both have a
+ * block called "config", and nobody can take a name away from another user.
+ * Where a call finds a block by name, NAME means the caller's own block, or,
+ * when it has none, the block of that name that the manager's uid made; a
+ * block of another user is named "UID/NAME" (UID in decimal), and is found
+ * only when its owner shares it (LMM_CREATE_OTHERS_*). A name is 1 to
+ * LMM_NAME_MAX bytes, with no '/' and no control characters.
+ */
 
 typedef struct lmm_segment_opts {
         uint64_t size;    /* bytes, > 0 */
-        const char *name; /* NULL: the manager makes one up ("lmm_%016x") */
+        const char *name; /* NULL: the manager makes one up: "lmm_" and 16 hex
+                           * digits of a counter of its own, not the id */
         uint32_t flags;   /* LMM_CREATE_* */
 } lmm_segment_opts;
 
@@ -126,7 +159,8 @@ typedef struct lmm_block_info {
         uint32_t flags; /* LMM_BLOCK_* */
         uint32_t owner_uid;
         int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
-        uint64_t inode;    /* st_ino of the memfd, to match it in /proc */
+        uint64_t device;   /* st_dev of the memfd ... */
+        uint64_t inode;    /* ... and its st_ino: which memory it is, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
 } lmm_block_info;
 
@@ -137,16 +171,21 @@ typedef struct lmm_block_info {
  * the huge page size for LMM_CREATE_HUGETLB), sealed against shrinking and
  * growing, zero-filled. @ret holds a read-write fd to it.
  *
- * Return: 0; -EEXIST for a name in use; -EINVAL for a bad size, name or
- * flag; -EDQUOT past the manager's per-user limits; -ENOMEM.
+ * Return: 0; -EEXIST for a name in use; -EINVAL for a bad size (0, or above
+ * 2^63-1: refused here, without asking the manager), name or flag; -EDQUOT
+ * past the manager's per-user limits; with LMM_CREATE_HUGETLB -EOPNOTSUPP
+ * when the system has no huge pages at all and -ENOMEM when too few are
+ * free (checked before the limits); -ENOMEM.
  */
 LMM_EXPORT int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret);
 
 /**
  * lmm_segment_open() - open an existing block by name
+ * @name: NAME or UID/NAME (see "Names" above)
  * @flags: LMM_OPEN_*
  *
- * Return: 0, -ENOENT when no block has that name.
+ * Return: 0; -ENOENT when no block of that name is there for the caller;
+ * -EACCES when its owner shares it read-only and @flags asks to write.
  */
 LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret);
 
@@ -157,10 +196,17 @@ LMM_EXPORT int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags,
  * @name: name to give it, or NULL
  *
  * Python's track_segment(). The manager checks that @fd is a memfd, seals
- * its size and from then on treats it like a block of its own.
+ * its size, takes group and other permissions off its mode (so that no other
+ * uid can reopen it through /proc), and from then on treats it like a block
+ * of its own. @flags: LMM_CREATE_SCOPE_CONNECTION and LMM_CREATE_OTHERS_*.
+ * The block reports LMM_BLOCK_HUGETLB for a memfd made with MFD_HUGETLB, and
+ * LMM_BLOCK_FROZEN when the memfd is sealed F_SEAL_FUTURE_WRITE or
+ * F_SEAL_WRITE already.
  *
  * Return: 0; -EBADF; -EINVAL when @fd is not a sealable memfd; -EPERM when
- * it can no longer be sealed.
+ * @fd is not open read-write (O_RDWR), the memfd can no longer be sealed, or
+ * its mode lets other users in and the manager may not change it; -EEXIST
+ * when the name is in use or the memfd is a block already.
  */
 LMM_EXPORT int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
                                  lmm_segment **ret);
@@ -214,7 +260,8 @@ LMM_EXPORT bool lmm_segment_is_writable(const lmm_segment *s);
  * lmm_block_release() - drop the manager's reference and the name
  *
  * Python's unlink(). Holders keep their memory; the kernel frees it when the
- * last one closes. Return: 0, -ENOENT.
+ * last one closes. Only the owner, the manager's uid and root may.
+ * Return: 0, -ENOENT, -EPERM for another user's block.
  */
 LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
 
@@ -222,15 +269,17 @@ LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
  * lmm_block_freeze() - seal a block F_SEAL_FUTURE_WRITE
  *
  * From then on nobody can map it writable or write() it; mappings that exist
- * keep working (publish, then share). Return: 0, -ENOENT.
+ * keep working (publish, then share). Only the owner, the manager's uid and
+ * root may. Return: 0, -ENOENT, -EPERM for another user's block.
  */
 LMM_EXPORT int lmm_block_freeze(lmm_client *c, const char *name);
 
-/** lmm_block_stat() - what the manager knows of one block. */
+/** lmm_block_stat() - what the manager knows of one block (@name: NAME or UID/NAME). */
 LMM_EXPORT int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret);
 
 /**
- * lmm_block_list() - every block the manager holds
+ * lmm_block_list() - every block the caller may open: its own and those
+ * other users share (the manager's uid and root: every block)
  * @ret_blocks: receives an array, free() it
  * @ret_n: receives its length
  */
@@ -241,6 +290,77 @@ LMM_EXPORT int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t
  * Return: @buf, or "" for no seals.
  */
 LMM_EXPORT const char *lmm_seals_to_string(uint32_t seals, char *buf, size_t size);
+
+/* ---------------------------------------------------------------- asynchronous calls
+ *
+ * A service that runs its own event loop keeps many requests in flight on
+ * one client (sd-bus's sd_bus_call_async()): it starts calls with the
+ * *_async() functions, polls lmm_client_get_fd() for
+ * lmm_client_get_events(), and calls lmm_client_process() when the fd is
+ * ready. Each call's handler runs once, from lmm_client_process() (or from
+ * a blocking call made on the same client, which processes what arrives
+ * while it waits), in the order the calls were started. Inside a handler,
+ * lmm_client_last_error() is the manager's explanation of a failure. A
+ * handler may start calls, make blocking calls, and unref the client.
+ * Handlers of calls still in flight when the client is unref'd never run.
+ * The client's timeout does not apply: the caller's loop decides how long
+ * to wait. Starting a call returns 0, or a negative errno and the handler
+ * will not run.
+ */
+
+/* @s: on success a new segment that the handler owns (unref it); NULL on failure. */
+typedef void (*lmm_segment_handler)(lmm_client *c, int error, lmm_segment *s, void *userdata);
+/* @info: on success the block's record, valid during the call; NULL on failure. */
+typedef void (*lmm_stat_handler)(lmm_client *c, int error, const lmm_block_info *info,
+                                 void *userdata);
+/* For calls that return nothing but their outcome: 0 or a negative errno. */
+typedef void (*lmm_done_handler)(lmm_client *c, int error, void *userdata);
+
+/** lmm_segment_create_async() - lmm_segment_create(), completed by @handler. */
+LMM_EXPORT int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
+                                        lmm_segment_handler handler, void *userdata);
+/** lmm_segment_open_async() - lmm_segment_open(), completed by @handler. */
+LMM_EXPORT int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t flags,
+                                      lmm_segment_handler handler, void *userdata);
+/** lmm_block_stat_async() - lmm_block_stat(), completed by @handler. */
+LMM_EXPORT int lmm_block_stat_async(lmm_client *c, const char *name, lmm_stat_handler handler,
+                                    void *userdata);
+/** lmm_block_release_async() - lmm_block_release(), completed by @handler (may be NULL). */
+LMM_EXPORT int lmm_block_release_async(lmm_client *c, const char *name, lmm_done_handler handler,
+                                       void *userdata);
+/** lmm_block_freeze_async() - lmm_block_freeze(), completed by @handler (may be NULL). */
+LMM_EXPORT int lmm_block_freeze_async(lmm_client *c, const char *name, lmm_done_handler handler,
+                                      void *userdata);
+
+/** lmm_client_get_fd() - the fd to poll; borrowed. Return: the fd, or -EINVAL. */
+LMM_EXPORT int lmm_client_get_fd(const lmm_client *c);
+
+/**
+ * lmm_client_get_events() - what to poll lmm_client_get_fd() for: POLLIN,
+ * and POLLOUT while requests wait to be sent. Return: poll events, or -EINVAL.
+ */
+LMM_EXPORT int lmm_client_get_events(const lmm_client *c);
+
+/**
+ * lmm_client_process() - send what waits to be sent, read the replies that
+ * arrived and run their handlers; never waits.
+ *
+ * Return: 1 when something was done, 0 when there was nothing to do; a
+ * negative errno when the connection broke (every call in flight has then
+ * completed with an error).
+ */
+LMM_EXPORT int lmm_client_process(lmm_client *c);
+
+/**
+ * lmm_client_wait() - wait until lmm_client_process() has something to do
+ * @usec: at most this long; UINT64_MAX waits for ever.
+ *
+ * Return: 1 when it has, 0 on timeout, a negative errno.
+ */
+LMM_EXPORT int lmm_client_wait(lmm_client *c, uint64_t usec);
+
+/** lmm_client_get_n_pending() - calls started and not yet completed. */
+LMM_EXPORT size_t lmm_client_get_n_pending(const lmm_client *c);
 
 /* ---------------------------------------------------------------- manager */
 
@@ -274,6 +394,11 @@ LMM_EXPORT lmm_manager *lmm_manager_free(lmm_manager *m);
  * allowed); the socket is 0600 (0666 when other users are allowed, the
  * manager checks SO_PEERCRED). A stale socket is replaced; a live one gives
  * -EADDRINUSE. The manager removes the socket at shutdown.
+ *
+ * Return: -EPERM when a user other than root and the manager's could
+ * replace the socket: a directory on the way (symbolic links followed) is
+ * owned by another uid, or writable by its group or others without the
+ * sticky bit; or a socket file of another uid is already there.
  */
 LMM_EXPORT int lmm_manager_listen(lmm_manager *m, const char *path);
 
@@ -324,8 +449,9 @@ LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
  * lmm_manager_handle_signals() - shut down cleanly on SIGTERM and SIGINT
  *
  * Blocks both signals in the calling thread and watches them through a
- * signalfd on the manager's epoll fd. For a process whose only job is to be
- * the manager (lmmd, lmm_server_start()).
+ * signalfd on the manager's epoll fd. A SIGINT the process ignores (SIG_IGN)
+ * when this is called is left alone and stays ignored. For a process whose
+ * only job is to be the manager (lmmd, lmm_server_start()).
  */
 LMM_EXPORT int lmm_manager_handle_signals(lmm_manager *m);
 
@@ -345,7 +471,14 @@ LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *r
  * A manager process started by this program: Python's
  * SharedMemoryManager().start(). It needs no system-wide lmmd. It ends when
  * lmm_server_shutdown() is called, and also when this program exits or is
- * killed, since it serves only as long as its owner connection is open.
+ * killed, since it serves only as long as its owner connection is open; it
+ * then removes its socket, and the private directory it made for it.
+ *
+ * An lmm_server belongs to the process that started it, as an sd-bus
+ * connection does. In a child forked after lmm_server_start() the copy only
+ * answers the getters: lmm_server_shutdown() fails with -ECHILD, calls on
+ * the owner client fail with -ECHILD, and lmm_server_unref() frees the
+ * child's copy without touching the manager, its socket or its directory.
  */
 typedef struct lmm_server lmm_server;
 
@@ -365,35 +498,90 @@ typedef struct lmm_server_opts {
  * @o: NULL for the defaults
  *
  * The manager process keeps no fd of its caller's but stdin, stdout and
- * stderr; it ignores SIGINT (a terminal's ^C reaches the program, whose exit
- * then ends the manager) and shuts down cleanly on SIGTERM.
+ * stderr; it ignores SIGINT (a terminal's ^C, sent to the whole process
+ * group, reaches the program, whose exit then ends the manager) and shuts
+ * down cleanly on SIGTERM. It stays in the caller's process group.
  *
  * The owner connection is close-on-exec, but a plain fork() of the caller
  * shares it: the manager then ends when the last of those processes has
- * closed it or exited.
+ * closed it (lmm_server_unref() in the child closes the child's copy) or
+ * exited, or when the process that started it calls lmm_server_shutdown().
+ *
+ * Each call starts a manager of its own, also after an earlier one was shut
+ * down, and also in a forked child (the child then owns that one).
  *
  * Return: 0 once the manager accepts connections; the initializer's error;
- * -EADDRINUSE when @o->socket_path is served already.
+ * -EADDRINUSE when @o->socket_path is served already; -ECHILD when the
+ * manager died before it could say why.
  */
 LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
 
-/** lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere. */
+/**
+ * lmm_server_get_address() - the socket path, for lmm_client_connect() elsewhere
+ *
+ * Owned by @s, valid until lmm_server_unref(), also after shutdown and in a
+ * forked child. While the manager is stopped, connecting there still works
+ * but calls time out. Once it has ended nothing listens there: it removes
+ * its socket (and a private directory) itself, unless it was killed, and
+ * then lmm_server_shutdown() removes them.
+ */
 LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
 
-/** lmm_server_get_client() - the owner connection, owned by @s. */
+/**
+ * lmm_server_get_client() - the owner connection
+ *
+ * Owned by @s: valid until lmm_server_unref(), never freed before. After
+ * lmm_server_shutdown() every call on it fails with -ESHUTDOWN; in a forked
+ * child with -ECHILD (neither sends anything). While the manager is stopped
+ * or hung, a call fails with -ETIMEDOUT after the client's timeout
+ * (lmm_client_set_timeout()) and the connection is given up: later calls
+ * fail with -ECONNRESET, as they do once the manager is dead. The client's
+ * timeout also bounds lmm_server_shutdown().
+ */
 LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
 
-/** lmm_server_get_pid() - the manager process. */
+/**
+ * lmm_server_get_pid() - the manager process
+ *
+ * The caller's child until lmm_server_shutdown() reaps it, so until then
+ * the pid stays the manager's, stopped or even dead (a zombie), and may be
+ * signalled; after that it may belong to another process. In a forked child
+ * it is the parent's child, not the caller's: leave it alone.
+ */
 LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
 
 /**
- * lmm_server_shutdown() - the documented shutdown, then wait for the process
+ * lmm_server_shutdown() - the documented shutdown, then reap the process
  *
- * Return: 0 when the manager sealed every block and exited cleanly. Idempotent.
+ * Sends the shutdown request on the owner connection, closes it, and waits
+ * for the manager to exit, each for at most the owner client's timeout
+ * (25 s unless lmm_client_set_timeout() changed it; 0 waits for ever). A
+ * manager that does not answer or exit in time (stopped, hung) gets SIGTERM
+ * with SIGCONT, so that a stopped manager still shuts down as documented,
+ * and after another timeout SIGKILL, through a pidfd. It is reaped in every
+ * case, and its private socket and directory removed. The owner client
+ * stays valid; its calls fail with -ESHUTDOWN from then on.
+ *
+ * Return: 0 when the manager exited cleanly, every block sealed (also when
+ * another client had shut it down already); -ETIMEDOUT when it did not
+ * answer or exit in time, and was signalled unless it had exited meanwhile
+ * (its blocks are sealed only if it could still shut down); -EIO when it
+ * exited with an error (a block it could not seal) or by a signal someone
+ * else sent (with SIGCHLD ignored the kernel reaps it, and its status is
+ * lost: 0); -ECHILD in a forked child, which must leave the manager to its
+ * parent. Idempotent: later calls return the same.
  */
 LMM_EXPORT int lmm_server_shutdown(lmm_server *s);
 
-/** lmm_server_unref() - shut down if still running, and free. Return: NULL. */
+/**
+ * lmm_server_unref() - shut down if still running, and free
+ *
+ * In the process that started the manager: lmm_server_shutdown() unless it
+ * ran already, so also bounded by the owner client's timeout, escalating on
+ * a stopped manager and reaping a dead one; then the owner client is freed
+ * too. In a forked child: frees the child's copy only (closing its copy of
+ * the owner connection); the manager keeps serving the parent. Return: NULL.
+ */
 LMM_EXPORT lmm_server *lmm_server_unref(lmm_server *s);
 
 /* Scope helpers, the counterpart of Python's "with":

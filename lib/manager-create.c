@@ -4,7 +4,7 @@
  * ADOPT (a memfd a peer made), with the vetting an adopted fd goes through.
  *
  * Guarantees: a block enters the registry size-sealed, charged to its
- * creator's uid, with a fresh open file description for the creator; an
+ * creator's uid, with a read-write fd for the creator; an
  * adopted fd is asked whether it is a memfd before anything opens it again
  * (a reopen of a FUSE file could hang the loop, of a tty give the manager a
  * controlling terminal); one memory is one block, never two.
@@ -23,6 +23,7 @@
 /* check_room() - whether @p's uid, and the manager, have room for a block of @size bytes. */
 static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t size) {
         user *u = user_registry_get(&m->users, p->creds.uid);
+        uint64_t cap = m->max_blocks_total;
 
         if (!u)
                 return REQUEST_E_NO_MEMORY;
@@ -30,7 +31,11 @@ static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t 
         req->quota = user_check(&m->users, u, 1, size, 0);
         if (req->quota != QUOTA_NONE)
                 return REQUEST_E_QUOTA;
-        if (m->reg.n_blocks >= m->max_blocks_total)
+        /* An eighth of the fd table is kept for the manager's uid and root:
+         * other users together can never lock them out. */
+        if (!policy_is_privileged(&m->policy, &p->creds))
+                cap -= cap / 8;
+        if (m->reg.n_blocks >= cap)
                 return REQUEST_E_MANAGER_FULL;
         return REQUEST_OK;
 }
@@ -47,9 +52,14 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         user *u;
         int r;
 
-        r = fd_reopen(fd, O_RDWR, &handout);
-        if (r < 0)
-                return request_fail(req, r, "cannot open a new fd for it");
+        /* The creator, who owns the block, shares the manager's open file
+         * description: a dup, not a reopen through /proc, which costs a path
+         * walk per create. Every other holder gets a description of its own
+         * (OPEN). Nothing the creator can do to a shared description (an
+         * offset, O_APPEND, a lock) touches what the manager does with it. */
+        handout = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (handout < 0)
+                return request_fail(req, negative_errno(), "cannot make an fd for it");
         if (fstat(fd, &st) < 0)
                 return request_fail(req, negative_errno(), NULL);
         u = user_registry_get(&m->users, p->creds.uid);
@@ -85,15 +95,46 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         return REQUEST_OK;
 }
 
+/* block_flags() - the LMM_BLOCK_* flags that a request's LMM_CREATE_* flags ask for. */
+static uint32_t block_flags(uint32_t create_flags) {
+        uint32_t f = 0;
+
+        if (create_flags & LMM_CREATE_HUGETLB)
+                f |= LMM_BLOCK_HUGETLB;
+        if (create_flags & LMM_CREATE_SCOPE_CONNECTION)
+                f |= LMM_BLOCK_SCOPE_CONNECTION;
+        /* Writing implies reading. */
+        if (create_flags & (LMM_CREATE_OTHERS_READ | LMM_CREATE_OTHERS_WRITE))
+                f |= LMM_BLOCK_OTHERS_READ;
+        if (create_flags & LMM_CREATE_OTHERS_WRITE)
+                f |= LMM_BLOCK_OTHERS_WRITE;
+        return f;
+}
+
+#define OTHERS_FLAGS (LMM_CREATE_OTHERS_READ | LMM_CREATE_OTHERS_WRITE)
+
+/*
+ * adopted_flags() - what an adopted memfd (borrowed) already is: made on huge
+ * pages, or sealed against new writable mappings (F_SEAL_FUTURE_WRITE, what
+ * FREEZE adds, or the stronger F_SEAL_WRITE).
+ */
+static uint32_t adopted_flags(int fd) {
+        int seals = fd_get_seals(fd);
+
+        return (fd_is_hugetlb(fd) > 0 ? LMM_BLOCK_HUGETLB : 0) |
+               (seals >= 0 && (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) ? LMM_BLOCK_FROZEN
+                                                                             : 0);
+}
+
 /* take_name() - the request's name, or a new one for an unnamed block; refused when in use. */
-static request_error take_name(lmm_manager *m, request *req) {
+static request_error take_name(lmm_manager *m, peer *p, request *req) {
         if (req->q.name[0])
                 req->name = req->q.name;
         else {
-                registry_make_name(&m->reg, req->name_buf);
+                registry_make_name(&m->reg, p->creds.uid, req->name_buf);
                 req->name = req->name_buf;
         }
-        return registry_find(&m->reg, req->name) ? REQUEST_E_NAME_IN_USE : REQUEST_OK;
+        return registry_find(&m->reg, p->creds.uid, req->name) ? REQUEST_E_NAME_IN_USE : REQUEST_OK;
 }
 
 request_error request_create(lmm_manager *m, peer *p, request *req) {
@@ -105,15 +146,16 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         request_error e;
         int r;
 
-        if (q->flags & ~(uint32_t) (LMM_CREATE_HUGETLB | LMM_CREATE_SCOPE_CONNECTION))
+        if (q->flags &
+            ~(uint32_t) (LMM_CREATE_HUGETLB | LMM_CREATE_SCOPE_CONNECTION | OTHERS_FLAGS))
                 return REQUEST_E_FLAGS;
-        (void) take_name(m, req);
+        (void) take_name(m, p, req);
         req->size = size;
         if (size == 0)
                 return REQUEST_E_SIZE_ZERO;
         if (size > INT64_MAX)
                 return REQUEST_E_SIZE_TOO_LARGE;
-        if (registry_find(&m->reg, req->name))
+        if (registry_find(&m->reg, p->creds.uid, req->name))
                 return REQUEST_E_NAME_IN_USE;
 
         if (huge) {
@@ -139,10 +181,7 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         if (r < 0)
                 return request_fail(req, r, NULL);
 
-        e = block_insert(m, p, req, fd, size,
-                         (huge ? LMM_BLOCK_HUGETLB : 0) | ((q->flags & LMM_CREATE_SCOPE_CONNECTION)
-                                                                   ? LMM_BLOCK_SCOPE_CONNECTION
-                                                                   : 0));
+        e = block_insert(m, p, req, fd, size, block_flags(q->flags));
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) p->creds.pid,
@@ -187,9 +226,9 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return REQUEST_E_NOT_RDWR;
         }
 
-        if (q->flags & ~(uint32_t) LMM_CREATE_SCOPE_CONNECTION)
+        if (q->flags & ~(uint32_t) (LMM_CREATE_SCOPE_CONNECTION | OTHERS_FLAGS))
                 return REQUEST_E_FLAGS;
-        e = take_name(m, req);
+        e = take_name(m, p, req);
         if (e != REQUEST_OK)
                 return e;
 
@@ -218,6 +257,15 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return e;
         if (seals & F_SEAL_SEAL)
                 return REQUEST_E_SEAL_SEALED;
+        /* The peer made this memfd, with its own mode (0777 from
+         * memfd_create()): as it is, another uid given a read-only fd could
+         * reopen it read-write through /proc. Only its owner may be able to,
+         * before any other uid can get an fd. */
+        if (st.st_mode & 0077) {
+                req->mode = (unsigned) (st.st_mode & 07777);
+                if (fchmod(fd, st.st_mode & 0700) < 0)
+                        return REQUEST_E_MODE;
+        }
         if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
                 r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
                 if (r < 0) {
@@ -231,9 +279,7 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return request_fail(req, r, NULL);
 
         e = block_insert(m, p, req, fd, size,
-                         LMM_BLOCK_ADOPTED | ((q->flags & LMM_CREATE_SCOPE_CONNECTION)
-                                                      ? LMM_BLOCK_SCOPE_CONNECTION
-                                                      : 0));
+                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags));
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)",

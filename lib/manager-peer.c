@@ -21,7 +21,10 @@
  *   - a peer that does not read its replies holds at most one reply in the
  *     manager: its requests are not read until that reply has gone out, nor
  *     while more than BACKLOG_MAX bytes of replies wait in its socket;
- *   - no peer is served more than REQUESTS_PER_WAKEUP requests in a row.
+ *   - requests are read one per turn: a peer with requests waiting is
+ *     queued in its uid's turn (fair-sched.c) and the loop (manager.c) hands the
+ *     turns out, so no peer, and no uid however many connections it has,
+ *     is served more than a round's quantum in a row.
  */
 
 #include <fcntl.h>
@@ -38,9 +41,6 @@
 #include "missing.h"
 #include "util.h"
 
-/* Requests read from one connection per wake-up, so that a busy client
- * cannot starve the others. */
-#define REQUESTS_PER_WAKEUP 16
 /* Replies a peer may leave unread (in bytes of socket memory, a small reply
  * with an fd takes about 1 KiB) before its requests are no longer read. This
  * bounds the fds in flight that one connection can make the manager hold. */
@@ -50,16 +50,18 @@
 #define PEER_GROUPS_MAX 256
 
 /*
- * peer_watch() - wait for requests (level-triggered), or for the peer to read
- * what we sent (@drain). An AF_UNIX sender is woken each time its peer takes
- * a message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
+ * peer_watch() - wait for requests, or for the peer to read what we sent
+ * (@drain). Both are edge-triggered: a peer with requests stays queued in
+ * the scheduler until a read finds none (-EAGAIN), so epoll only has to say
+ * when more arrive. An AF_UNIX sender is woken each time its peer takes a
+ * message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
  * read something": no busy loop while the queue stays long.
  */
 static int peer_watch(lmm_manager *m, peer *p, bool drain) {
         if (p->draining == drain)
                 return 0;
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, p->conn.fd,
-                      &(struct epoll_event){ .events = drain ? EPOLLOUT | EPOLLET : EPOLLIN,
+                      &(struct epoll_event){ .events = (drain ? EPOLLOUT : EPOLLIN) | EPOLLET,
                                              .data.ptr = p }) < 0)
                 return negative_errno();
         p->draining = drain;
@@ -68,12 +70,13 @@ static int peer_watch(lmm_manager *m, peer *p, bool drain) {
 
 /*
  * peer_hold() - stop reading @p until its uid's pending closes drain
- * (peers_closes_done()). Out of epoll altogether: a peer that hangs up
- * meanwhile would otherwise report EPOLLHUP, level-triggered, for ever.
+ * (peers_closes_done()): out of the scheduler, and out of epoll altogether,
+ * since any event of it, a hang-up too, would queue it for a turn again.
  */
 static int peer_hold(lmm_manager *m, peer *p) {
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL) < 0)
                 return negative_errno();
+        fair_remove(&m->sched, &p->sched);
         p->held = true;
         p->draining = false;
         p->held_prev = NULL;
@@ -97,6 +100,24 @@ static void held_unlink(lmm_manager *m, peer *p) {
         p->held_prev = p->held_next = NULL;
 }
 
+/*
+ * peer_resume() - read @p again: back in epoll, edge-triggered as
+ * everywhere (for its replies' EPOLLOUT if some wait to go out), and queued
+ * for a turn, since what it sent while held raised no edge anyone saw.
+ */
+static int peer_resume(lmm_manager *m, peer *p) {
+        bool drain = connection_has_output(&p->conn);
+
+        held_unlink(m, p);
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, p->conn.fd,
+                      &(struct epoll_event){ .events = (drain ? EPOLLOUT : EPOLLIN) | EPOLLET,
+                                             .data.ptr = p }) < 0)
+                return negative_errno();
+        p->draining = drain;
+        fair_wake(&m->sched, &p->user->sched, &p->sched);
+        return 0;
+}
+
 void peers_closes_done(lmm_manager *m) {
         if (closer_process(m->closer) == 0)
                 return;
@@ -104,9 +125,7 @@ void peers_closes_done(lmm_manager *m) {
                 next = p->held_next;
                 if (user_check_closing(&m->users, p->user) != QUOTA_NONE)
                         continue;
-                held_unlink(m, p);
-                if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, p->conn.fd,
-                              &(struct epoll_event){ .events = EPOLLIN, .data.ptr = p }) < 0)
+                if (peer_resume(m, p) < 0)
                         peer_free(m, p);
         }
 }
@@ -149,12 +168,22 @@ static int peer_refuse(lmm_manager *m, peer *p, int error, const char *fmt, ...)
         va_list ap;
 
         va_start(ap, fmt);
-        vsnprintf(r.text, sizeof(r.text), fmt, ap);
+        if (vsnprintf(r.text, sizeof(r.text), fmt, ap) >= (int) sizeof(r.text))
+                utf8_trim_cut(r.text);
         va_end(ap);
         if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
                 (void) transport_send(p->conn.fd, m->buf, len, NULL, 0, true);
         peer_free(m, p);
         return 0;
+}
+
+void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text) {
+        wire_msg r = { .type = WIRE_ERROR, .serial = 0, .error = error };
+        size_t len;
+
+        snprintf(r.text, sizeof(r.text), "%s", text);
+        if (wire_encode(&r, m->buf, sizeof(m->buf), &len) >= 0)
+                (void) transport_send(fd, m->buf, len, NULL, 0, true);
 }
 
 /* peer_creds_get() - the peer's credentials, as the kernel saw them at connect. */
@@ -229,8 +258,9 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
         }
 
         if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
-                manager_log(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed",
-                            (int) p->creds.pid, (unsigned) p->creds.uid);
+                manager_log_limited(m, p->creds.uid, LOG_REASON_REFUSED, LOG_NOTICE,
+                                    "refusing pid %d: uid %u is not allowed", (int) p->creds.pid,
+                                    (unsigned) p->creds.uid);
                 return peer_refuse(m, p, EACCES,
                                    "uid %u is not allowed to use this manager (run by uid %u)",
                                    (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
@@ -261,8 +291,10 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
                         p->pidfd = -EBADF; /* ENOPROTOOPT on older kernels, fine */
         }
 
+        /* Edge-triggered, like peer_watch(): requests already waiting are
+         * reported once, and the scheduler keeps them until they are read. */
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = p }) < 0) {
+                      &(struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.ptr = p }) < 0) {
                 r = negative_errno();
                 peer_free(m, p);
                 return r;
@@ -298,6 +330,8 @@ _public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
 void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
 
+        fair_remove(&m->sched, &p->sched);
+
         /* Connection-scoped blocks die with their connection. */
         for (registry_block *b; (b = registry_find_scope(&m->reg, p->id));) {
                 manager_log(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
@@ -331,7 +365,7 @@ void peer_free(lmm_manager *m, peer *p) {
         }
 }
 
-static void peer_serve(lmm_manager *m, peer *p, uint32_t events) {
+void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
         int r = 0;
 
         if (connection_has_output(&p->conn)) {
@@ -347,57 +381,63 @@ static void peer_serve(lmm_manager *m, peer *p, uint32_t events) {
                 }
         }
 
-        for (unsigned i = 0;
-             i < REQUESTS_PER_WAKEUP && !connection_has_output(&p->conn) && !m->shutdown_requested;
-             i++) {
-                int fds[WIRE_FDS_MAX];
-                size_t n_fds = 0;
-                ssize_t n;
-
-                /* A peer that pipelines without reading waits until it reads. */
-                r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
-                if (r < 0) {
-                        peer_free(m, p);
-                        return;
-                }
-                if (p->draining)
-                        return;
-                /* A uid at its limit of fds waiting to be closed sends no
-                 * more until they are: each message could bring SCM_MAX_FD. */
-                if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
-                        if (peer_hold(m, p) < 0)
-                                peer_free(m, p);
-                        return;
-                }
-
-                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-                if (n == -EAGAIN)
-                        return;
-                if (n <= 0) {
-                        if (n < 0 && n != -ECONNRESET)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
-                                            n == -EBADMSG ? "bad control data or fds"
-                                                          : strerror((int) -n));
-                        peer_free(m, p);
-                        return;
-                }
-                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
-                if (r < 0) {
-                        if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
-                                            r == -EBADMSG ? "malformed message"
-                                                          : "unsupported protocol version");
-                        peer_free(m, p);
-                        return;
-                }
-        }
+        /* Its requests are read in its uid's turn; so is a hang-up, which
+         * reads as the end of the stream. */
+        fair_wake(&m->sched, &p->user->sched, &p->sched);
 }
 
-void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
-        /* Whatever the peer's requests make the manager dispose of is charged to its uid. */
+bool peer_serve(lmm_manager *m, peer *p) {
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        ssize_t n;
+        int r = 0;
+
+        if (connection_has_output(&p->conn))
+                return false; /* its EPOLLOUT wakes it */
+
+        /* A peer that pipelines without reading waits until it reads. */
+        r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+        if (r < 0) {
+                peer_free(m, p);
+                return false;
+        }
+        if (p->draining)
+                return false;
+        /* A uid at its limit of fds waiting to be closed sends no more until
+         * they are: each message could bring SCM_MAX_FD. */
+        if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
+                if (peer_hold(m, p) < 0)
+                        peer_free(m, p);
+                return false;
+        }
+
+        /* Whatever the request makes the manager dispose of, the fds that
+         * came with it first, is charged to the peer's uid. */
         m->serving = p;
-        peer_serve(m, p, events);
+        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+        if (n > 0)
+                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
         m->serving = NULL;
+
+        if (n == -EAGAIN)
+                return false;
+        if (n <= 0) {
+                if (n < 0 && n != -ECONNRESET)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
+                                            n == -EBADMSG ? "bad control data or fds"
+                                                          : strerror((int) -n));
+                peer_free(m, p);
+                return false;
+        }
+        if (r < 0) {
+                if (r == -EBADMSG || r == -EPROTONOSUPPORT)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
+                                            r == -EBADMSG ? "malformed message"
+                                                          : "unsupported protocol version");
+                peer_free(m, p);
+                return false;
+        }
+        return true;
 }

@@ -47,6 +47,7 @@ void block_to_wire(const registry_block *b, wire_block *w) {
                 .flags = b->flags,
                 .uid = b->uid,
                 .pid = b->pid,
+                .dev = b->dev,
                 .ino = b->ino,
         };
         strcpy(w->name, registry_block_name(b));
@@ -60,15 +61,35 @@ request_error request_fail(request *req, int negative_errno, const char *what) {
         return REQUEST_E_SYSTEM;
 }
 
+/*
+ * find_block() - the block a request names: UID/NAME is that uid's; a bare
+ * NAME is the peer's own, else the manager's uid's. Never another user's by
+ * a bare name, so that nobody can put a block where another user looks.
+ */
+static registry_block *find_block(lmm_manager *m, peer *p, const char *name) {
+        registry_block *b;
+        uint32_t uid;
+        size_t offset;
+
+        if (name_split(name, strlen(name), &uid, &offset) == 1)
+                return registry_find(&m->reg, (uid_t) uid, name + offset);
+        b = registry_find(&m->reg, p->creds.uid, name);
+        if (!b && p->creds.uid != m->policy.manager_uid)
+                b = registry_find(&m->reg, m->policy.manager_uid, name);
+        return b;
+}
+
 /* lookup() - the block the request names, checked against the policy for @op. */
 static request_error lookup(lmm_manager *m, peer *p, request *req, policy_op op,
                             registry_block **ret) {
-        registry_block *b = registry_find(&m->reg, req->q.name);
+        registry_block *b = find_block(m, p, req->q.name);
 
         req->name = req->q.name;
         if (!b)
                 return REQUEST_E_NO_SUCH_BLOCK;
         req->verdict = policy_check(&m->policy, &p->creds, op, b);
+        if (req->verdict == POLICY_DENY_HIDDEN)
+                return REQUEST_E_NO_SUCH_BLOCK; /* not even its existence is shared */
         if (req->verdict != POLICY_ALLOW) {
                 req->owner = b->uid;
                 return REQUEST_E_DENIED;
@@ -84,7 +105,8 @@ static request_error request_open(lmm_manager *m, peer *p, request *req) {
 
         if (req->q.flags & ~(uint32_t) LMM_OPEN_RDONLY)
                 return REQUEST_E_FLAGS;
-        e = lookup(m, p, req, POLICY_OPEN, &b);
+        e = lookup(m, p, req, req->q.flags & LMM_OPEN_RDONLY ? POLICY_OPEN_READ : POLICY_OPEN_WRITE,
+                   &b);
         if (e != REQUEST_OK)
                 return e;
         r = fd_reopen(b->fd, req->q.flags & LMM_OPEN_RDONLY ? O_RDONLY : O_RDWR, &req->reply_fd);
@@ -133,16 +155,29 @@ static request_error request_release(lmm_manager *m, peer *p, request *req) {
         return REQUEST_OK;
 }
 
+/*
+ * A LIST page shows the blocks the peer may see, after the cursor. It looks
+ * at no more than LIST_SCAN_MAX blocks, so that a peer who may see few of
+ * many blocks costs a bounded amount per request: a page may then hold
+ * fewer blocks than fit, even none, with a cursor to go on from.
+ */
+#define LIST_SCAN_MAX (4 * WIRE_LIST_MAX)
+
 static request_error request_list(lmm_manager *m, peer *p, request *req) {
         wire_block *page = m->page;
         registry_block *b = registry_after(&m->reg, req->q.cursor);
+        uint64_t last = 0;
         size_t n = 0;
 
-        for (; b && n < WIRE_LIST_MAX; b = registry_next(b))
-                block_to_wire(b, &page[n++]);
+        for (size_t scanned = 0; b && n < WIRE_LIST_MAX && scanned < LIST_SCAN_MAX;
+             b = registry_next(b), scanned++) {
+                last = b->id;
+                if (policy_check(&m->policy, &p->creds, POLICY_STAT, b) == POLICY_ALLOW)
+                        block_to_wire(b, &page[n++]);
+        }
         req->reply.blocks = page;
         req->reply.n_blocks = n;
-        req->reply.next_cursor = b ? page[n - 1].id : 0;
+        req->reply.next_cursor = b ? last : 0;
         return REQUEST_OK;
 }
 
@@ -175,20 +210,29 @@ static const int error_errno[_REQUEST_ERROR_MAX] = {
         [REQUEST_E_EMPTY] = EINVAL,
         [REQUEST_E_ALIAS] = EEXIST,
         [REQUEST_E_SEAL_SEALED] = EPERM,
+        [REQUEST_E_BAD_NAME] = EINVAL,
+        [REQUEST_E_MODE] = EPERM,
         [REQUEST_E_CANNOT_SEAL] = EPERM,
 };
 
-/* textf() - append to an error reply's text; what does not fit is cut. */
+/*
+ * textf() - append to an error reply's text. What does not fit is cut, back
+ * to a UTF-8 character boundary: block names are raw bytes, but mostly
+ * UTF-8, and a client should not have to mend a character cut in two.
+ */
 static void textf(wire_msg *ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void textf(wire_msg *ret, const char *fmt, ...) {
         size_t len = strnlen(ret->text, sizeof(ret->text));
         va_list ap;
+        int n;
 
         if (len >= sizeof(ret->text) - 1)
                 return;
         va_start(ap, fmt);
-        vsnprintf(ret->text + len, sizeof(ret->text) - len, fmt, ap);
+        n = vsnprintf(ret->text + len, sizeof(ret->text) - len, fmt, ap);
         va_end(ap);
+        if (n > 0 && (size_t) n >= sizeof(ret->text) - len)
+                utf8_trim_cut(ret->text);
 }
 
 /* What the failed request was doing, as the start of its error text. */
@@ -225,6 +269,12 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
         case REQUEST_E_NO_MEMORY:
                 textf(ret, "the manager is out of memory");
                 return;
+        case REQUEST_E_BAD_NAME:
+                textf(ret,
+                      "invalid block name: a name is 1 to %d bytes with no '/' and no control "
+                      "characters; another user's block is UID/NAME",
+                      LMM_NAME_MAX);
+                return;
         case REQUEST_E_FLAGS:
                 textf(ret, "unknown %s flags 0x%x",
                       req->q.type == WIRE_CREATE  ? "create"
@@ -239,6 +289,11 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
                 if (req->verdict == POLICY_DENY_NOT_OWNER) {
                         subject(req, false, ret);
                         textf(ret, ": it belongs to uid %u", (unsigned) req->owner);
+                } else if (req->verdict == POLICY_DENY_READ_ONLY) {
+                        ret->error = EACCES;
+                        subject(req, false, ret);
+                        textf(ret, " read-write: uid %u shares it read-only",
+                              (unsigned) req->owner);
                 } else
                         textf(ret, "only uid %u may shut this manager down",
                               (unsigned) m->policy.manager_uid);
@@ -311,6 +366,12 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
                 /* It could never be frozen nor sealed at shutdown. */
                 textf(ret, ": it is sealed against new seals (F_SEAL_SEAL)");
                 break;
+        case REQUEST_E_MODE:
+                textf(ret,
+                      ": its mode %04o lets other users open it, and the manager may not "
+                      "change it (fchmod it 0600 first)",
+                      (unsigned) req->mode);
+                break;
         case REQUEST_E_CANNOT_SEAL:
                 textf(ret, ": cannot seal its size (%s)",
                       req->error == EPERM ? "it is sealed against new seals"
@@ -348,7 +409,8 @@ int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds
                 return r < 0 ? r : -EBADMSG;
         }
 
-        e = handlers[req.q.type].handler(m, p, &req);
+        /* A name is data, not framing: a bad one is answered, and the connection stays. */
+        e = req.q.name_invalid ? REQUEST_E_BAD_NAME : handlers[req.q.type].handler(m, p, &req);
         for (size_t i = 0; i < n_fds; i++) /* what the handler did not keep */
                 manager_dispose_fd(fds[i], m);
 

@@ -32,6 +32,8 @@ typedef enum request_error {
         REQUEST_E_ALIAS,            /* EEXIST: the memory is block .other already */
         REQUEST_E_SEAL_SEALED,      /* EPERM: F_SEAL_SEAL is set */
         REQUEST_E_CANNOT_SEAL,      /* EPERM: F_ADD_SEALS failed with .error */
+        REQUEST_E_BAD_NAME,         /* EINVAL: the name field held no valid name */
+        REQUEST_E_MODE,             /* EPERM: an adopted memfd's .mode lets others in */
         _REQUEST_ERROR_MAX,
 } request_error;
 
@@ -56,6 +58,7 @@ typedef struct request {
         const char *detail;
         char other[LMM_NAME_MAX + 1];
         uint64_t huge_free, huge_page_size;
+        unsigned mode;
 } request;
 
 typedef request_error (*request_handler)(lmm_manager *m, peer *p, request *req);

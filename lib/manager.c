@@ -7,6 +7,13 @@
  * (lmmd, an embedding service, lmm_manager_run()) waits on; the only other
  * threads are the closer's (closer.c), which close what peers sent.
  *
+ * Fairness: epoll only says which connections have requests; they wait in
+ * the scheduler (fair-sched.c), and each pass of the loop is one round of it:
+ * every uid with requests waiting gets REQUESTS_PER_UID_PER_ROUND of them
+ * read, split among its connections one at a time, however many
+ * connections it has. A well-behaved uid waits at most one round of each
+ * other uid's quantum, not one of every connection's.
+ *
  * Guarantees: shutdown stops accepting before it seals, so nobody gets a
  * block that is about to be sealed; every block is sealed SHRINK, GROW,
  * FUTURE_WRITE and SEAL, then dropped; a block that could not be sealed
@@ -14,11 +21,13 @@
  */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
@@ -31,6 +40,20 @@
 #define DEFAULT_MAX_BYTES (UINT64_C(8) << 30)
 #define DEFAULT_MAX_BLOCKS 4096
 #define DEFAULT_MAX_CONNS 256
+/* Requests each uid with requests waiting gets read per round of the loop,
+ * one per turn of its connections: what one connection used to get per
+ * wake-up, now shared by all of the uid's connections. */
+#define REQUESTS_PER_UID_PER_ROUND 16
+/* Events taken per epoll_wait(): every connection of a uid at its default
+ * cap, so that a newly ready uid joins the very next round. */
+#define EVENTS_PER_WAIT 256
+/* Lines of one kind about one uid: a burst of 10, then one a second. Over
+ * all uids: a burst of 50, then 10 a second. A flood of refused connects
+ * then costs about a kilobyte of log a second, however many uids make it. */
+#define LOG_BURST 10
+#define LOG_INTERVAL_USEC (UINT64_C(1000) * 1000)
+#define LOG_TOTAL_BURST 50
+#define LOG_TOTAL_INTERVAL_USEC (UINT64_C(100) * 1000)
 /* Fds of one uid waiting to be closed (a close can wait on the peer for
  * ever: see closer.h), beyond one per connection it may hold: a service
  * whose connections all close at once must not be refused when it comes
@@ -49,6 +72,33 @@ void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(line, sizeof(line), fmt, ap);
         va_end(ap);
+        m->log(level, line, m->log_userdata);
+}
+
+void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
+                         ...) {
+        uint64_t suppressed, lost;
+        char line[512];
+        size_t n;
+        va_list ap;
+
+        if (!m->log || !ratelimit_check(&m->log_limit, uid, reason, now_usec(), &suppressed, &lost))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        n = strlen(line);
+        if (suppressed > 0 && uid != RATELIMIT_NO_UID)
+                snprintf(line + n, sizeof(line) - n,
+                         " (suppressed %" PRIu64 " similar messages from uid %u)", suppressed,
+                         (unsigned) uid);
+        else if (suppressed > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " similar messages)",
+                         suppressed);
+        n = strlen(line);
+        if (lost > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " other messages)",
+                         lost);
         m->log(level, line, m->log_userdata);
 }
 
@@ -116,6 +166,8 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 return -ENOMEM;
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
+        m->pending_source = SOURCE_PENDING;
+        m->pending_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         m->closer_source = SOURCE_CLOSER;
         limits_from_rlimit(m);
@@ -128,10 +180,19 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                                      ? UINT32_MAX
                                      : limits.max_conns + CLOSING_BEYOND_CONNS;
         user_registry_init(&m->users, &limits);
+        ratelimit_init(&m->log_limit, &(ratelimit_opts){
+                                              .burst = LOG_BURST,
+                                              .interval_usec = LOG_INTERVAL_USEC,
+                                              .total_burst = LOG_TOTAL_BURST,
+                                              .total_interval_usec = LOG_TOTAL_INTERVAL_USEC,
+                                      });
         random_bytes(key, sizeof(key));
         registry_init(&m->reg, key);
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (m->epoll_fd < 0) {
+        if (m->epoll_fd < 0 || m->pending_fd < 0 ||
+            epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->pending_fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->pending_source }) <
+                    0) {
                 r = negative_errno();
                 lmm_manager_free(m);
                 return r;
@@ -183,6 +244,7 @@ _public_ void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret
 }
 
 _public_ int lmm_manager_handle_signals(lmm_manager *m) {
+        struct sigaction sa = {};
         sigset_t mask;
         int fd;
 
@@ -192,7 +254,13 @@ _public_ int lmm_manager_handle_signals(lmm_manager *m) {
                 return 0;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
+        /* A SIGINT the process ignores stays ignored: blocked, it would be
+         * queued for the signalfd instead of dropped. lmm_server_start()'s
+         * manager ignores it, so that a terminal's ^C to its process group
+         * does not end it (bpo-36368); so does any program a shell starts in
+         * the background without job control. */
+        if (sigaction(SIGINT, NULL, &sa) < 0 || sa.sa_handler != SIG_IGN)
+                sigaddset(&mask, SIGINT);
         fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
@@ -257,8 +325,33 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
         return failed ? -EIO : 0;
 }
 
+/* The scheduler's turn of one connection (fair_serve_fn). */
+static fair_result peer_turn(fair_entity *e, void *userdata) {
+        lmm_manager *m = userdata;
+
+        if (m->shutdown_requested)
+                return FAIR_STOP;
+        return peer_serve(m, container_of(e, peer, sched)) ? FAIR_READY : FAIR_IDLE;
+}
+
+/* pending_update() - make the epoll fd readable exactly while connections
+ * wait for their turn: their edges were taken, and a host that polls the
+ * epoll fd must still come back for them. Writes only when that changes. */
+static void pending_update(lmm_manager *m) {
+        bool want = !fair_is_idle(&m->sched);
+        eventfd_t v;
+
+        if (want == m->pending)
+                return;
+        if (want)
+                (void) eventfd_write(m->pending_fd, 1);
+        else
+                (void) eventfd_read(m->pending_fd, &v);
+        m->pending = want;
+}
+
 _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
-        struct epoll_event ev[16];
+        struct epoll_event ev[EVENTS_PER_WAIT];
         int n, timeout;
 
         if (!m)
@@ -279,16 +372,22 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 source_type *t = ev[i].data.ptr;
 
                 /* Handling a connection frees at most that connection, and
-                 * each fd appears once per batch: no pointer here is stale. */
+                 * each fd appears once per batch: no pointer here is stale.
+                 * Requests are not read here but in the round below. */
                 if (*t == SOURCE_PEER)
                         peer_dispatch(m, (peer *) t, ev[i].events);
                 else if (*t == SOURCE_LISTENER)
                         listener_accept(m, (listener *) t);
                 else if (*t == SOURCE_CLOSER)
                         peers_closes_done(m);
-                else
+                else if (*t == SOURCE_SIGNAL)
                         on_signal(m);
+                /* SOURCE_PENDING: only there to wake us for the round. */
         }
+
+        if (!m->shutdown_requested)
+                (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, peer_turn, m);
+        pending_update(m);
 
         if (m->shutdown_requested) {
                 m->shutdown_result = lmm_manager_shutdown(m);
@@ -326,6 +425,7 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
                 safe_close(m->signal_fd);
         }
         safe_close(m->epoll_fd);
+        safe_close(m->pending_fd);
         safe_close(m->reserve_fd);
         free(m->allow_uids);
         free(m->allow_gids);

@@ -34,6 +34,11 @@
 #define GRND_INSECURE 0x0004 /* Linux 5.6 */
 #endif
 
+/* memfd_create(2): the huge page size bits (glibc has MAP_HUGE_SHIFT, not this twin). */
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+
 /* Sockets. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */

@@ -11,11 +11,16 @@
  *   - connect: the manager's uid and root always; other uids when listed
  *     (--allow-uid) or when their primary or a supplementary gid is listed
  *     (--allow-gid);
- *   - create, adopt, open, stat, list: every connected peer;
- *   - freeze, release: the block's owner, the manager's uid and root;
- *   - shutdown: the manager's uid and root.
- * The manager's uid and root are "privileged": the caps over all users never
- * lock them out.
+ *   - create, adopt, list: every connected peer;
+ *   - stat, open read-only (and seeing a block in LIST): the owner, and
+ *     every other peer when the owner shares the block (OTHERS_READ);
+ *   - open read-write: the owner, and every other peer when the owner shares
+ *     the block read-write (OTHERS_WRITE);
+ *   - freeze, release: the block's owner only;
+ *   - shutdown: nobody but the privileged.
+ * The manager's uid and root are "privileged": they may do everything to
+ * every block, and the caps over all users never lock them out.
+ * A block a peer may not see is refused as if it did not exist.
  */
 
 #include <stdbool.h>
@@ -44,7 +49,8 @@ typedef enum policy_op {
         POLICY_CONNECT,
         POLICY_CREATE,
         POLICY_ADOPT,
-        POLICY_OPEN,
+        POLICY_OPEN_READ,
+        POLICY_OPEN_WRITE,
         POLICY_STAT,
         POLICY_LIST,
         POLICY_FREEZE,
@@ -56,7 +62,9 @@ typedef enum policy_op {
 typedef enum policy_verdict {
         POLICY_ALLOW = 0,
         POLICY_DENY_UID,         /* connect: neither the uid nor a gid is allowed */
-        POLICY_DENY_NOT_OWNER,   /* the block belongs to another uid */
+        POLICY_DENY_HIDDEN,      /* another uid's block, not shared with others */
+        POLICY_DENY_READ_ONLY,   /* another uid's block, shared read-only */
+        POLICY_DENY_NOT_OWNER,   /* another uid's block: only its owner may */
         POLICY_DENY_NOT_MANAGER, /* only the manager's uid and root may */
         _POLICY_VERDICT_MAX,
 } policy_verdict;
@@ -76,5 +84,5 @@ bool policy_others_allowed(const policy *p);
 
 /* "connect", "freeze", ...; never NULL. */
 const char *policy_op_to_string(policy_op op);
-/* "allow", "uid not allowed", "not the owner", "not the manager's uid"; never NULL. */
+/* "allow", "uid not allowed", "not shared", ...; never NULL. */
 const char *policy_verdict_to_string(policy_verdict v);

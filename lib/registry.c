@@ -28,8 +28,14 @@ static inline registry_block **link_of(const table_kind *k, registry_block *b) {
         return (registry_block **) ((uint8_t *) b + k->link);
 }
 
-static uint64_t hash_name(const registry *r, const char *name) {
-        return siphash24(name, strlen(name), r->key);
+static uint64_t hash_name(const registry *r, uid_t uid, const char *name) {
+        uint8_t buf[sizeof(uint32_t) + LMM_NAME_MAX];
+        uint32_t u = (uint32_t) uid;
+        size_t n = strnlen(name, LMM_NAME_MAX);
+
+        memcpy(buf, &u, sizeof(u));
+        memcpy(buf + sizeof(u), name, n);
+        return siphash24(buf, sizeof(u) + n, r->key);
 }
 
 static uint64_t hash_u64s(const registry *r, uint64_t a, uint64_t b) {
@@ -39,7 +45,7 @@ static uint64_t hash_u64s(const registry *r, uint64_t a, uint64_t b) {
 
 static uint64_t hash_of(const registry *r, const table_kind *k, const registry_block *b) {
         if (k == &by_name)
-                return hash_name(r, registry_block_name(b));
+                return hash_name(r, b->uid, registry_block_name(b));
         if (k == &by_inode)
                 return hash_u64s(r, b->dev, b->ino);
         return hash_u64s(r, b->scope, 0);
@@ -147,12 +153,12 @@ registry_block *registry_block_new(registry *r, const char *name) {
         return b;
 }
 
-registry_block *registry_find(const registry *r, const char *name) {
+registry_block *registry_find(const registry *r, uid_t uid, const char *name) {
         if (!r->names.buckets)
                 return NULL;
-        for (registry_block *b = r->names.buckets[hash_name(r, name) & r->names.mask]; b;
+        for (registry_block *b = r->names.buckets[hash_name(r, uid, name) & r->names.mask]; b;
              b = b->by_name)
-                if (strcmp(registry_block_name(b), name) == 0)
+                if (b->uid == uid && strcmp(registry_block_name(b), name) == 0)
                         return b;
         return NULL;
 }
@@ -177,10 +183,10 @@ registry_block *registry_find_scope(const registry *r, uint64_t scope) {
         return NULL;
 }
 
-void registry_make_name(registry *r, char name[static LMM_NAME_MAX + 1]) {
+void registry_make_name(registry *r, uid_t uid, char name[static LMM_NAME_MAX + 1]) {
         do
                 snprintf(name, LMM_NAME_MAX + 1, "lmm_%016" PRIx64, r->next_name++);
-        while (registry_find(r, name));
+        while (registry_find(r, uid, name));
 }
 
 /* The scope table holds the first block of each scope; the rest hang off it. */
@@ -214,7 +220,7 @@ static void scope_unlink(registry *r, registry_block *b) {
 }
 
 int registry_add(registry *r, registry_block *b) {
-        if (registry_find(r, registry_block_name(b)))
+        if (registry_find(r, b->uid, registry_block_name(b)))
                 return -EEXIST;
         /* Room in every table first, so that nothing fails half-way. */
         if (table_reserve(r, &r->names, &by_name) < 0 ||

@@ -16,7 +16,8 @@
  * skip list, so that LIST's cursor finds its place in O(log n) even when the
  * block it names is gone. Tables double when full: O(1) amortized.
  *
- * Guarantees: names are unique; ids are unique, increasing and never
+ * Guarantees: names are unique within each owner's namespace (a uid's
+ * names are its own: no other uid can take one from it); ids are unique, increasing and never
  * reused; a block's user charge is released when it leaves the registry.
  */
 
@@ -86,7 +87,8 @@ static inline const char *registry_block_name(const registry_block *b) {
  */
 registry_block *registry_block_new(registry *r, const char *name);
 
-registry_block *registry_find(const registry *r, const char *name);
+/* registry_find() - the block @uid owns under @name, or NULL. */
+registry_block *registry_find(const registry *r, uid_t uid, const char *name);
 
 /* registry_find_inode() - the block whose memfd is @dev:@ino, or NULL. */
 registry_block *registry_find_inode(const registry *r, uint64_t dev, uint64_t ino);
@@ -94,15 +96,16 @@ registry_block *registry_find_inode(const registry *r, uint64_t dev, uint64_t in
 /* registry_find_scope() - a block scoped to connection @scope (not 0), or NULL. O(1). */
 registry_block *registry_find_scope(const registry *r, uint64_t scope);
 
-/* registry_make_name() - a name no block has: "lmm_" and 16 hex digits from
- * next_name. A client may have taken the obvious one already; the next is
- * tried then. */
-void registry_make_name(registry *r, char name[static LMM_NAME_MAX + 1]);
+/* registry_make_name() - a name none of @uid's blocks has: "lmm_" and 16 hex
+ * digits from next_name, one counter for all. A client may have taken the
+ * obvious one already; the next is tried then. */
+void registry_make_name(registry *r, uid_t uid, char name[static LMM_NAME_MAX + 1]);
 
 /*
  * registry_add() - add @b (from registry_block_new(), filled by the caller
  * except id, which is assigned here); the registry owns it from now on, with
- * its charge. Return: 0; -EEXIST for a name in use, -ENOMEM (nothing changed).
+ * its charge. Return: 0; -EEXIST for a name its owner uses already, -ENOMEM
+ * (nothing changed).
  */
 int registry_add(registry *r, registry_block *b);
 

@@ -5,31 +5,45 @@
  *
  * Guarantees: the manager process holds none of its parent's fds but stdio;
  * it serves only while the owner connection (a socketpair with the parent) is
- * open, so the parent's exit or death ends it with the documented shutdown;
+ * open, so the parent's exit or death ends it with the documented shutdown,
+ * after which it removes its socket and the private directory it lives in;
  * lmm_server_start() returns only once the manager accepts connections, or
- * with the reason it could not start.
+ * with the reason it could not start; lmm_server_shutdown() returns within
+ * about three times the owner client's timeout, with the manager reaped,
+ * however stopped or hung it was; the owner client stays valid until
+ * lmm_server_unref(); and a forked child's copy of an lmm_server can neither
+ * shut down nor signal the parent's manager.
  */
 
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "client.h"
 #include "lmm.h"
 #include "util.h"
 
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
 struct lmm_server {
         pid_t pid;
+        int pidfd;        /* -EBADF on kernels without pidfd_open() (< 5.3) */
+        pid_t origin_pid; /* the process that started it; in any other, a copy */
         lmm_client *client;
         char *address;
         char *dir; /* private directory we made, removed after shutdown */
         bool shut_down;
         int exit_status;
+        int shutdown_result;
 };
 
 static int private_socket_path(char **ret_dir, char **ret_path) {
@@ -62,15 +76,20 @@ static int private_socket_path(char **ret_dir, char **ret_path) {
         return 0;
 }
 
-/* The forked manager process. Never returns. */
-_Noreturn static void server_main(const lmm_server_opts *o, const char *path, int owner_fd,
-                                  int ready_fd) {
+/*
+ * server_main() - the forked manager process. Never returns.
+ * @dir: the private directory the socket is in, removed at the end; or NULL.
+ */
+_Noreturn static void server_main(const lmm_server_opts *o, const char *path, const char *dir,
+                                  int owner_fd, int ready_fd) {
         lmm_manager *m = NULL;
         int keep[] = { owner_fd, ready_fd };
         int r;
 
         /* ^C in a terminal reaches the whole foreground group; the owner's
-         * exit is what ends this process, after a clean shutdown. */
+         * exit is what ends this process, after a clean shutdown. Set
+         * before lmm_manager_handle_signals(), which leaves an ignored
+         * SIGINT out of its signalfd. */
         signal(SIGINT, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
 
@@ -90,12 +109,13 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, in
 
         (void) !write(ready_fd, &r, sizeof(r));
         safe_close(ready_fd);
-        if (r < 0) {
-                lmm_manager_free(m);
-                _exit(1);
-        }
-        r = lmm_manager_run(m);
-        lmm_manager_free(m);
+        if (r >= 0)
+                r = lmm_manager_run(m);
+        lmm_manager_free(m); /* the socket is gone now */
+        /* And so must be its directory: when the owner was killed, nobody
+         * else is left to remove it. */
+        if (dir)
+                (void) rmdir(dir);
         _exit(r < 0 ? 1 : 0);
 }
 
@@ -145,7 +165,7 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
         if (pid == 0) {
                 safe_close(pair[0]);
                 safe_close(ready_r);
-                server_main(o, path, pair[1], ready_w);
+                server_main(o, path, dir, pair[1], ready_w);
         }
         safe_close(pair[1]);
         ready_w = safe_close(ready_w);
@@ -170,8 +190,13 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
                 goto fail_dir;
         }
         s->pid = pid;
+        s->origin_pid = getpid();
+        /* Our unreaped child: its pid cannot be reused yet. Without a pidfd
+         * (Linux < 5.3) shutdown signals and polls through the pid instead. */
+        s->pidfd = pidfd_new(pid);
         r = client_new_from_fd(pair[0], &s->client);
         if (r < 0) {
+                safe_close(s->pidfd);
                 kill(pid, SIGTERM);
                 (void) waitpid(pid, &status, 0);
                 free(s);
@@ -200,40 +225,121 @@ _public_ pid_t lmm_server_get_pid(const lmm_server *s) {
         return s ? s->pid : -1;
 }
 
+/*
+ * server_reap() - wait at most @usec (UINT64_MAX: for ever) for the manager
+ * to exit, and reap it, through its pidfd where there is one.
+ * Return: 1 reaped (s->exit_status set), 0 still running, or -errno.
+ */
+static int server_reap(lmm_server *s, uint64_t usec) {
+        uint64_t start = now_usec();
+
+        for (;;) {
+                siginfo_t si = {};
+                uint64_t waited;
+                int r;
+
+                if (s->pidfd >= 0)
+                        r = waitid(P_PIDFD, (id_t) s->pidfd, &si, WEXITED | WNOHANG);
+                else
+                        r = waitid(P_PID, (id_t) s->pid, &si, WEXITED | WNOHANG);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0 && errno == ECHILD) { /* reaped elsewhere (SIGCHLD ignored) */
+                        s->exit_status = 0;
+                        return 1;
+                }
+                if (r < 0)
+                        return negative_errno();
+                if (si.si_pid != 0) {
+                        s->exit_status =
+                                si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
+                        return 1;
+                }
+
+                waited = now_usec() - start;
+                if (waited >= usec)
+                        return 0;
+                if (s->pidfd >= 0) /* readable once the process has exited */
+                        (void) poll(&(struct pollfd){ .fd = s->pidfd, .events = POLLIN }, 1,
+                                    usec == UINT64_MAX ? -1
+                                                       : (int) MIN((usec - waited + 999) / 1000,
+                                                                   (uint64_t) INT32_MAX));
+                else
+                        (void) nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+}
+
+static void server_signal(lmm_server *s, int sig) {
+        if (s->pidfd >= 0)
+                (void) pidfd_signal(s->pidfd, sig);
+        else
+                (void) kill(s->pid, sig); /* not reaped yet, so still our child's pid */
+}
+
 _public_ int lmm_server_shutdown(lmm_server *s) {
-        int status, r;
+        bool escalated = false;
+        uint64_t timeout;
+        int r, k;
 
         if (!s)
                 return -EINVAL;
+        /* A forked child's copy: the manager is the parent's to end. */
+        if (s->origin_pid != getpid())
+                return -ECHILD;
         if (s->shut_down)
-                return s->exit_status == 0 ? 0 : -EIO;
+                return s->shutdown_result;
 
+        /* Every wait is bounded by the owner client's call timeout (0: none,
+         * as for its calls). */
+        timeout = client_get_timeout(s->client) ?: UINT64_MAX;
         r = lmm_client_shutdown_manager(s->client);
         /* Closing the owner connection ends the manager too, should the
-         * request have failed. */
-        s->client = lmm_client_unref(s->client);
-        while (waitpid(s->pid, &status, 0) < 0) {
-                if (errno == EINTR)
-                        continue;
-                if (errno != ECHILD) /* ECHILD: reaped elsewhere (SIGCHLD ignored) */
-                        return negative_errno();
-                status = 0;
-                break;
+         * request have failed. The client stays valid for the caller, and
+         * fails every call with -ESHUTDOWN from now on. */
+        client_disconnect(s->client);
+        /* A manager that did not answer in time gets no more time to exit. */
+        k = server_reap(s, r == -ETIMEDOUT ? 0 : timeout);
+        if (k == 0) {
+                /* Stopped or hung. SIGCONT with the SIGTERM, as systemd
+                 * sends, lets a stopped manager still seal its blocks; what
+                 * cannot go on even so (a tracer holds it) gets SIGKILL. */
+                escalated = true;
+                server_signal(s, SIGTERM);
+                server_signal(s, SIGCONT);
+                k = server_reap(s, timeout);
+                if (k == 0) {
+                        server_signal(s, SIGKILL);
+                        k = server_reap(s, UINT64_MAX);
+                }
         }
+        if (k < 0)
+                return k;
+
         s->shut_down = true;
-        s->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (s->dir)
+        s->pidfd = safe_close(s->pidfd);
+        if (s->dir) {
+                /* The manager removes both itself, unless it was killed. */
+                (void) unlink(s->address);
                 (void) rmdir(s->dir);
-        if (r < 0 && r != -ECONNRESET)
-                return r;
-        return s->exit_status == 0 ? 0 : -EIO;
+        }
+        if (escalated)
+                s->shutdown_result = -ETIMEDOUT;
+        else if (r < 0 && r != -ECONNRESET)
+                s->shutdown_result = r;
+        else
+                s->shutdown_result = s->exit_status == 0 ? 0 : -EIO;
+        return s->shutdown_result;
 }
 
 _public_ lmm_server *lmm_server_unref(lmm_server *s) {
         if (!s)
                 return NULL;
-        (void) lmm_server_shutdown(s);
+        /* In a forked child (a scope cleanup that runs there too) free the
+         * copy only: no shutdown, no signal, no rmdir. */
+        if (s->origin_pid == getpid())
+                (void) lmm_server_shutdown(s);
         lmm_client_unref(s->client);
+        safe_close(s->pidfd);
         free(s->address);
         free(s->dir);
         free(s);

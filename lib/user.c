@@ -30,6 +30,7 @@ void user_registry_done(user_registry *r) {
                 user *u = r->users;
 
                 assert(u->n_blocks == 0 && u->n_bytes == 0 && u->n_conns == 0 && u->n_closing == 0);
+                assert(!u->sched.queued);
                 r->users = u->next;
                 free(u);
         }

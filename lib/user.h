@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "fair-sched.h"
+
 /* Why a charge was refused. */
 typedef enum quota {
         QUOTA_NONE = 0,
@@ -42,7 +44,8 @@ typedef struct user {
         uint64_t n_blocks;
         uint64_t n_bytes;
         uint64_t n_conns;
-        uint64_t n_closing;
+        uint64_t n_closing; /* fds it sent that wait to be closed */
+        fair_group sched;   /* its connections with requests waiting, for the manager's loop */
         struct user *next;
 } user;
 
@@ -57,7 +60,7 @@ typedef struct user_charge {
         uint64_t n_blocks;
         uint64_t n_bytes;
         uint64_t n_conns;
-        uint64_t n_closing;
+        uint64_t n_closing; /* fds it sent that wait to be closed */
 } user_charge;
 
 void user_registry_init(user_registry *r, const user_limits *limits);

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <linux/magic.h>
@@ -84,6 +85,14 @@ int fd_is_memfd(int fd) {
         return fcntl(fd, F_GET_SEALS) >= 0;
 }
 
+int fd_is_hugetlb(int fd) {
+        struct statfs sfs;
+
+        if (fstatfs(fd, &sfs) < 0)
+                return negative_errno();
+        return sfs.f_type == (typeof(sfs.f_type)) HUGETLBFS_MAGIC;
+}
+
 int fd_get_size(int fd, uint64_t *ret) {
         struct stat st;
 
@@ -154,30 +163,6 @@ int hugepages_free_bytes(uint64_t *ret) {
         return 0;
 }
 
-int mkdir_p_mode(const char *path, unsigned mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0) {
-                if (errno != EEXIST)
-                        return negative_errno();
-                return 0;
-        }
-        /* mkdir() honours the umask; the mode asked for is the one wanted. */
-        if (chmod(p, mode) < 0)
-                return negative_errno();
-        return 1;
-}
-
 const char *format_bytes(uint64_t n, char *buf, size_t size) {
         static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
         unsigned u = 0;
@@ -243,6 +228,27 @@ int parse_size(const char *s, uint64_t *ret) {
         return 0;
 }
 
+size_t utf8_trim_cut(char *s) {
+        size_t n = strlen(s), lead = n, cont = 0, want;
+        unsigned char c;
+
+        /* Back over continuation bytes (10xxxxxx) to the sequence's lead byte. */
+        while (lead > 0 && cont < 3 && ((unsigned char) s[lead - 1] & 0xc0) == 0x80) {
+                lead--;
+                cont++;
+        }
+        if (lead == 0)
+                return n;
+        c = (unsigned char) s[lead - 1];
+        if (c < 0xc0) /* ASCII, or a stray continuation byte: nothing was cut */
+                return n;
+        want = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+        if (cont >= want)
+                return n;
+        s[lead - 1] = 0;
+        return lead - 1;
+}
+
 bool name_is_valid(const char *name, size_t len) {
         if (len == 0 || len > LMM_NAME_MAX)
                 return false;
@@ -252,6 +258,27 @@ bool name_is_valid(const char *name, size_t len) {
                         return false;
         }
         return true;
+}
+
+int name_split(const char *name, size_t len, uint32_t *ret_uid, size_t *ret_offset) {
+        uint64_t uid = 0;
+        size_t i = 0;
+
+        if (len == 0 || len > LMM_NAME_MAX)
+                return -EINVAL;
+        if (name_is_valid(name, len))
+                return 0;
+        for (; i < len && name[i] >= '0' && name[i] <= '9'; i++) {
+                uid = uid * 10 + (uint64_t) (name[i] - '0');
+                if (uid >= UINT32_MAX) /* (uid_t) -1 is nobody's */
+                        return -EINVAL;
+        }
+        if (i == 0 || i >= len || name[i] != '/' || (name[0] == '0' && i > 1) ||
+            !name_is_valid(name + i + 1, len - i - 1))
+                return -EINVAL;
+        *ret_uid = (uint32_t) uid;
+        *ret_offset = i + 1;
+        return 1;
 }
 
 bool utf8_is_valid(const void *p, size_t len) {
@@ -354,4 +381,22 @@ void random_bytes(void *p, size_t n) {
                 b += k;
                 n -= (size_t) k;
         }
+}
+
+int pidfd_new(pid_t pid) {
+#ifdef SYS_pidfd_open
+        int fd = (int) syscall(SYS_pidfd_open, pid, 0);
+
+        return fd < 0 ? negative_errno() : fd;
+#else
+        return -ENOSYS;
+#endif
+}
+
+int pidfd_signal(int pidfd, int sig) {
+#ifdef SYS_pidfd_send_signal
+        return syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? negative_errno() : 0;
+#else
+        return -ENOSYS;
+#endif
 }

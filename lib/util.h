@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define _public_ __attribute__((visibility("default")))
@@ -26,6 +27,12 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* The record of type @type whose member @member is at @ptr. */
+#define container_of(ptr, type, member)                      \
+        ({                                                   \
+                char *_member = (char *) (ptr);              \
+                (type *) (_member - offsetof(type, member)); \
+        })
 
 /* Close an fd if it is valid; never retried (close() on EINTR has closed it). Return: -EBADF. */
 static inline int safe_close(int fd) {
@@ -92,6 +99,9 @@ int fd_add_seals(int fd, unsigned seals);
 /* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
 int fd_is_memfd(int fd);
 
+/* fd_is_hugetlb() - whether @fd (borrowed) is a file on hugetlbfs (a memfd made with MFD_HUGETLB). */
+int fd_is_hugetlb(int fd);
+
 /* fd_get_size() - st_size of @fd (borrowed). */
 int fd_get_size(int fd, uint64_t *ret);
 
@@ -107,17 +117,30 @@ uint64_t hugepage_size(void);
 /* hugepages_free_bytes() - bytes of free default-size huge pages. */
 int hugepages_free_bytes(uint64_t *ret);
 
-/* mkdir_p_mode() - create @path's directory chain; the last one gets @mode. */
-int mkdir_p_mode(const char *path, unsigned mode);
-
 /* format_bytes() - "64 MiB", "1.5 GiB", "17 B". Return: @buf. */
 const char *format_bytes(uint64_t n, char *buf, size_t size);
 
 /* parse_size() - "4096", "4K", "64M", "1G", "2T" (binary units). */
 int parse_size(const char *s, uint64_t *ret);
 
+/*
+ * utf8_trim_cut() - drop the UTF-8 sequence that a cut at a byte count left
+ * incomplete at the end of @s (NUL-terminated), so that a cut text ends on a
+ * character boundary. Bytes that are not UTF-8 are left as they are.
+ * Return: the new length.
+ */
+size_t utf8_trim_cut(char *s);
+
 /* name_is_valid() - 1..LMM_NAME_MAX bytes, no control characters, no '/'. */
 bool name_is_valid(const char *name, size_t len);
+
+/*
+ * name_split() - a name as requests that find a block give it: "NAME", or
+ * "UID/NAME" for another user's block (UID in decimal, no leading zero).
+ * Return: 0 for a bare name; 1 for UID/NAME, with *ret_uid and, in
+ * *ret_offset, where NAME starts; -EINVAL when it is neither.
+ */
+int name_split(const char *name, size_t len, uint32_t *ret_uid, size_t *ret_offset);
 
 /* utf8_is_valid() - strict UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
 bool utf8_is_valid(const void *p, size_t len);
@@ -131,3 +154,9 @@ void random_bytes(void *p, size_t n);
 
 /* close_all_fds_except() - close every fd >= 3 but those in @keep (for a forked child). */
 int close_all_fds_except(const int *keep, size_t n_keep);
+
+/* pidfd_new() - a pidfd for @pid (close-on-exec, as every pidfd). Return: the fd, -ENOSYS before Linux 5.3. */
+int pidfd_new(pid_t pid);
+
+/* pidfd_signal() - send @sig to the process behind @pidfd (borrowed). */
+int pidfd_signal(int pidfd, int sig);

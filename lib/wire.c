@@ -49,6 +49,7 @@ typedef struct reader {
         const uint8_t *p;
         size_t len, off;
         bool bad;
+        bool bad_name; /* a request's name is not valid (data, not framing) */
 } reader;
 
 static const void *get(reader *r, size_t n) {
@@ -84,26 +85,48 @@ static uint64_t get_u64(reader *r) {
         return le64toh(v);
 }
 
-/* A name: valid as name_is_valid() says, or empty where @may_be_empty. */
-static void get_name(reader *r, char out[static LMM_NAME_MAX + 1], bool may_be_empty) {
+/* How a name field may look. */
+typedef enum name_kind {
+        NAME_BARE,          /* a block's own name */
+        NAME_BARE_OR_EMPTY, /* CREATE, ADOPT: empty asks the manager for one */
+        NAME_QUALIFIED,     /* OPEN, STAT, FREEZE, RELEASE: NAME or UID/NAME */
+} name_kind;
+
+static bool name_ok_n(const char *name, size_t n, name_kind kind) {
+        uint32_t uid;
+        size_t offset;
+
+        if (n == 0)
+                return kind == NAME_BARE_OR_EMPTY;
+        if (kind == NAME_QUALIFIED)
+                return name_split(name, n, &uid, &offset) >= 0;
+        return name_is_valid(name, n);
+}
+
+/*
+ * A name field. Its length is framing: one past LMM_NAME_MAX or past the
+ * body makes the message malformed. Its bytes are data: in a request
+ * (@lenient) a name that is not valid is reported in r->bad_name, so that
+ * the manager can answer EINVAL and keep the connection; anywhere else it
+ * makes the message malformed.
+ */
+static void get_name(reader *r, char out[static LMM_NAME_MAX + 1], name_kind kind, bool lenient) {
         uint16_t n = get_u16(r);
         const char *q;
 
         out[0] = 0;
-        if (n == 0) {
-                if (!may_be_empty)
-                        r->bad = true;
-                return;
-        }
         if (n > LMM_NAME_MAX) {
                 r->bad = true;
                 return;
         }
-        q = get(r, n);
+        q = n ? get(r, n) : "";
         if (!q)
                 return;
-        if (!name_is_valid(q, n)) {
-                r->bad = true;
+        if (!name_ok_n(q, n, kind)) {
+                if (lenient)
+                        r->bad_name = true;
+                else
+                        r->bad = true;
                 return;
         }
         memcpy(out, q, n);
@@ -137,6 +160,7 @@ static void put_block(writer *w, const wire_block *b) {
         put_u32(w, b->flags);
         put_u32(w, b->uid);
         put_u32(w, (uint32_t) b->pid);
+        put_u64(w, b->dev);
         put_u64(w, b->ino);
         put_str(w, b->name);
 }
@@ -148,8 +172,9 @@ static void get_block(reader *r, wire_block *b) {
         b->flags = get_u32(r);
         b->uid = get_u32(r);
         b->pid = (int32_t) get_u32(r);
+        b->dev = get_u64(r);
         b->ino = get_u64(r);
-        get_name(r, b->name, false);
+        get_name(r, b->name, NAME_BARE, false);
 }
 
 static bool type_is_valid(uint16_t t) {
@@ -187,11 +212,9 @@ const char *wire_type_name(uint16_t type) {
         return names[type];
 }
 
-static bool name_ok(const char *name, bool may_be_empty) {
+static bool name_ok(const char *name, name_kind kind) {
         size_t n = strnlen(name, LMM_NAME_MAX + 1);
-        if (n == 0)
-                return may_be_empty;
-        return name_is_valid(name, n);
+        return n <= LMM_NAME_MAX && name_ok_n(name, n, kind);
 }
 
 int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
@@ -208,7 +231,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
 
         switch (m->type) {
         case WIRE_CREATE:
-                if (!name_ok(m->name, true))
+                if (!name_ok(m->name, NAME_BARE_OR_EMPTY))
                         return -EINVAL;
                 put_u64(&w, m->size);
                 put_u32(&w, m->flags);
@@ -216,7 +239,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
                 break;
         case WIRE_OPEN:
         case WIRE_ADOPT:
-                if (!name_ok(m->name, m->type == WIRE_ADOPT))
+                if (!name_ok(m->name, m->type == WIRE_ADOPT ? NAME_BARE_OR_EMPTY : NAME_QUALIFIED))
                         return -EINVAL;
                 put_u32(&w, m->flags);
                 put_str(&w, m->name);
@@ -224,7 +247,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
         case WIRE_RELEASE:
         case WIRE_FREEZE:
         case WIRE_STAT:
-                if (!name_ok(m->name, false))
+                if (!name_ok(m->name, NAME_QUALIFIED))
                         return -EINVAL;
                 put_str(&w, m->name);
                 break;
@@ -240,7 +263,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
         case WIRE_REPLY | WIRE_OPEN:
         case WIRE_REPLY | WIRE_ADOPT:
         case WIRE_REPLY | WIRE_STAT:
-                if (!name_ok(m->block.name, false))
+                if (!name_ok(m->block.name, NAME_BARE))
                         return -EINVAL;
                 put_block(&w, &m->block);
                 break;
@@ -250,7 +273,7 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
                 put_u64(&w, m->next_cursor);
                 put_u16(&w, (uint16_t) m->n_blocks);
                 for (size_t i = 0; i < m->n_blocks; i++) {
-                        if (!name_ok(m->blocks[i].name, false))
+                        if (!name_ok(m->blocks[i].name, NAME_BARE))
                                 return -EINVAL;
                         put_block(&w, &m->blocks[i]);
                 }
@@ -299,17 +322,18 @@ int wire_decode(const uint8_t *buf, size_t len, wire_msg *ret) {
         case WIRE_CREATE:
                 m.size = get_u64(&r);
                 m.flags = get_u32(&r);
-                get_name(&r, m.name, true);
+                get_name(&r, m.name, NAME_BARE_OR_EMPTY, true);
                 break;
         case WIRE_OPEN:
         case WIRE_ADOPT:
                 m.flags = get_u32(&r);
-                get_name(&r, m.name, m.type == WIRE_ADOPT);
+                get_name(&r, m.name, m.type == WIRE_ADOPT ? NAME_BARE_OR_EMPTY : NAME_QUALIFIED,
+                         true);
                 break;
         case WIRE_RELEASE:
         case WIRE_FREEZE:
         case WIRE_STAT:
-                get_name(&r, m.name, false);
+                get_name(&r, m.name, NAME_QUALIFIED, true);
                 break;
         case WIRE_LIST:
                 m.cursor = get_u64(&r);
@@ -330,9 +354,9 @@ int wire_decode(const uint8_t *buf, size_t len, wire_msg *ret) {
 
                 m.next_cursor = get_u64(&r);
                 n = get_u16(&r);
-                /* Each record takes at least 43 bytes: a count the body cannot
+                /* Each record takes at least 51 bytes: a count the body cannot
                  * hold is refused before anything is allocated for it. */
-                if (r.bad || n > WIRE_LIST_MAX || (size_t) n * 43 > len - r.off)
+                if (r.bad || n > WIRE_LIST_MAX || (size_t) n * 51 > len - r.off)
                         return -EBADMSG;
                 if (n > 0) {
                         m.blocks = calloc(n, sizeof(wire_block));
@@ -358,6 +382,7 @@ int wire_decode(const uint8_t *buf, size_t len, wire_msg *ret) {
                 wire_msg_done(&m);
                 return -EBADMSG;
         }
+        m.name_invalid = r.bad_name;
         *ret = m;
         return 0;
 }

@@ -9,6 +9,7 @@ lmm_packages=(
   libcriterion-dev libsmartcols-dev libsystemd-dev
   scdoc
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
+  python3          # a strict JSON parser for memfd-inspect's --json tests
 )
 
 lmm_missing=()

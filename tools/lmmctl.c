@@ -16,6 +16,7 @@
 static const char *arg_socket;
 static bool arg_json;
 static bool arg_huge;
+static uint32_t arg_share; /* LMM_CREATE_OTHERS_* */
 
 static int help(void) {
         printf("Usage: lmmctl [OPTIONS] COMMAND [ARGS]\n"
@@ -23,7 +24,7 @@ static int help(void) {
                "Commands:\n"
                "  create NAME SIZE   create a block (SIZE takes K, M, G, T suffixes)\n"
                "  list               list the manager's blocks\n"
-               "  stat NAME          show one block\n"
+               "  stat NAME          show one block (another user's: UID/NAME)\n"
                "  write NAME         copy standard input into the block\n"
                "  cat NAME           copy the block to standard output\n"
                "  freeze NAME        seal the block against new writable mappings\n"
@@ -35,6 +36,8 @@ static int help(void) {
                "                     $XDG_RUNTIME_DIR/lmm/lmmd.sock, /run/lmm/lmmd.sock for root)\n"
                "  -J, --json         list and stat as JSON\n"
                "      --huge         create on huge pages\n"
+               "      --share ro|rw  create: let the manager's other users open the block\n"
+               "                     read-only or read-write (default: nobody but its owner)\n"
                "  -h, --help         show this help\n");
         return 0;
 }
@@ -74,11 +77,14 @@ static int connect_manager(lmm_client **ret) {
 }
 
 static void flags_to_string(uint32_t flags, char *buf, size_t size) {
-        snprintf(buf, size, "%s%s%s%s",
+        snprintf(buf, size, "%s%s%s%s%s",
                  flags & LMM_BLOCK_SCOPE_CONNECTION ? "connection" : "manager",
                  flags & LMM_BLOCK_HUGETLB ? ",hugetlb" : "",
                  flags & LMM_BLOCK_FROZEN ? ",frozen" : "",
-                 flags & LMM_BLOCK_ADOPTED ? ",adopted" : "");
+                 flags & LMM_BLOCK_ADOPTED ? ",adopted" : "",
+                 flags & LMM_BLOCK_OTHERS_WRITE  ? ",others-rw"
+                 : flags & LMM_BLOCK_OTHERS_READ ? ",others-ro"
+                                                 : "");
 }
 
 static int print_blocks(const lmm_block_info *b, size_t n, bool single) {
@@ -134,7 +140,8 @@ static int print_blocks(const lmm_block_info *b, size_t n, bool single) {
 }
 
 static int verb_create(lmm_client *c, char **args) {
-        lmm_segment_opts o = { .name = args[0], .flags = arg_huge ? LMM_CREATE_HUGETLB : 0 };
+        lmm_segment_opts o = { .name = args[0],
+                               .flags = (arg_huge ? LMM_CREATE_HUGETLB : 0) | arg_share };
         lmm_segment *s = NULL;
         char what[300];
         int r;
@@ -302,10 +309,11 @@ static int verb_shutdown(lmm_client *c, char **args) {
 }
 
 int main(int argc, char *argv[]) {
-        enum { ARG_HUGE = 0x100 };
+        enum { ARG_HUGE = 0x100, ARG_SHARE };
         static const struct option options[] = { { "socket", required_argument, NULL, 's' },
                                                  { "json", no_argument, NULL, 'J' },
                                                  { "huge", no_argument, NULL, ARG_HUGE },
+                                                 { "share", required_argument, NULL, ARG_SHARE },
                                                  { "help", no_argument, NULL, 'h' },
                                                  {} };
         static const struct {
@@ -331,6 +339,17 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_HUGE:
                         arg_huge = true;
+                        break;
+                case ARG_SHARE:
+                        if (strcmp(optarg, "ro") == 0)
+                                arg_share = LMM_CREATE_OTHERS_READ;
+                        else if (strcmp(optarg, "rw") == 0)
+                                arg_share = LMM_CREATE_OTHERS_WRITE;
+                        else {
+                                fprintf(stderr, "lmmctl: --share takes ro or rw, not '%s'\n",
+                                        optarg);
+                                return 2;
+                        }
                         break;
                 case 'h':
                         return help();

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -144,6 +146,89 @@ static double bench_shutdown(int n_blocks) {
         return (now_ns() - t0) / 1000.0 / n_blocks;
 }
 
+/* ---- many in flight: throughput, blocks per second ---- */
+
+#define K 4000
+#define WINDOW 64
+
+/* The bare syscalls in one process: make a sealed memfd and send it, in a loop. */
+static double bench_bare_throughput(void) {
+        int sv[2];
+        uint64_t t0;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                DIE("socketpair");
+        t0 = now_ns();
+        for (int i = 0; i < K; i++) {
+                union {
+                        struct cmsghdr h;
+                        char b[CMSG_SPACE(sizeof(int))];
+                } ctl = {};
+                char byte = 0;
+                struct iovec iov = { &byte, 1 };
+                struct msghdr mh = { .msg_iov = &iov,
+                                     .msg_iovlen = 1,
+                                     .msg_control = ctl.b,
+                                     .msg_controllen = sizeof(ctl.b) };
+                int fd = memfd_create("bare", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+                if (fd < 0 || ftruncate(fd, 4096) < 0 ||
+                    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+                        DIE("memfd");
+                CMSG_FIRSTHDR(&mh)->cmsg_level = SOL_SOCKET;
+                CMSG_FIRSTHDR(&mh)->cmsg_type = SCM_RIGHTS;
+                CMSG_FIRSTHDR(&mh)->cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(CMSG_FIRSTHDR(&mh)), &fd, sizeof(int));
+                if (sendmsg(sv[0], &mh, MSG_NOSIGNAL) != 1)
+                        DIE("sendmsg");
+                close(fd);
+                if (recvmsg(sv[1], &mh, MSG_CMSG_CLOEXEC) != 1)
+                        DIE("recvmsg");
+                memcpy(&fd, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(int));
+                close(fd);
+        }
+        close(sv[0]);
+        close(sv[1]);
+        return K / ((now_ns() - t0) / 1e9);
+}
+
+static unsigned pipelined_done;
+
+static void on_created(lmm_client *c, int error, lmm_segment *s, void *userdata) {
+        if (error < 0)
+                DIE("pipelined create: %s", strerror(-error));
+        lmm_segment_unref(s);
+        pipelined_done++;
+}
+
+/* Unnamed creates through the asynchronous client, WINDOW of them in flight. */
+static double bench_pipelined_throughput(void) {
+        lmm_manager_opts mo = { .max_blocks_per_uid = 1u << 20 };
+        lmm_server *smm = NULL;
+        lmm_client *c;
+        unsigned started = 0;
+        uint64_t t0;
+
+        if (lmm_server_start(&(lmm_server_opts){ .manager = &mo }, &smm) < 0)
+                DIE("cannot start a manager");
+        c = lmm_server_get_client(smm);
+        pipelined_done = 0;
+        t0 = now_ns();
+        while (pipelined_done < K) {
+                while (started < K && started - pipelined_done < WINDOW) {
+                        if (lmm_segment_create_async(c, &(lmm_segment_opts){ .size = 4096 },
+                                                     on_created, NULL) < 0)
+                                DIE("cannot start a create");
+                        started++;
+                }
+                if (lmm_client_wait(c, UINT64_MAX) < 0 || lmm_client_process(c) < 0)
+                        DIE("the connection broke");
+        }
+        t0 = now_ns() - t0;
+        lmm_server_unref(smm);
+        return K / (t0 / 1e9);
+}
+
 static void run(const char *how) {
         lmm_server *smm = NULL;
         double create, open, shm, memfd;
@@ -166,14 +251,31 @@ static void run(const char *how) {
 }
 
 int main(void) {
+        struct rlimit rl;
         cpu_set_t one;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
+        /* Room for the blocks the throughput run leaves in its manager. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
         run("unpinned");
         CPU_ZERO(&one);
         CPU_SET(0, &one);
         if (sched_setaffinity(0, sizeof(one), &one) == 0)
                 run("client and manager on one CPU");
         printf("shutdown, per block, 1000 blocks: %.2f µs\n", bench_shutdown(1000));
+        {
+                double bare = bench_bare_throughput(), lmm = bench_pipelined_throughput();
+
+                printf("many in flight, %d creates of 4 KiB, blocks/s (both CPUs):\n", K);
+                printf("  memfd_create+ftruncate+seal+sendmsg, one process (bare)     %8.0f\n",
+                       bare);
+                printf("  lmm unnamed creates, %d in flight (asynchronous client)     %8.0f\n",
+                       WINDOW, lmm);
+                printf("  ratio lmm / bare                                            %8.2f\n",
+                       lmm / bare);
+        }
         return 0;
 }

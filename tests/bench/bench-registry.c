@@ -56,7 +56,7 @@ static int run(size_t n, result *ret) {
         for (size_t k = 0; k < probes; k++) {
                 size_t i = (k * 2654435761u) % n;
                 snprintf(name, sizeof(name), "block-%zu", i);
-                if (registry_find(&reg, name) != blocks[i])
+                if (registry_find(&reg, 0, name) != blocks[i])
                         return -1;
         }
         ret->find = (double) (now_ns() - t) / (double) probes;

@@ -41,6 +41,10 @@ static void sleep_ms(int ms) {
 }
 
 int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
+        return harness_lmmd_start_logged(h, args, -1);
+}
+
+int harness_lmmd_start_logged(harness_lmmd *h, const char *const *args, int log_fd) {
         const char *lmmd = harness_getenv("LMMD");
         const char *argv[64];
         size_t n = 0;
@@ -65,6 +69,8 @@ int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
         if (h->pid == 0) {
                 /* lmmd holds none of the test runner's fds (a failed test must
                  * not keep meson waiting on a pipe), and dies with the test. */
+                if (log_fd >= 0 && dup2(log_fd, STDERR_FILENO) < 0)
+                        _exit(126);
                 close_range(3, ~0U, 0);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 execv(lmmd, (char *const *) argv);

@@ -21,6 +21,10 @@ typedef struct harness_lmmd {
  * arguments (NULL-terminated, may be NULL); waits until it accepts. Return: 0 or -errno. */
 int harness_lmmd_start(harness_lmmd *h, const char *const *args);
 
+/* harness_lmmd_start_logged() - harness_lmmd_start(), with lmmd's stderr going to @log_fd
+ * (borrowed; < 0: this process's stderr). */
+int harness_lmmd_start_logged(harness_lmmd *h, const char *const *args, int log_fd);
+
 /* harness_lmmd_stop() - SIGTERM, wait. Return: its exit status, or -1 if it died by a signal. */
 int harness_lmmd_stop(harness_lmmd *h);
 

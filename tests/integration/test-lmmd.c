@@ -737,7 +737,12 @@ Test(policy, read_only_is_real_for_another_uid) {
         fixture_lmmd_start_with(args);
         chmod(fixture_lmmd.dir, 0755);
         c = fixture_client();
-        cr_assert_eq(lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "mine" }, &s),
+        /* Shared read-only with other users: without it uid 12345 could not open it at all. */
+        cr_assert_eq(lmm_segment_create(c,
+                                        &(lmm_segment_opts){ .size = 4096,
+                                                             .name = "mine",
+                                                             .flags = LMM_CREATE_OTHERS_READ },
+                                        &s),
                      0);
 
         pid = fork();

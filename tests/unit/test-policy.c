@@ -65,32 +65,57 @@ Test(policy, connect_by_primary_or_supplementary_gid) {
         cr_assert_eq(policy_check(&closed, &supplementary, POLICY_CONNECT, NULL), POLICY_DENY_UID);
 }
 
-Test(policy, everyone_connected_may_create_adopt_open_stat_list) {
-        registry_block b = { .uid = MANAGER_UID };
+Test(policy, everyone_connected_may_create_adopt_list) {
         peer_creds listed = as(LISTED_UID, 1);
-        const policy_op ops[] = { POLICY_CREATE, POLICY_ADOPT, POLICY_OPEN, POLICY_STAT,
-                                  POLICY_LIST };
+        const policy_op ops[] = { POLICY_CREATE, POLICY_ADOPT, POLICY_LIST };
 
         for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], &b), POLICY_ALLOW, "%s",
+                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], NULL), POLICY_ALLOW, "%s",
                              policy_op_to_string(ops[i]));
 }
 
-Test(policy, freeze_and_release_owner_manager_root) {
-        registry_block mine = { .uid = LISTED_UID }, theirs = { .uid = OTHER_UID };
+Test(policy, the_owner_and_the_privileged_may_do_anything_to_a_block) {
+        registry_block mine = { .uid = LISTED_UID };
         peer_creds listed = as(LISTED_UID, 1), me = as(MANAGER_UID, 1), root = as(0, 0);
-        const policy_op ops[] = { POLICY_FREEZE, POLICY_RELEASE };
+        const policy_op ops[] = { POLICY_STAT, POLICY_OPEN_READ, POLICY_OPEN_WRITE, POLICY_FREEZE,
+                                  POLICY_RELEASE };
 
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
                 cr_assert_eq(policy_check(&open_policy, &listed, ops[i], &mine), POLICY_ALLOW);
-                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], &theirs),
-                             POLICY_DENY_NOT_OWNER);
-                cr_assert_eq(policy_check(&open_policy, &me, ops[i], &theirs), POLICY_ALLOW);
-                cr_assert_eq(policy_check(&open_policy, &root, ops[i], &theirs), POLICY_ALLOW);
-                /* No block, no owner: refused. */
-                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], NULL),
-                             POLICY_DENY_NOT_OWNER);
+                cr_assert_eq(policy_check(&open_policy, &me, ops[i], &mine), POLICY_ALLOW);
+                cr_assert_eq(policy_check(&open_policy, &root, ops[i], &mine), POLICY_ALLOW);
+                /* No block: nothing to allow. */
+                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], NULL), POLICY_DENY_HIDDEN);
         }
+}
+
+Test(policy, another_users_block_is_hidden_unless_shared) {
+        registry_block theirs = { .uid = OTHER_UID };
+        peer_creds listed = as(LISTED_UID, 1);
+        const policy_op ops[] = { POLICY_STAT, POLICY_OPEN_READ, POLICY_OPEN_WRITE, POLICY_FREEZE,
+                                  POLICY_RELEASE };
+
+        for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+                cr_assert_eq(policy_check(&open_policy, &listed, ops[i], &theirs),
+                             POLICY_DENY_HIDDEN, "%s", policy_op_to_string(ops[i]));
+}
+
+Test(policy, shared_read_only_and_read_write) {
+        registry_block ro = { .uid = OTHER_UID, .flags = LMM_BLOCK_OTHERS_READ };
+        registry_block rw = { .uid = OTHER_UID,
+                              .flags = LMM_BLOCK_OTHERS_READ | LMM_BLOCK_OTHERS_WRITE };
+        peer_creds listed = as(LISTED_UID, 1);
+
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_STAT, &ro), POLICY_ALLOW);
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_OPEN_READ, &ro), POLICY_ALLOW);
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_OPEN_WRITE, &ro),
+                     POLICY_DENY_READ_ONLY);
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_OPEN_WRITE, &rw), POLICY_ALLOW);
+        /* Sharing never hands over freeze or release. */
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_FREEZE, &rw),
+                     POLICY_DENY_NOT_OWNER);
+        cr_assert_eq(policy_check(&open_policy, &listed, POLICY_RELEASE, &rw),
+                     POLICY_DENY_NOT_OWNER);
 }
 
 Test(policy, shutdown_manager_uid_and_root_only) {

@@ -228,9 +228,12 @@ Test(protocol, malformed_messages_close_the_connection) {
 
                 raw_header(&r, WIRE_VERSION, WIRE_STAT, 1);
                 switch (k) {
-                case 0:
-                        raw_str(&r, "a/b", 3);
-                        break; /* bad name */
+                case 0: {
+                        static char long_name[LMM_NAME_MAX + 1];
+                        memset(long_name, 'a', sizeof(long_name));
+                        raw_str(&r, long_name, sizeof(long_name));
+                        break; /* a name longer than any: framing, unlike a bad byte in one */
+                }
                 case 1:
                         raw_str(&r, "ab", 2);
                         r.n--;

@@ -52,24 +52,38 @@ Test(registry, names_unique_ids_increasing) {
         registry_block *a = add("a", 10, 0), *b = add("b", 11, 0), *dup;
 
         cr_assert_lt(a->id, b->id);
-        cr_assert_eq(registry_find(&reg, "a"), a);
+        cr_assert_eq(registry_find(&reg, 0, "a"), a);
         cr_assert_str_eq(registry_block_name(b), "b");
         dup = registry_block_new(&reg, "a");
         cr_assert_eq(registry_add(&reg, dup), -EEXIST);
         free(dup);
         cr_assert_eq(registry_remove(&reg, a), 10);
-        cr_assert_null(registry_find(&reg, "a"));
+        cr_assert_null(registry_find(&reg, 0, "a"));
         a = add("a", 12, 0);
         cr_assert_gt(a->id, b->id, "ids are never reused");
         cr_assert_eq(reg.n_blocks, 2);
         cr_assert_eq(reg.n_bytes, 8192);
 }
 
+Test(registry, each_owner_has_a_namespace) {
+        registry_block *a = registry_block_new(&reg, "config"),
+                       *b = registry_block_new(&reg, "config");
+
+        a->uid = 1000;
+        b->uid = 2000;
+        b->ino = 1;
+        cr_assert_eq(registry_add(&reg, a), 0);
+        cr_assert_eq(registry_add(&reg, b), 0, "another uid's name is no obstacle");
+        cr_assert_eq(registry_find(&reg, 1000, "config"), a);
+        cr_assert_eq(registry_find(&reg, 2000, "config"), b);
+        cr_assert_null(registry_find(&reg, 3000, "config"));
+}
+
 Test(registry, generated_names_skip_taken_ones) {
         char name[LMM_NAME_MAX + 1];
 
         add("lmm_0000000000000001", 1, 0);
-        registry_make_name(&reg, name);
+        registry_make_name(&reg, 0, name);
         cr_assert_str_eq(name, "lmm_0000000000000002");
 }
 
@@ -149,7 +163,7 @@ Test(registry, random_run_matches_a_model, .timeout = 60) {
                         for (unsigned k = 0; k < N; k++) {
                                 char name[16];
                                 snprintf(name, sizeof(name), "n%u", k);
-                                cr_assert_eq(registry_find(&reg, name), model[k]);
+                                cr_assert_eq(registry_find(&reg, 0, name), model[k]);
                                 cr_assert_eq(registry_find_inode(&reg, 1, 1000 + k), model[k]);
                         }
                 }

@@ -115,7 +115,7 @@ Test(wire, roundtrip_replies_by_hand) {
                 case WIRE_ADOPT:
                 case WIRE_STAT:
                         m.block = b;
-                        cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 42 + 6);
+                        cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 50 + 6);
                         break;
                 case WIRE_LIST:
                         cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 8 + 2);
@@ -163,7 +163,7 @@ Test(wire, roundtrip_list_0_1_max) {
 /* The layout docs/protocol.md gives, checked against fixed bytes. */
 Test(wire, golden_bytes) {
         static const uint8_t create[] = {
-                0x01, 0x00,                                     /* version 1 */
+                0x02, 0x00,                                     /* version 2 */
                 0x01, 0x00,                                     /* type CREATE */
                 0x78, 0x56, 0x34, 0x12,                         /* serial 0x12345678 */
                 0x10, 0x00, 0x00, 0x00,                         /* body: 16 bytes */
@@ -172,7 +172,7 @@ Test(wire, golden_bytes) {
                 0x02, 0x00, 'a',  'b',                          /* name "ab" */
         };
         static const uint8_t error[] = {
-                0x01, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
+                0x02, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
                 0x0a, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, /* ENOENT */
                 0x04, 0x00, 'g',  'o',  'n',  'e',
         };
@@ -257,7 +257,7 @@ Test(wire, rejects_oversized) {
 }
 
 Test(wire, rejects_wrong_version) {
-        static const uint16_t versions[] = { 0, 2, 3, 0x100, 0xffff };
+        static const uint16_t versions[] = { 0, 1, 3, 0x100, 0xffff };
         raw_msg r;
         wire_msg d;
 
@@ -398,6 +398,16 @@ static const uint16_t named_types[] = {
         WIRE_REPLY | WIRE_LIST,
 };
 
+/* Decodes to a message whose name is invalid: a request (answered EINVAL)? */
+static bool decodes_with_invalid_name(const raw_msg *r) {
+        wire_msg m;
+
+        if (wire_decode(r->b, r->n, &m) != 0)
+                return false;
+        wire_msg_done(&m);
+        return m.name_invalid && m.name[0] == 0;
+}
+
 Test(wire, names_on_the_wire) {
         char name[LMM_NAME_MAX + 2];
         raw_msg r;
@@ -405,9 +415,13 @@ Test(wire, names_on_the_wire) {
         memset(name, 'a', sizeof(name));
         for (size_t i = 0; i < ELEMENTSOF(named_types); i++) {
                 uint16_t t = named_types[i];
+                bool request = !(t & WIRE_REPLY);
                 bool may_be_empty = t == WIRE_CREATE || t == WIRE_ADOPT;
+                bool qualified =
+                        t == WIRE_OPEN || t == WIRE_STAT || t == WIRE_FREEZE || t == WIRE_RELEASE;
                 static const char *const bad[] = { "a/b",  "/",    "a\x01", "\x1f",
-                                                   "a\nb", "\x7f", "a\tb",  "x\x00y" };
+                                                   "a\nb", "\x7f", "a\tb",  "x\x00y",
+                                                   "01/x", "1/",   "1/a/b", "4294967295/x" };
 
                 raw_named(&r, t, name, 1);
                 cr_assert_eq(decode_raw(&r), 0, "%s", wire_type_name(t));
@@ -416,17 +430,36 @@ Test(wire, names_on_the_wire) {
                 raw_named(&r, t, "caf\xc3\xa9 2 ~.-_", 12);
                 cr_assert_eq(decode_raw(&r), 0, "%s: bytes >= 0x80 and spaces are fine",
                              wire_type_name(t));
+                /* Another user's block, UID/NAME: only where a request finds a block. */
+                raw_named(&r, t, "1000/frames", 11);
+                if (qualified)
+                        cr_assert_eq(decode_raw(&r), 0, "%s: UID/NAME", wire_type_name(t));
+                else if (request)
+                        cr_assert(decodes_with_invalid_name(&r), "%s: UID/NAME", wire_type_name(t));
+                else
+                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: UID/NAME", wire_type_name(t));
 
-                raw_named(&r, t, "", 0);
-                cr_assert_eq(decode_raw(&r), may_be_empty ? 0 : -EBADMSG, "%s: empty",
-                             wire_type_name(t));
+                /* A name's length is framing: too long is malformed. */
                 raw_named(&r, t, name, LMM_NAME_MAX + 1);
                 cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: too long", wire_type_name(t));
+                /* Its bytes are data: a request decodes, marked, for the
+                 * manager to answer EINVAL; a reply is malformed. */
+                raw_named(&r, t, "", 0);
+                if (may_be_empty)
+                        cr_assert_eq(decode_raw(&r), 0, "%s: empty", wire_type_name(t));
+                else if (request)
+                        cr_assert(decodes_with_invalid_name(&r), "%s: empty", wire_type_name(t));
+                else
+                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: empty", wire_type_name(t));
                 for (size_t k = 0; k < ELEMENTSOF(bad); k++) {
-                        size_t n = k == ELEMENTSOF(bad) - 1 ? 3 : strlen(bad[k]);
+                        size_t n = k == 7 ? 3 : strlen(bad[k]);
                         raw_named(&r, t, bad[k], n);
-                        cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu", wire_type_name(t),
-                                     k);
+                        if (request)
+                                cr_assert(decodes_with_invalid_name(&r), "%s: name %zu",
+                                          wire_type_name(t), k);
+                        else
+                                cr_assert_eq(decode_raw(&r), -EBADMSG, "%s: name %zu",
+                                             wire_type_name(t), k);
                 }
                 /* a string length past the end of the body */
                 raw_named(&r, t, name, 4);
@@ -512,7 +545,7 @@ Test(wire, rejects_list_count_larger_than_body) {
         /* and WIRE_LIST_MAX of them are fine */
         r->b[WIRE_HEADER_SIZE + 8] = (uint8_t) WIRE_LIST_MAX;
         r->b[WIRE_HEADER_SIZE + 9] = (uint8_t) (WIRE_LIST_MAX >> 8);
-        r->n -= 43;
+        r->n -= 51;
         raw_fix(r);
         cr_assert_eq(decode_raw(r), 0);
 
