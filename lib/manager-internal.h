@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "closer.h"
 #include "connection.h"
 #include "lmm.h"
 #include "policy.h"
@@ -34,6 +35,7 @@ typedef enum source_type {
         SOURCE_PEER,
         SOURCE_SIGNAL,
         SOURCE_PENDING, /* the scheduler has work: see manager.c */
+        SOURCE_CLOSER,  /* closes have finished: see peers_closes_done() */
 } source_type;
 
 typedef struct listener {
@@ -53,10 +55,13 @@ typedef struct peer {
         peer_creds creds;   /* taken once, at connect */
         gid_t *groups;      /* creds.groups, owned */
         user_charge charge; /* one connection, against creds.uid */
+        user *user;         /* creds.uid's, refused or not: closes of its fds are charged there */
         fair_entity sched;  /* queued in its uid's turn while it has requests */
         bool owner;         /* its close shuts the manager down */
         bool draining;      /* waiting for the peer to read its replies */
+        bool held;          /* until its uid's closes drain: out of epoll and the scheduler */
         struct peer *prev, *next;
+        struct peer *held_prev, *held_next;
 } peer;
 
 struct lmm_manager {
@@ -78,7 +83,12 @@ struct lmm_manager {
         int pending_fd;
         bool pending;
         int reserve_fd; /* given up when accept() runs out of fds */
-        int closer_fd;  /* the closer thread's pipe; -EBADF: close here */
+        /* Every fd a peer sent, and every peer's socket, is closed there,
+         * charged to the peer's uid; its eventfd says when closes are done. */
+        closer *closer;
+        source_type closer_source;
+        peer *serving; /* the peer being served: fds disposed meanwhile are its uid's */
+        peer *held;    /* peers not read until their uids' pending closes drain */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -115,8 +125,11 @@ typedef enum log_reason {
  */
 void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
                          ...) __attribute__((format(printf, 5, 6)));
-/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the serving thread. */
+/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the
+ * serving thread; charged to the uid of the peer being served, if any. */
 void manager_dispose_fd(int fd, void *userdata);
+/* manager_close_fd() - close @fd (consumed) on the closer, charged to @u (NULL: to nobody). */
+void manager_close_fd(lmm_manager *m, int fd, user *u);
 
 /* manager-listener.c */
 void listener_accept(lmm_manager *m, listener *l);
@@ -142,6 +155,9 @@ void peer_free(lmm_manager *m, peer *p);
 /* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
  * an ERROR with serial 0, sent without waiting. */
 void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);
+/* peers_closes_done() - account for the closes the closer finished; read again
+ * the peers whose uids are back under their limit of pending closes. */
+void peers_closes_done(lmm_manager *m);
 /* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
 

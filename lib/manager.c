@@ -5,7 +5,7 @@
  * that hands each ready source to its room (manager-listener.c,
  * manager-peer.c). Single-threaded, driven by one epoll fd that a host
  * (lmmd, an embedding service, lmm_manager_run()) waits on; the only other
- * thread is the closer (closer.c).
+ * threads are the closer's (closer.c), which close what peers sent.
  *
  * Fairness: epoll only says which connections have requests; they wait in
  * the scheduler (fair-sched.c), and each pass of the loop is one round of it:
@@ -54,6 +54,14 @@
 #define LOG_INTERVAL_USEC (UINT64_C(1000) * 1000)
 #define LOG_TOTAL_BURST 50
 #define LOG_TOTAL_INTERVAL_USEC (UINT64_C(100) * 1000)
+/* Fds of one uid waiting to be closed (a close can wait on the peer for
+ * ever: see closer.h), beyond one per connection it may hold: a service
+ * whose connections all close at once must not be refused when it comes
+ * back a millisecond later. Past the limit, the uid is not read and its new
+ * connections are refused until its closes drain. Normal closes take
+ * microseconds: a client that sends no lingering socket and no FUSE file
+ * never comes near it. */
+#define CLOSING_BEYOND_CONNS 64
 
 void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         char line[512];
@@ -94,10 +102,20 @@ void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level
         m->log(level, line, m->log_userdata);
 }
 
+void manager_close_fd(lmm_manager *m, int fd, user *u) {
+        user_charge c = {};
+
+        if (fd < 0)
+                return;
+        if (u)
+                user_charge_closing(&c, u, 1);
+        closer_dispose(m->closer, fd, &c);
+}
+
 void manager_dispose_fd(int fd, void *userdata) {
         lmm_manager *m = userdata;
 
-        closer_dispose(m->closer_fd, fd);
+        manager_close_fd(m, fd, m->serving ? m->serving->user : NULL);
 }
 
 _public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
@@ -134,6 +152,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         lmm_manager *m;
         uint8_t key[SIPHASH_KEY_SIZE];
         user_limits limits;
+        int r;
 
         if (!ret)
                 return -EINVAL;
@@ -150,13 +169,16 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         m->pending_source = SOURCE_PENDING;
         m->pending_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        m->closer_fd = closer_start();
+        m->closer_source = SOURCE_CLOSER;
         limits_from_rlimit(m);
         limits = (user_limits){
                 .max_bytes = o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
                 .max_blocks = o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                 .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
         };
+        limits.max_closing = limits.max_conns > UINT32_MAX - CLOSING_BEYOND_CONNS
+                                     ? UINT32_MAX
+                                     : limits.max_conns + CLOSING_BEYOND_CONNS;
         user_registry_init(&m->users, &limits);
         ratelimit_init(&m->log_limit, &(ratelimit_opts){
                                               .burst = LOG_BURST,
@@ -171,7 +193,17 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
             epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->pending_fd,
                       &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->pending_source }) <
                     0) {
-                int r = negative_errno();
+                r = negative_errno();
+                lmm_manager_free(m);
+                return r;
+        }
+        /* No closer, no manager: closing a peer's fd here instead could stall the loop. */
+        r = closer_new(&m->closer);
+        if (r >= 0 && epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, closer_get_fd(m->closer),
+                                &(struct epoll_event){ .events = EPOLLIN,
+                                                       .data.ptr = &m->closer_source }) < 0)
+                r = negative_errno();
+        if (r < 0) {
                 lmm_manager_free(m);
                 return r;
         }
@@ -346,6 +378,8 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                         peer_dispatch(m, (peer *) t, ev[i].events);
                 else if (*t == SOURCE_LISTENER)
                         listener_accept(m, (listener *) t);
+                else if (*t == SOURCE_CLOSER)
+                        peers_closes_done(m);
                 else if (*t == SOURCE_SIGNAL)
                         on_signal(m);
                 /* SOURCE_PENDING: only there to wake us for the round. */
@@ -381,6 +415,10 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         for (registry_block *b; (b = registry_first(&m->reg));)
                 safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
+        /* The peers' sockets went to the closer above. Their charges, and
+         * those of every close still waiting, go back now; the closes
+         * themselves finish on the closer's threads. */
+        m->closer = closer_free(m->closer);
         user_registry_done(&m->users);
         if (m->signal_fd >= 0) {
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
@@ -389,7 +427,6 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         safe_close(m->epoll_fd);
         safe_close(m->pending_fd);
         safe_close(m->reserve_fd);
-        closer_stop(m->closer_fd);
         free(m->allow_uids);
         free(m->allow_gids);
         free(m);

@@ -43,6 +43,11 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */
 #endif
+/* The most fds one message can carry (include/net/scm.h, not in the uapi
+ * headers): 253 since Linux 2.6.38, 255 before. */
+#ifndef SCM_MAX_FD
+#define SCM_MAX_FD 253
+#endif
 
 /* File systems (statfs(2) f_type). */
 #ifndef HUGETLBFS_MAGIC

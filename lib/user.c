@@ -14,6 +14,7 @@ static const char *const quota_table[_QUOTA_MAX] = {
         [QUOTA_BLOCKS] = "blocks",
         [QUOTA_BYTES] = "bytes",
         [QUOTA_CONNECTIONS] = "connections",
+        [QUOTA_CLOSES] = "pending closes",
 };
 
 const char *quota_to_string(quota q) {
@@ -28,7 +29,7 @@ void user_registry_done(user_registry *r) {
         while (r->users) {
                 user *u = r->users;
 
-                assert(u->n_blocks == 0 && u->n_bytes == 0 && u->n_conns == 0);
+                assert(u->n_blocks == 0 && u->n_bytes == 0 && u->n_conns == 0 && u->n_closing == 0);
                 assert(!u->sched.queued);
                 r->users = u->next;
                 free(u);
@@ -83,14 +84,26 @@ quota user_charge_apply(const user_registry *r, user_charge *c, user *u, uint64_
         return QUOTA_NONE;
 }
 
+void user_charge_closing(user_charge *c, user *u, uint64_t n) {
+        assert(!c->user);
+        u->n_closing += n;
+        *c = (user_charge){ .user = u, .n_closing = n };
+}
+
+quota user_check_closing(const user_registry *r, const user *u) {
+        return u->n_closing >= r->limits.max_closing ? QUOTA_CLOSES : QUOTA_NONE;
+}
+
 void user_charge_release(user_charge *c) {
         user *u = c->user;
 
         if (!u)
                 return;
-        assert(u->n_blocks >= c->n_blocks && u->n_bytes >= c->n_bytes && u->n_conns >= c->n_conns);
+        assert(u->n_blocks >= c->n_blocks && u->n_bytes >= c->n_bytes && u->n_conns >= c->n_conns &&
+               u->n_closing >= c->n_closing);
         u->n_blocks -= c->n_blocks;
         u->n_bytes -= c->n_bytes;
         u->n_conns -= c->n_conns;
+        u->n_closing -= c->n_closing;
         *c = (user_charge){};
 }

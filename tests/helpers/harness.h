@@ -57,3 +57,16 @@ const char *harness_getenv(const char *name);
  * @size, NUL-terminated) and stderr into @err. Return: exit status, -1 for a signal. */
 int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err,
                 size_t esize);
+
+/*
+ * The weapon of the stall tests: a TCP socket whose last close() waits out
+ * its linger time, in whichever thread drops the last reference.
+ * harness_tcp_sink() - a TCP listener on 127.0.0.1 that never accepts, with a
+ * small receive buffer that its pending connections inherit; closing it
+ * resets them all, which ends every linger at once. Return: the fd or -errno.
+ * harness_lingering_socket() - a socket connected to @sink with SO_LINGER set
+ * to @linger_sec and its send queue full toward a peer that never reads.
+ * Return: the fd or -errno.
+ */
+int harness_tcp_sink(void);
+int harness_lingering_socket(int sink, int linger_sec);

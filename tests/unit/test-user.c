@@ -13,8 +13,10 @@
 static user_registry reg;
 
 static void setup(void) {
-        user_registry_init(&reg,
-                           &(user_limits){ .max_bytes = 1000, .max_blocks = 2, .max_conns = 1 });
+        user_registry_init(&reg, &(user_limits){ .max_bytes = 1000,
+                                                 .max_blocks = 2,
+                                                 .max_conns = 1,
+                                                 .max_closing = 2 });
 }
 
 static void teardown(void) {
@@ -61,6 +63,27 @@ Test(user, overflowing_sizes_are_refused) {
 
         cr_assert_eq(user_check(&reg, u, 1, UINT64_MAX, 0), QUOTA_BYTES);
         cr_assert_eq(user_charge_apply(&reg, &c, u, UINT64_MAX, 0, 0), QUOTA_BLOCKS);
+}
+
+/* Fds waiting to be closed are the manager's already: charged past the
+ * limit, which then says "no more" until they are closed. */
+Test(user, pending_closes_are_charged_past_the_limit) {
+        user *u = user_registry_get(&reg, 5);
+        user_charge c[3] = {};
+
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_NONE);
+        for (int i = 0; i < 3; i++)
+                user_charge_closing(&c[i], u, 1);
+        cr_assert_eq(u->n_closing, 3);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_CLOSES);
+        cr_assert_str_eq(quota_to_string(QUOTA_CLOSES), "pending closes");
+        user_charge_release(&c[0]);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_CLOSES);
+        user_charge_release(&c[1]);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_NONE);
+        user_charge_release(&c[2]);
+        user_charge_release(&c[2]);
+        cr_assert_eq(u->n_closing, 0);
 }
 
 Test(user, a_charge_left_behind_is_caught, .signal = SIGABRT) {
