@@ -114,17 +114,22 @@ static int async_start(lmm_client *c, wire_msg *q, int fd, async_kind kind, void
                 a->handler.done = (lmm_done_handler) handler;
                 break;
         }
-        /* On the list first: the call may complete before start returns. */
-        a->next = c->async;
-        if (c->async)
-                c->async->prev = a;
-        c->async = a;
+        /* Starting may find the manager gone and complete the calls in
+         * flight, whose handlers may drop the caller's reference. This call
+         * itself completes later, or fails here without its handler: it
+         * joins the list only once it is in flight. */
+        client_ref(c);
         r = connection_call_start(&c->conn, &a->call, q, fd, async_complete);
         if (r < 0) {
                 strcpy(c->last_error, a->call.error_text);
-                async_unlink(c, a);
                 free(a);
+        } else {
+                a->next = c->async;
+                if (c->async)
+                        c->async->prev = a;
+                c->async = a;
         }
+        lmm_client_unref(c);
         return r;
 }
 

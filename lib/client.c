@@ -151,13 +151,17 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         int r;
 
         c->last_error[0] = 0;
+        /* Waiting runs the handlers of asynchronous calls made before this
+         * one, and one of them may drop the caller's reference. */
+        client_ref(c);
         r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
         if (r >= 0)
                 r = connection_wait(&c->conn, &call, c->timeout_usec);
-        if (r < 0) {
+        if (r < 0)
                 strcpy(c->last_error, call.error_text);
+        lmm_client_unref(c);
+        if (r < 0)
                 return r;
-        }
         if (ret_fd)
                 *ret_fd = call.reply_fd;
         else

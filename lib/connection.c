@@ -191,7 +191,10 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
                         return call->result;
                 }
         }
-        q->serial = ++c->serial;
+        /* Serial 0 is what the manager's unasked refusals carry: never ours. */
+        if (++c->serial == 0)
+                c->serial = 1;
+        q->serial = c->serial;
         call->serial = q->serial;
         r = connection_send(c, q, dup);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {

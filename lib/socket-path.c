@@ -121,10 +121,25 @@ int socket_path_check(const char *path, uid_t uid, bool create, unsigned mode, b
                 if (fd == -ENOENT && !create)
                         return 0; /* the rest would be ours: made by the manager */
                 if (fd == -ENOTDIR) {
-                        /* A symbolic link, lying in a directory checked above:
-                         * nobody else can change it. Walk what it points to. */
+                        /* A symbolic link, lying in a directory checked above.
+                         * In a sticky directory its owner may still replace
+                         * it: it must be ours or root's, like any entry we
+                         * go through. Then walk what it points to. */
                         _cleanup_free_ char *next = NULL;
+                        struct stat lst;
+                        char at[PATH_MAX + 2];
 
+                        if (fstatat(dir, c, &lst, AT_SYMLINK_NOFOLLOW) < 0)
+                                return negative_errno();
+                        snprintf(at, sizeof(at), "%s%s%s", walked,
+                                 walked[strlen(walked) - 1] == '/' ? "" : "/", c);
+                        if (lst.st_uid != 0 && lst.st_uid != uid) {
+                                snprintf(why, why_size,
+                                         "symbolic link %s is owned by uid %u, not by root or uid "
+                                         "%u",
+                                         at, (unsigned) lst.st_uid, (unsigned) uid);
+                                return -EPERM;
+                        }
                         k = readlinkat(dir, c, target, sizeof(target) - 1);
                         if (k < 0)
                                 return errno == EINVAL ? -ENOTDIR : negative_errno();

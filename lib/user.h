@@ -46,11 +46,20 @@ typedef struct user {
         uint64_t n_conns;
         uint64_t n_closing; /* fds it sent that wait to be closed */
         fair_group sched;   /* its connections with requests waiting, for the manager's loop */
-        struct user *next;
+        struct user_registry *registry;
+        struct user *next; /* hash chain */
 } user;
 
+/*
+ * The records, by uid in a hash table. A record that holds nothing is freed:
+ * when its last charge is released, or, if it never held one, the next time
+ * its bucket is walked; so a stream of uids that are refused, or come and
+ * go, leaves nothing behind.
+ */
 typedef struct user_registry {
-        user *users;
+        user **buckets;
+        size_t mask; /* n_buckets - 1, a power of two; 0 with no table yet */
+        size_t n;
         user_limits limits;
 } user_registry;
 
@@ -68,7 +77,11 @@ void user_registry_init(user_registry *r, const user_limits *limits);
 /* user_registry_done() - free every user record; every charge must have been released. */
 void user_registry_done(user_registry *r);
 
-/* user_registry_get() - the record of @uid, created on first use. Return: NULL when out of memory. */
+/*
+ * user_registry_get() - the record of @uid, created on first use. Valid while
+ * it holds a charge, or until the next user_registry_get() of another uid.
+ * Return: NULL when out of memory.
+ */
 user *user_registry_get(user_registry *r, uid_t uid);
 
 /*

@@ -53,8 +53,9 @@ Test(user, limits_refuse_at_the_edge_and_change_nothing) {
         cr_assert_eq(u->n_blocks, 1);
         cr_assert_eq(u->n_bytes, 400);
         user_charge_release(&c2);
+        cr_assert_eq(reg.n, 1);
         user_charge_release(&conn);
-        cr_assert_eq(u->n_blocks + u->n_bytes + u->n_conns, 0);
+        cr_assert_eq(reg.n, 0, "a record that holds nothing is freed");
 }
 
 Test(user, overflowing_sizes_are_refused) {
@@ -84,6 +85,22 @@ Test(user, pending_closes_are_charged_past_the_limit) {
         user_charge_release(&c[2]);
         user_charge_release(&c[2]);
         cr_assert_eq(u->n_closing, 0);
+}
+
+Test(user, records_of_uids_that_come_and_go_do_not_pile_up) {
+        /* A uid refused at connect takes a record and never a charge; one
+         * that connected and left released its charges. Neither stays. */
+        for (uid_t uid = 1; uid <= 100000; uid++) {
+                user *u = user_registry_get(&reg, uid);
+                user_charge c = {};
+
+                cr_assert_not_null(u);
+                if (uid % 2 == 0) {
+                        cr_assert_eq(user_charge_apply(&reg, &c, u, 0, 0, 1), QUOTA_NONE);
+                        user_charge_release(&c);
+                }
+        }
+        cr_assert_leq(reg.n, 1024, "%zu records kept for uids long gone", reg.n);
 }
 
 Test(user, a_charge_left_behind_is_caught, .signal = SIGABRT) {
