@@ -116,17 +116,22 @@ static int async_start(lmm_client *c, wire_msg *q, int fd, async_kind kind, void
                 a->handler.done = (lmm_done_handler) handler;
                 break;
         }
-        /* On the list first: the call may complete before start returns. */
-        a->next = c->async;
-        if (c->async)
-                c->async->prev = a;
-        c->async = a;
+        /* Starting may find the manager gone and complete the calls in
+         * flight, whose handlers may drop the caller's reference. This call
+         * itself completes later, or fails here without its handler: it
+         * joins the list only once it is in flight. */
+        client_ref(c);
         r = connection_call_start(&c->conn, &a->call, q, fd, async_complete);
         if (r < 0) {
                 strcpy(c->last_error, a->call.error_text);
-                async_unlink(c, a);
                 free(a);
+        } else {
+                a->next = c->async;
+                if (c->async)
+                        c->async->prev = a;
+                c->async = a;
         }
+        lmm_client_unref(c);
         return r;
 }
 
@@ -166,13 +171,10 @@ _public_ int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t fl
 
 static int named_async(lmm_client *c, uint16_t type, const char *name, async_kind kind,
                        void (*handler)(void), void *userdata) {
-        wire_msg q = { .type = type };
+        wire_msg q;
         int r;
 
-        r = client_enter(c);
-        if (r < 0)
-                return r;
-        r = client_name_arg(name, q.name, false);
+        r = client_named_request(c, type, name, &q);
         if (r < 0)
                 return r;
         return async_start(c, &q, -EBADF, kind, handler, userdata);

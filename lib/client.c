@@ -151,13 +151,17 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
         int r;
 
         c->last_error[0] = 0;
+        /* Waiting runs the handlers of asynchronous calls made before this
+         * one, and one of them may drop the caller's reference. */
+        client_ref(c);
         r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
         if (r >= 0)
                 r = connection_wait(&c->conn, &call, c->timeout_usec);
-        if (r < 0) {
+        if (r < 0)
                 strcpy(c->last_error, call.error_text);
+        lmm_client_unref(c);
+        if (r < 0)
                 return r;
-        }
         if (ret_fd)
                 *ret_fd = call.reply_fd;
         else
@@ -251,14 +255,21 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         return segment_from_reply(&q, &reply, rfd, ret);
 }
 
-static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
-        wire_msg q = { .type = type };
+int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret) {
         int r;
 
         r = client_enter(c);
         if (r < 0)
                 return r;
-        r = client_name_arg(name, q.name, false);
+        *ret = (wire_msg){ .type = type };
+        return client_name_arg(name, ret->name, false);
+}
+
+static int call_named(lmm_client *c, uint16_t type, const char *name, wire_msg *reply) {
+        wire_msg q;
+        int r;
+
+        r = client_named_request(c, type, name, &q);
         if (r < 0)
                 return r;
         return call(c, &q, -EBADF, reply, NULL);
@@ -282,6 +293,7 @@ void client_info_from_wire(const wire_block *b, lmm_block_info *ret) {
                 .flags = b->flags,
                 .owner_uid = b->uid,
                 .owner_pid = b->pid,
+                .device = b->dev,
                 .inode = b->ino,
         };
         strcpy(ret->name, b->name);

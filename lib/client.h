@@ -42,6 +42,9 @@ int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool ma
  */
 int client_reply_writable(const wire_msg *q);
 
+/* client_named_request() - enter @c and make the request of @type for block @name in @ret. */
+int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret);
+
 /* client_info_from_wire() - a block record as lmm_block_info. */
 void client_info_from_wire(const wire_block *b, lmm_block_info *ret);
 

@@ -27,21 +27,25 @@ void connection_init(connection *c, int fd, uint8_t *buf, bool nonblock,
         };
 }
 
+static void call_complete(connection *c, connection_call *call, int result) {
+        c->calls = call->next;
+        if (!c->calls)
+                c->calls_tail = NULL;
+        c->n_calls--;
+        call->next = NULL;
+        call->done = true;
+        call->result = result;
+        if (call->complete)
+                call->complete(call);
+}
+
 static void calls_fail(connection *c, int error, const char *text) {
         while (c->calls) {
                 connection_call *call = c->calls;
 
-                c->calls = call->next;
-                if (!c->calls)
-                        c->calls_tail = NULL;
-                c->n_calls--;
-                call->next = NULL;
-                call->done = true;
-                call->result = error;
                 call->reply_fd = -EBADF;
                 snprintf(call->error_text, sizeof(call->error_text), "%s", text ?: "");
-                if (call->complete)
-                        call->complete(call); /* may free it, or start calls: c is consistent */
+                call_complete(c, call, error); /* may free it, or start calls: c is consistent */
         }
 }
 
@@ -187,7 +191,10 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
                         return call->result;
                 }
         }
-        q->serial = ++c->serial;
+        /* Serial 0 is what the manager's unasked refusals carry: never ours. */
+        if (++c->serial == 0)
+                c->serial = 1;
+        q->serial = c->serial;
         call->serial = q->serial;
         r = connection_send(c, q, dup);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
@@ -212,18 +219,6 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
         c->calls_tail = call;
         c->n_calls++;
         return 0;
-}
-
-static void call_complete(connection *c, connection_call *call, int result) {
-        c->calls = call->next;
-        if (!c->calls)
-                c->calls_tail = NULL;
-        c->n_calls--;
-        call->next = NULL;
-        call->done = true;
-        call->result = result;
-        if (call->complete)
-                call->complete(call);
 }
 
 int connection_process(connection *c) {

@@ -40,7 +40,8 @@ typedef struct connection_out {
 typedef struct connection_call {
         struct connection_call *next;
         /* Called once the call is done, if set (an asynchronous call); it may
-         * free the call. Not called by connection_done(). */
+         * free the call. connection_done() completes calls in flight too:
+         * drop them first (connection_drop_calls()) where that must not be. */
         void (*complete)(struct connection_call *call);
         uint32_t serial;
         uint16_t type;

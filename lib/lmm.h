@@ -159,7 +159,8 @@ typedef struct lmm_block_info {
         uint32_t flags; /* LMM_BLOCK_* */
         uint32_t owner_uid;
         int32_t owner_pid; /* creator's pid, as SO_PEERCRED saw it */
-        uint64_t inode;    /* st_ino of the memfd, to match it in /proc */
+        uint64_t device;   /* st_dev of the memfd ... */
+        uint64_t inode;    /* ... and its st_ino: which memory it is, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
 } lmm_block_info;
 
@@ -393,6 +394,11 @@ LMM_EXPORT lmm_manager *lmm_manager_free(lmm_manager *m);
  * allowed); the socket is 0600 (0666 when other users are allowed, the
  * manager checks SO_PEERCRED). A stale socket is replaced; a live one gives
  * -EADDRINUSE. The manager removes the socket at shutdown.
+ *
+ * Return: -EPERM when a user other than root and the manager's could
+ * replace the socket: a directory on the way (symbolic links followed) is
+ * owned by another uid, or writable by its group or others without the
+ * sticky bit; or a socket file of another uid is already there.
  */
 LMM_EXPORT int lmm_manager_listen(lmm_manager *m, const char *path);
 

@@ -263,7 +263,15 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return e;
         if (seals & F_SEAL_SEAL)
                 return REQUEST_E_SEAL_SEALED;
-        /* The peer made this memfd, with its own mode (0777 from
+        if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+                r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
+                if (r < 0) {
+                        req->error = -r;
+                        return REQUEST_E_CANNOT_SEAL;
+                }
+        }
+        /* Last of the checks that can refuse, so that a refused adopt leaves
+         * the mode alone. The peer made this memfd, with its own mode (0777 from
          * memfd_create()): as it is, another uid given a read-only fd could
          * reopen it read-write through /proc. Only its owner may be able to,
          * before any other uid can get an fd. */
@@ -271,13 +279,6 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 req->mode = (unsigned) (st.st_mode & 07777);
                 if (fchmod(fd, st.st_mode & 0700) < 0)
                         return REQUEST_E_MODE;
-        }
-        if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-                r = fd_add_seals(fd, F_SEAL_SHRINK | F_SEAL_GROW);
-                if (r < 0) {
-                        req->error = -r;
-                        return REQUEST_E_CANNOT_SEAL;
-                }
         }
         /* Size sealed now: ask again, the peer may have resized it meanwhile. */
         r = fd_get_size(fd, &size);

@@ -19,10 +19,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "closer.h"
 #include "connection.h"
 #include "lmm.h"
 #include "policy.h"
+#include "ratelimit.h"
 #include "registry.h"
+#include "fair-sched.h"
 #include "user.h"
 #include "wire.h"
 
@@ -31,6 +34,8 @@ typedef enum source_type {
         SOURCE_LISTENER,
         SOURCE_PEER,
         SOURCE_SIGNAL,
+        SOURCE_PENDING, /* the scheduler has work: see manager.c */
+        SOURCE_CLOSER,  /* closes have finished: see peers_closes_done() */
 } source_type;
 
 typedef struct listener {
@@ -50,9 +55,13 @@ typedef struct peer {
         peer_creds creds;   /* taken once, at connect */
         gid_t *groups;      /* creds.groups, owned */
         user_charge charge; /* one connection, against creds.uid */
+        user *user;         /* creds.uid's, refused or not: closes of its fds are charged there */
+        fair_entity sched;  /* queued in its uid's turn while it has requests */
         bool owner;         /* its close shuts the manager down */
         bool draining;      /* waiting for the peer to read its replies */
+        bool held;          /* until its uid's closes drain: out of epoll and the scheduler */
         struct peer *prev, *next;
+        struct peer *held_prev, *held_next;
 } peer;
 
 struct lmm_manager {
@@ -65,8 +74,21 @@ struct lmm_manager {
         listener *listeners;
         source_type signal_source;
         int signal_fd;
+        /* Connections with requests waiting, served per uid in turn. Peers
+         * are edge-triggered; while this holds work, pending_fd (an eventfd
+         * in the epoll set) stays readable, so that a host polling the
+         * epoll fd comes back for it. */
+        fair_sched sched;
+        source_type pending_source;
+        int pending_fd;
+        bool pending;
         int reserve_fd; /* given up when accept() runs out of fds */
-        int closer_fd;  /* the closer thread's pipe; -EBADF: close here */
+        /* Every fd a peer sent, and every peer's socket, is closed there,
+         * charged to the peer's uid; its eventfd says when closes are done. */
+        closer *closer;
+        source_type closer_source;
+        peer *serving; /* the peer being served: fds disposed meanwhile are its uid's */
+        peer *held;    /* peers not read until their uids' pending closes drain */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -79,6 +101,7 @@ struct lmm_manager {
         bool shutdown_requested;
         lmm_log_func log;
         void *log_userdata;
+        ratelimit log_limit;           /* for the lines peers can make us write again and again */
         uint8_t buf[WIRE_MESSAGE_MAX]; /* the message being received or sent */
         wire_block page[WIRE_LIST_MAX];
 };
@@ -86,8 +109,27 @@ struct lmm_manager {
 /* manager.c */
 void manager_log(lmm_manager *m, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
-/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the serving thread. */
+
+/* The lines a peer can make the manager write again and again, each kind
+ * rate-limited per uid (manager_log_limited()). */
+typedef enum log_reason {
+        LOG_REASON_REFUSED,  /* a uid that is not allowed connected */
+        LOG_REASON_PROTOCOL, /* a connection closed for breaking the protocol */
+        LOG_REASON_ACCEPT,   /* accept() failed: about no uid (RATELIMIT_NO_UID) */
+} log_reason;
+
+/*
+ * manager_log_limited() - manager_log(), at most a burst of lines per
+ * (@uid, @reason) and then one a second; the next line that goes out says
+ * how many were suppressed.
+ */
+void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
+                         ...) __attribute__((format(printf, 5, 6)));
+/* manager_dispose_fd() - close @fd (consumed), which a peer sent, off the
+ * serving thread; charged to the uid of the peer being served, if any. */
 void manager_dispose_fd(int fd, void *userdata);
+/* manager_close_fd() - close @fd (consumed) on the closer, charged to @u (NULL: to nobody). */
+void manager_close_fd(lmm_manager *m, int fd, user *u);
 
 /* manager-listener.c */
 void listener_accept(lmm_manager *m, listener *l);
@@ -101,11 +143,21 @@ void listeners_close(lmm_manager *m);
  * credentials here; everything else passes NULL.
  */
 int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
+/* peer_dispatch() - an epoll event of @p: send what waits, and queue @p for its turn. */
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
+/*
+ * peer_serve() - read and handle one request of @p: its turn (manager.c).
+ * Return: true when @p may have more; false when it has none for now, waits
+ * for its peer to read its replies, or was freed.
+ */
+bool peer_serve(lmm_manager *m, peer *p);
 void peer_free(lmm_manager *m, peer *p);
 /* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
  * an ERROR with serial 0, sent without waiting. */
 void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);
+/* peers_closes_done() - account for the closes the closer finished; read again
+ * the peers whose uids are back under their limit of pending closes. */
+void peers_closes_done(lmm_manager *m);
 /* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
 

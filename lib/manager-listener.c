@@ -6,11 +6,14 @@
  *
  * Guarantees: the socket file is never, even briefly, more open than the
  * allowed users need; a socket file that still answers is never replaced,
- * and nothing that is not a socket is ever removed; a manager out of fds
- * refuses new peers at once instead of letting them wait.
+ * and nothing that is not a socket is ever removed; no socket is bound
+ * where a user other than root and the manager's could replace it or a
+ * directory on the way (socket-path.c); a manager out of fds refuses new
+ * peers at once instead of letting them wait.
  */
 
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -19,6 +22,7 @@
 #include <syslog.h>
 
 #include "manager-internal.h"
+#include "socket-path.h"
 #include "util.h"
 
 static int listener_add(lmm_manager *m, int fd, const char *path, const char *dir) {
@@ -118,10 +122,11 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *dir = NULL;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        bool open_to_others;
+        bool open_to_others, created = false;
+        char why[PATH_MAX + 128];
         mode_t old_umask;
         char *slash;
-        int r, created;
+        int r;
 
         if (!m || !path || path[0] != '/')
                 return -EINVAL;
@@ -140,9 +145,12 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
                 slash[1] = 0;
         else
                 *slash = 0;
-        created = mkdir_p_mode(dir, open_to_others ? 0755 : 0700);
-        if (created < 0)
-                return created;
+        /* Every directory on the way, made or found, is one that only root
+         * and we can change; lmmd calls this again to say why not. */
+        r = socket_path_check(path, m->policy.manager_uid, true, open_to_others ? 0755 : 0700,
+                              &created, why, sizeof(why));
+        if (r < 0)
+                return r;
 
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
@@ -163,7 +171,7 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
                 (void) unlink(path);
                 return r;
         }
-        r = listener_add(m, fd, path, created > 0 ? dir : NULL);
+        r = listener_add(m, fd, path, created ? dir : NULL);
         if (r < 0) {
                 (void) unlink(path);
                 return r;
@@ -190,17 +198,20 @@ void listener_accept(lmm_manager *m, listener *l) {
                                                "(RLIMIT_NOFILE); try again later");
                         safe_close(fd);
                         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                        manager_log(m, LOG_WARNING,
-                                    "out of file descriptors: refused a connection");
+                        manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT, LOG_WARNING,
+                                            "out of file descriptors: refused a connection");
                         continue;
                 }
                 if (fd < 0) {
                         if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-                                manager_log(m, LOG_WARNING, "cannot accept a connection: %m");
+                                manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT,
+                                                    LOG_WARNING, "cannot accept a connection: %s",
+                                                    strerror(errno));
                         return;
                 }
                 r = peer_add(m, fd, NULL, false);
                 if (r < 0)
-                        manager_log(m, LOG_WARNING, "cannot set up a connection: %s", strerror(-r));
+                        manager_log_limited(m, RATELIMIT_NO_UID, LOG_REASON_ACCEPT, LOG_WARNING,
+                                            "cannot set up a connection: %s", strerror(-r));
         }
 }

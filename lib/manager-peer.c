@@ -7,14 +7,24 @@
  *
  * Guarantees:
  *   - a peer whose uid and gids are not allowed is told EACCES, with serial
- *     0, and closed at once: it holds nothing in the manager;
+ *     0, and closed at once: it holds nothing in the manager, not even a
+ *     pidfd, and its socket (with whatever it queued) is closed off the
+ *     serving thread;
  *   - a peer that breaks the protocol (malformed message, unexpected fds,
  *     truncated control data) loses its connection and nothing else; every
- *     fd it sent is closed, off the serving thread;
+ *     fd it sent, and its socket with every message still queued in it, is
+ *     closed off the serving thread, charged to its uid;
+ *   - a uid whose fds wait to be closed up to its limit (a close can wait on
+ *     the peer for ever, see closer.h) is not read until they drain, and its
+ *     new connections are refused with EUSERS meanwhile (the manager's uid
+ *     and root: held, never refused);
  *   - a peer that does not read its replies holds at most one reply in the
  *     manager: its requests are not read until that reply has gone out, nor
  *     while more than BACKLOG_MAX bytes of replies wait in its socket;
- *   - no peer is served more than REQUESTS_PER_WAKEUP requests in a row.
+ *   - requests are read one per turn: a peer with requests waiting is
+ *     queued in its uid's turn (fair-sched.c) and the loop (manager.c) hands the
+ *     turns out, so no peer, and no uid however many connections it has,
+ *     is served more than a round's quantum in a row.
  */
 
 #include <fcntl.h>
@@ -31,9 +41,6 @@
 #include "missing.h"
 #include "util.h"
 
-/* Requests read from one connection per wake-up, so that a busy client
- * cannot starve the others. */
-#define REQUESTS_PER_WAKEUP 16
 /* Replies a peer may leave unread (in bytes of socket memory, a small reply
  * with an fd takes about 1 KiB) before its requests are no longer read. This
  * bounds the fds in flight that one connection can make the manager hold. */
@@ -43,20 +50,84 @@
 #define PEER_GROUPS_MAX 256
 
 /*
- * peer_watch() - wait for requests (level-triggered), or for the peer to read
- * what we sent (@drain). An AF_UNIX sender is woken each time its peer takes
- * a message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
+ * peer_watch() - wait for requests, or for the peer to read what we sent
+ * (@drain). Both are edge-triggered: a peer with requests stays queued in
+ * the scheduler until a read finds none (-EAGAIN), so epoll only has to say
+ * when more arrive. An AF_UNIX sender is woken each time its peer takes a
+ * message off the queue, so edge-triggered EPOLLOUT is exactly "the peer
  * read something": no busy loop while the queue stays long.
  */
 static int peer_watch(lmm_manager *m, peer *p, bool drain) {
         if (p->draining == drain)
                 return 0;
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_MOD, p->conn.fd,
-                      &(struct epoll_event){ .events = drain ? EPOLLOUT | EPOLLET : EPOLLIN,
+                      &(struct epoll_event){ .events = (drain ? EPOLLOUT : EPOLLIN) | EPOLLET,
                                              .data.ptr = p }) < 0)
                 return negative_errno();
         p->draining = drain;
         return 0;
+}
+
+/*
+ * peer_hold() - stop reading @p until its uid's pending closes drain
+ * (peers_closes_done()): out of the scheduler, and out of epoll altogether,
+ * since any event of it, a hang-up too, would queue it for a turn again.
+ */
+static int peer_hold(lmm_manager *m, peer *p) {
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL) < 0)
+                return negative_errno();
+        fair_remove(&m->sched, &p->sched);
+        p->held = true;
+        p->draining = false;
+        p->held_prev = NULL;
+        p->held_next = m->held;
+        if (m->held)
+                m->held->held_prev = p;
+        m->held = p;
+        return 0;
+}
+
+static void held_unlink(lmm_manager *m, peer *p) {
+        if (!p->held)
+                return;
+        if (p->held_prev)
+                p->held_prev->held_next = p->held_next;
+        else
+                m->held = p->held_next;
+        if (p->held_next)
+                p->held_next->held_prev = p->held_prev;
+        p->held = false;
+        p->held_prev = p->held_next = NULL;
+}
+
+/*
+ * peer_resume() - read @p again: back in epoll, edge-triggered as
+ * everywhere (for its replies' EPOLLOUT if some wait to go out), and queued
+ * for a turn, since what it sent while held raised no edge anyone saw.
+ */
+static int peer_resume(lmm_manager *m, peer *p) {
+        bool drain = connection_has_output(&p->conn);
+
+        held_unlink(m, p);
+        if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, p->conn.fd,
+                      &(struct epoll_event){ .events = (drain ? EPOLLOUT : EPOLLIN) | EPOLLET,
+                                             .data.ptr = p }) < 0)
+                return negative_errno();
+        p->draining = drain;
+        fair_wake(&m->sched, &p->user->sched, &p->sched);
+        return 0;
+}
+
+void peers_closes_done(lmm_manager *m) {
+        if (closer_process(m->closer) == 0)
+                return;
+        for (peer *p = m->held, *next; p; p = next) {
+                next = p->held_next;
+                if (user_check_closing(&m->users, p->user) != QUOTA_NONE)
+                        continue;
+                if (peer_resume(m, p) < 0)
+                        peer_free(m, p);
+        }
 }
 
 /* peer_backlog() - bytes of replies the peer has not read yet. */
@@ -177,23 +248,22 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
                         peer_free(m, p);
                         return r;
                 }
-                /* The pidfd pins the peer's identity against pid reuse (kernel >= 6.5). */
-                len = sizeof(p->pidfd);
-                if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &p->pidfd, &len) < 0)
-                        p->pidfd = -EBADF; /* ENOPROTOOPT on older kernels, fine */
         }
-
-        if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
-                manager_log(m, LOG_NOTICE, "refusing pid %d: uid %u is not allowed",
-                            (int) p->creds.pid, (unsigned) p->creds.uid);
-                return peer_refuse(m, p, EACCES,
-                                   "uid %u is not allowed to use this manager (run by uid %u)",
-                                   (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
-        }
-        u = user_registry_get(&m->users, p->creds.uid);
+        /* Refused or not, the uid's record: the closes of what this peer
+         * sent are charged there. */
+        u = p->user = user_registry_get(&m->users, p->creds.uid);
         if (!u) {
                 peer_free(m, p);
                 return -ENOMEM;
+        }
+
+        if (policy_check(&m->policy, &p->creds, POLICY_CONNECT, NULL) != POLICY_ALLOW) {
+                manager_log_limited(m, p->creds.uid, LOG_REASON_REFUSED, LOG_NOTICE,
+                                    "refusing pid %d: uid %u is not allowed", (int) p->creds.pid,
+                                    (unsigned) p->creds.uid);
+                return peer_refuse(m, p, EACCES,
+                                   "uid %u is not allowed to use this manager (run by uid %u)",
+                                   (unsigned) p->creds.uid, (unsigned) m->policy.manager_uid);
         }
         /* This connection is counted in n_peers already. The manager's own
          * uid and root are never locked out by other users. */
@@ -202,13 +272,29 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner) {
                                    "the manager serves %" PRIu64
                                    " connections, its limit (RLIMIT_NOFILE)",
                                    m->max_conns_total);
+        if (user_check_closing(&m->users, u) != QUOTA_NONE &&
+            !policy_is_privileged(&m->policy, &p->creds))
+                return peer_refuse(m, p, EUSERS,
+                                   "uid %u has %" PRIu64
+                                   " fds waiting to be closed, the per-user limit",
+                                   (unsigned) p->creds.uid, u->n_closing);
         if (user_charge_apply(&m->users, &p->charge, u, 0, 0, 1) != QUOTA_NONE)
                 return peer_refuse(m, p, EUSERS,
                                    "uid %u already has %u connections, the per-user limit",
                                    (unsigned) p->creds.uid, (unsigned) m->users.limits.max_conns);
 
+        /* Admitted: the pidfd pins the peer's identity against pid reuse
+         * (kernel >= 6.5). A refused peer never costs one. */
+        if (!creds) {
+                len = sizeof(p->pidfd);
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &p->pidfd, &len) < 0)
+                        p->pidfd = -EBADF; /* ENOPROTOOPT on older kernels, fine */
+        }
+
+        /* Edge-triggered, like peer_watch(): requests already waiting are
+         * reported once, and the scheduler keeps them until they are read. */
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = p }) < 0) {
+                      &(struct epoll_event){ .events = EPOLLIN | EPOLLET, .data.ptr = p }) < 0) {
                 r = negative_errno();
                 peer_free(m, p);
                 return r;
@@ -244,6 +330,8 @@ _public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
 void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
 
+        fair_remove(&m->sched, &p->sched);
+
         /* Connection-scoped blocks die with their connection. */
         for (registry_block *b; (b = registry_find_scope(&m->reg, p->id));) {
                 manager_log(m, LOG_DEBUG, "releasing block \"%s\": its connection closed",
@@ -251,8 +339,13 @@ void peer_free(lmm_manager *m, peer *p) {
                 safe_close(registry_remove(&m->reg, b));
         }
 
-        if (p->conn.fd >= 0)
+        if (p->conn.fd >= 0 && !p->held)
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL);
+        held_unlink(m, p);
+        /* Out of epoll, the socket goes to the closer: its release drops
+         * every message the peer still had queued, and each fd in them,
+         * whose last close may wait on the peer. */
+        manager_close_fd(m, TAKE_FD(p->conn.fd), p->user);
         connection_done(&p->conn);
         safe_close(p->pidfd);
         free(p->groups);
@@ -288,43 +381,63 @@ void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
                 }
         }
 
-        for (unsigned i = 0;
-             i < REQUESTS_PER_WAKEUP && !connection_has_output(&p->conn) && !m->shutdown_requested;
-             i++) {
-                int fds[WIRE_FDS_MAX];
-                size_t n_fds = 0;
-                ssize_t n;
+        /* Its requests are read in its uid's turn; so is a hang-up, which
+         * reads as the end of the stream. */
+        fair_wake(&m->sched, &p->user->sched, &p->sched);
+}
 
-                /* A peer that pipelines without reading waits until it reads. */
-                r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
-                if (r < 0) {
+bool peer_serve(lmm_manager *m, peer *p) {
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds = 0;
+        ssize_t n;
+        int r = 0;
+
+        if (connection_has_output(&p->conn))
+                return false; /* its EPOLLOUT wakes it */
+
+        /* A peer that pipelines without reading waits until it reads. */
+        r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+        if (r < 0) {
+                peer_free(m, p);
+                return false;
+        }
+        if (p->draining)
+                return false;
+        /* A uid at its limit of fds waiting to be closed sends no more until
+         * they are: each message could bring SCM_MAX_FD. */
+        if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
+                if (peer_hold(m, p) < 0)
                         peer_free(m, p);
-                        return;
-                }
-                if (p->draining)
-                        return;
+                return false;
+        }
 
-                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-                if (n == -EAGAIN)
-                        return;
-                if (n <= 0) {
-                        if (n < 0 && n != -ECONNRESET)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
+        /* Whatever the request makes the manager dispose of, the fds that
+         * came with it first, is charged to the peer's uid. */
+        m->serving = p;
+        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+        if (n > 0)
+                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
+        m->serving = NULL;
+
+        if (n == -EAGAIN)
+                return false;
+        if (n <= 0) {
+                if (n < 0 && n != -ECONNRESET)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
                                             n == -EBADMSG ? "bad control data or fds"
                                                           : strerror((int) -n));
-                        peer_free(m, p);
-                        return;
-                }
-                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
-                if (r < 0) {
-                        if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                                manager_log(m, LOG_NOTICE, "closing connection of pid %d: %s",
-                                            (int) p->creds.pid,
+                peer_free(m, p);
+                return false;
+        }
+        if (r < 0) {
+                if (r == -EBADMSG || r == -EPROTONOSUPPORT)
+                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                            "closing connection of pid %d: %s", (int) p->creds.pid,
                                             r == -EBADMSG ? "malformed message"
                                                           : "unsupported protocol version");
-                        peer_free(m, p);
-                        return;
-                }
+                peer_free(m, p);
+                return false;
         }
+        return true;
 }

@@ -52,6 +52,7 @@ void block_to_wire_seals(const registry_block *b, uint32_t seals, wire_block *w)
                 .flags = b->flags,
                 .uid = b->uid,
                 .pid = b->pid,
+                .dev = b->dev,
                 .ino = b->ino,
         };
         strcpy(w->name, registry_block_name(b));

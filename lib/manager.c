@@ -5,7 +5,14 @@
  * that hands each ready source to its room (manager-listener.c,
  * manager-peer.c). Single-threaded, driven by one epoll fd that a host
  * (lmmd, an embedding service, lmm_manager_run()) waits on; the only other
- * thread is the closer (closer.c).
+ * threads are the closer's (closer.c), which close what peers sent.
+ *
+ * Fairness: epoll only says which connections have requests; they wait in
+ * the scheduler (fair-sched.c), and each pass of the loop is one round of it:
+ * every uid with requests waiting gets REQUESTS_PER_UID_PER_ROUND of them
+ * read, split among its connections one at a time, however many
+ * connections it has. A well-behaved uid waits at most one round of each
+ * other uid's quantum, not one of every connection's.
  *
  * Guarantees: shutdown stops accepting before it seals, so nobody gets a
  * block that is about to be sealed; every block is sealed SHRINK, GROW,
@@ -14,11 +21,13 @@
  */
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <syslog.h>
@@ -31,6 +40,28 @@
 #define DEFAULT_MAX_BYTES (UINT64_C(8) << 30)
 #define DEFAULT_MAX_BLOCKS 4096
 #define DEFAULT_MAX_CONNS 256
+/* Requests each uid with requests waiting gets read per round of the loop,
+ * one per turn of its connections: what one connection used to get per
+ * wake-up, now shared by all of the uid's connections. */
+#define REQUESTS_PER_UID_PER_ROUND 16
+/* Events taken per epoll_wait(): every connection of a uid at its default
+ * cap, so that a newly ready uid joins the very next round. */
+#define EVENTS_PER_WAIT 256
+/* Lines of one kind about one uid: a burst of 10, then one a second. Over
+ * all uids: a burst of 50, then 10 a second. A flood of refused connects
+ * then costs about a kilobyte of log a second, however many uids make it. */
+#define LOG_BURST 10
+#define LOG_INTERVAL_USEC (UINT64_C(1000) * 1000)
+#define LOG_TOTAL_BURST 50
+#define LOG_TOTAL_INTERVAL_USEC (UINT64_C(100) * 1000)
+/* Fds of one uid waiting to be closed (a close can wait on the peer for
+ * ever: see closer.h), beyond one per connection it may hold: a service
+ * whose connections all close at once must not be refused when it comes
+ * back a millisecond later. Past the limit, the uid is not read and its new
+ * connections are refused until its closes drain. Normal closes take
+ * microseconds: a client that sends no lingering socket and no FUSE file
+ * never comes near it. */
+#define CLOSING_BEYOND_CONNS 64
 
 void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         char line[512];
@@ -44,10 +75,47 @@ void manager_log(lmm_manager *m, int level, const char *fmt, ...) {
         m->log(level, line, m->log_userdata);
 }
 
+void manager_log_limited(lmm_manager *m, uid_t uid, log_reason reason, int level, const char *fmt,
+                         ...) {
+        uint64_t suppressed, lost;
+        char line[512];
+        size_t n;
+        va_list ap;
+
+        if (!m->log || !ratelimit_check(&m->log_limit, uid, reason, now_usec(), &suppressed, &lost))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        n = strlen(line);
+        if (suppressed > 0 && uid != RATELIMIT_NO_UID)
+                snprintf(line + n, sizeof(line) - n,
+                         " (suppressed %" PRIu64 " similar messages from uid %u)", suppressed,
+                         (unsigned) uid);
+        else if (suppressed > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " similar messages)",
+                         suppressed);
+        n = strlen(line);
+        if (lost > 0)
+                snprintf(line + n, sizeof(line) - n, " (suppressed %" PRIu64 " other messages)",
+                         lost);
+        m->log(level, line, m->log_userdata);
+}
+
+void manager_close_fd(lmm_manager *m, int fd, user *u) {
+        user_charge c = {};
+
+        if (fd < 0)
+                return;
+        if (u)
+                user_charge_closing(&c, u, 1);
+        closer_dispose(m->closer, fd, &c);
+}
+
 void manager_dispose_fd(int fd, void *userdata) {
         lmm_manager *m = userdata;
 
-        closer_dispose(m->closer_fd, fd);
+        manager_close_fd(m, fd, m->serving ? m->serving->user : NULL);
 }
 
 _public_ void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata) {
@@ -84,6 +152,7 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
         lmm_manager *m;
         uint8_t key[SIPHASH_KEY_SIZE];
         user_limits limits;
+        int r;
 
         if (!ret)
                 return -EINVAL;
@@ -97,20 +166,44 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 return -ENOMEM;
         m->signal_source = SOURCE_SIGNAL;
         m->signal_fd = -EBADF;
+        m->pending_source = SOURCE_PENDING;
+        m->pending_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         m->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        m->closer_fd = closer_start();
+        m->closer_source = SOURCE_CLOSER;
         limits_from_rlimit(m);
         limits = (user_limits){
                 .max_bytes = o->max_bytes_per_uid ?: DEFAULT_MAX_BYTES,
                 .max_blocks = o->max_blocks_per_uid ?: DEFAULT_MAX_BLOCKS,
                 .max_conns = o->max_conns_per_uid ?: DEFAULT_MAX_CONNS,
         };
+        limits.max_closing = limits.max_conns > UINT32_MAX - CLOSING_BEYOND_CONNS
+                                     ? UINT32_MAX
+                                     : limits.max_conns + CLOSING_BEYOND_CONNS;
         user_registry_init(&m->users, &limits);
+        ratelimit_init(&m->log_limit, &(ratelimit_opts){
+                                              .burst = LOG_BURST,
+                                              .interval_usec = LOG_INTERVAL_USEC,
+                                              .total_burst = LOG_TOTAL_BURST,
+                                              .total_interval_usec = LOG_TOTAL_INTERVAL_USEC,
+                                      });
         random_bytes(key, sizeof(key));
         registry_init(&m->reg, key);
         m->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (m->epoll_fd < 0) {
-                int r = negative_errno();
+        if (m->epoll_fd < 0 || m->pending_fd < 0 ||
+            epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, m->pending_fd,
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = &m->pending_source }) <
+                    0) {
+                r = negative_errno();
+                lmm_manager_free(m);
+                return r;
+        }
+        /* No closer, no manager: closing a peer's fd here instead could stall the loop. */
+        r = closer_new(&m->closer);
+        if (r >= 0 && epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, closer_get_fd(m->closer),
+                                &(struct epoll_event){ .events = EPOLLIN,
+                                                       .data.ptr = &m->closer_source }) < 0)
+                r = negative_errno();
+        if (r < 0) {
                 lmm_manager_free(m);
                 return r;
         }
@@ -232,8 +325,33 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
         return failed ? -EIO : 0;
 }
 
+/* The scheduler's turn of one connection (fair_serve_fn). */
+static fair_result peer_turn(fair_entity *e, void *userdata) {
+        lmm_manager *m = userdata;
+
+        if (m->shutdown_requested)
+                return FAIR_STOP;
+        return peer_serve(m, container_of(e, peer, sched)) ? FAIR_READY : FAIR_IDLE;
+}
+
+/* pending_update() - make the epoll fd readable exactly while connections
+ * wait for their turn: their edges were taken, and a host that polls the
+ * epoll fd must still come back for them. Writes only when that changes. */
+static void pending_update(lmm_manager *m) {
+        bool want = !fair_is_idle(&m->sched);
+        eventfd_t v;
+
+        if (want == m->pending)
+                return;
+        if (want)
+                (void) eventfd_write(m->pending_fd, 1);
+        else
+                (void) eventfd_read(m->pending_fd, &v);
+        m->pending = want;
+}
+
 _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
-        struct epoll_event ev[16];
+        struct epoll_event ev[EVENTS_PER_WAIT];
         int n, timeout;
 
         if (!m)
@@ -254,14 +372,22 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 source_type *t = ev[i].data.ptr;
 
                 /* Handling a connection frees at most that connection, and
-                 * each fd appears once per batch: no pointer here is stale. */
+                 * each fd appears once per batch: no pointer here is stale.
+                 * Requests are not read here but in the round below. */
                 if (*t == SOURCE_PEER)
                         peer_dispatch(m, (peer *) t, ev[i].events);
                 else if (*t == SOURCE_LISTENER)
                         listener_accept(m, (listener *) t);
-                else
+                else if (*t == SOURCE_CLOSER)
+                        peers_closes_done(m);
+                else if (*t == SOURCE_SIGNAL)
                         on_signal(m);
+                /* SOURCE_PENDING: only there to wake us for the round. */
         }
+
+        if (!m->shutdown_requested)
+                (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, peer_turn, m);
+        pending_update(m);
 
         if (m->shutdown_requested) {
                 m->shutdown_result = lmm_manager_shutdown(m);
@@ -289,14 +415,18 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         for (registry_block *b; (b = registry_first(&m->reg));)
                 safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
+        /* The peers' sockets went to the closer above. Their charges, and
+         * those of every close still waiting, go back now; the closes
+         * themselves finish on the closer's threads. */
+        m->closer = closer_free(m->closer);
         user_registry_done(&m->users);
         if (m->signal_fd >= 0) {
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, m->signal_fd, NULL);
                 safe_close(m->signal_fd);
         }
         safe_close(m->epoll_fd);
+        safe_close(m->pending_fd);
         safe_close(m->reserve_fd);
-        closer_stop(m->closer_fd);
         free(m->allow_uids);
         free(m->allow_gids);
         free(m);

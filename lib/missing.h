@@ -34,9 +34,19 @@
 #define GRND_INSECURE 0x0004 /* Linux 5.6 */
 #endif
 
+/* memfd_create(2): the huge page size bits (glibc has MAP_HUGE_SHIFT, not this twin). */
+#ifndef MFD_HUGE_SHIFT
+#define MFD_HUGE_SHIFT 26
+#endif
+
 /* Sockets. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
+/* The most fds one message can carry (include/net/scm.h, not in the uapi
+ * headers): 253 since Linux 2.6.38, 255 before. */
+#ifndef SCM_MAX_FD
+#define SCM_MAX_FD 253
 #endif
 
 /* File systems (statfs(2) f_type). */

@@ -6,21 +6,29 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "missing.h"
 #include "transport.h"
 #include "util.h"
 #include "wire.h"
 
 int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
                    bool nonblock) {
+        if (n_fds > WIRE_FDS_MAX)
+                return -EINVAL;
+        return transport_send_raw(sock, buf, len, fds, n_fds, nonblock);
+}
+
+int transport_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+                       bool nonblock) {
         union {
                 struct cmsghdr h;
-                uint8_t buf[CMSG_SPACE(sizeof(int) * WIRE_FDS_MAX)];
+                uint8_t buf[CMSG_SPACE(sizeof(int) * SCM_MAX_FD)];
         } control = {};
         struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
         ssize_t n;
 
-        if (n_fds > WIRE_FDS_MAX)
+        if (n_fds > SCM_MAX_FD)
                 return -EINVAL;
         if (n_fds > 0) {
                 struct cmsghdr *c;
@@ -62,11 +70,17 @@ ssize_t transport_recv(int sock, void *buf, size_t size, int *ret_fds, size_t ma
 ssize_t transport_recv_dispose(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
                                size_t *ret_n_fds, bool nonblock, transport_dispose_fn dispose,
                                void *userdata) {
-        /* Room for one more fd than allowed, so that a peer that sends too
-         * many is seen as such rather than as MSG_CTRUNC. */
+        /* Room for every fd one message can carry (SCM_MAX_FD, 1 KiB), not
+         * just for the ones we want: fds that do not fit the control buffer
+         * are dropped by the kernel inside recvmsg(), and the last close of
+         * each then runs on this thread, where a lingering socket or a FUSE
+         * file would hold it for as long as its peer likes. Received, the
+         * surplus goes to @dispose (the manager's closer). MSG_CTRUNC can
+         * still come from a full fd table (EMFILE); the manager's caps keep
+         * room in it. */
         union {
                 struct cmsghdr h;
-                uint8_t buf[CMSG_SPACE(sizeof(int) * (WIRE_FDS_MAX + 1))];
+                uint8_t buf[CMSG_SPACE(sizeof(int) * SCM_MAX_FD)];
         } control;
         struct iovec iov = { .iov_base = buf, .iov_len = size };
         struct msghdr mh = {
@@ -75,7 +89,7 @@ ssize_t transport_recv_dispose(int sock, void *buf, size_t size, int *ret_fds, s
                 .msg_control = control.buf,
                 .msg_controllen = sizeof(control.buf),
         };
-        int fds[WIRE_FDS_MAX + 1];
+        int fds[WIRE_FDS_MAX + 1]; /* one more than allowed: "too many" is seen as such */
         size_t n_fds = 0;
         bool bad = false;
         ssize_t n;

@@ -9,7 +9,9 @@
  * fd close-on-exec, and on any anomaly (truncated data, truncated control
  * data, more fds than allowed, foreign control messages) closes every fd that
  * did arrive before it returns the error, so that no fd is ever left without
- * an owner.
+ * an owner. Its control buffer holds every fd a message can carry, so that
+ * the kernel never drops one itself: a dropped fd's last close would run
+ * inside recvmsg(), on the receiving thread (see closer.h).
  */
 
 #include <stdbool.h>
@@ -23,6 +25,14 @@
  */
 int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
                    bool nonblock);
+
+/*
+ * transport_send_raw() - the same without the protocol's cap: up to
+ * SCM_MAX_FD fds, as only a hostile or broken peer would send; what the
+ * tests use to play one. Return: as transport_send(), -EINVAL past SCM_MAX_FD.
+ */
+int transport_send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
+                       bool nonblock);
 
 /*
  * transport_recv() - receive one message into @buf.

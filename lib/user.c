@@ -14,6 +14,7 @@ static const char *const quota_table[_QUOTA_MAX] = {
         [QUOTA_BLOCKS] = "blocks",
         [QUOTA_BYTES] = "bytes",
         [QUOTA_CONNECTIONS] = "connections",
+        [QUOTA_CLOSES] = "pending closes",
 };
 
 const char *quota_to_string(quota q) {
@@ -24,28 +25,86 @@ void user_registry_init(user_registry *r, const user_limits *limits) {
         *r = (user_registry){ .limits = *limits };
 }
 
-void user_registry_done(user_registry *r) {
-        while (r->users) {
-                user *u = r->users;
+static bool user_unused(const user *u) {
+        return u->n_blocks == 0 && u->n_bytes == 0 && u->n_conns == 0 && u->n_closing == 0 &&
+               !u->sched.queued;
+}
 
-                assert(u->n_blocks == 0 && u->n_bytes == 0 && u->n_conns == 0);
-                r->users = u->next;
-                free(u);
-        }
+void user_registry_done(user_registry *r) {
+        for (size_t i = 0; r->buckets && i <= r->mask; i++)
+                while (r->buckets[i]) {
+                        user *u = r->buckets[i];
+
+                        assert(user_unused(u));
+                        r->buckets[i] = u->next;
+                        free(u);
+                }
+        free(r->buckets);
+        r->buckets = NULL;
+        r->mask = r->n = 0;
+}
+
+/* uids are small numbers, often consecutive: spread them (Fibonacci hashing). */
+static size_t bucket_of(const user_registry *r, uid_t uid) {
+        return (size_t) (((uint64_t) uid * UINT64_C(0x9e3779b97f4a7c15)) >> 32) & r->mask;
+}
+
+static int grow(user_registry *r) {
+        size_t n = r->buckets ? (r->mask + 1) * 2 : 64;
+        user **nb = calloc(n, sizeof(*nb));
+        user_registry old = *r;
+
+        if (!nb)
+                return -ENOMEM;
+        r->buckets = nb;
+        r->mask = n - 1;
+        for (size_t i = 0; old.buckets && i <= old.mask; i++)
+                for (user *u = old.buckets[i], *next; u; u = next) {
+                        size_t j = bucket_of(r, u->uid);
+
+                        next = u->next;
+                        u->next = nb[j];
+                        nb[j] = u;
+                }
+        free(old.buckets);
+        return 0;
+}
+
+/* free_user() - take @u out of its bucket and free it. */
+static void free_user(user_registry *r, user *u) {
+        user **p = &r->buckets[bucket_of(r, u->uid)];
+
+        while (*p != u)
+                p = &(*p)->next;
+        *p = u->next;
+        r->n--;
+        free(u);
 }
 
 user *user_registry_get(user_registry *r, uid_t uid) {
-        user *u;
+        user *u, **p;
 
-        for (u = r->users; u; u = u->next)
+        if ((!r->buckets || r->n >= r->mask + 1) && grow(r) < 0)
+                return NULL;
+        for (p = &r->buckets[bucket_of(r, uid)]; (u = *p);) {
                 if (u->uid == uid)
                         return u;
+                if (user_unused(u)) { /* a record nobody charged: gone */
+                        *p = u->next;
+                        r->n--;
+                        free(u);
+                        continue;
+                }
+                p = &u->next;
+        }
         u = calloc(1, sizeof(*u));
         if (!u)
                 return NULL;
         u->uid = uid;
-        u->next = r->users;
-        r->users = u;
+        u->registry = r;
+        u->next = r->buckets[bucket_of(r, uid)];
+        r->buckets[bucket_of(r, uid)] = u;
+        r->n++;
         return u;
 }
 
@@ -82,14 +141,28 @@ quota user_charge_apply(const user_registry *r, user_charge *c, user *u, uint64_
         return QUOTA_NONE;
 }
 
+void user_charge_closing(user_charge *c, user *u, uint64_t n) {
+        assert(!c->user);
+        u->n_closing += n;
+        *c = (user_charge){ .user = u, .n_closing = n };
+}
+
+quota user_check_closing(const user_registry *r, const user *u) {
+        return u->n_closing >= r->limits.max_closing ? QUOTA_CLOSES : QUOTA_NONE;
+}
+
 void user_charge_release(user_charge *c) {
         user *u = c->user;
 
         if (!u)
                 return;
-        assert(u->n_blocks >= c->n_blocks && u->n_bytes >= c->n_bytes && u->n_conns >= c->n_conns);
+        assert(u->n_blocks >= c->n_blocks && u->n_bytes >= c->n_bytes && u->n_conns >= c->n_conns &&
+               u->n_closing >= c->n_closing);
         u->n_blocks -= c->n_blocks;
         u->n_bytes -= c->n_bytes;
         u->n_conns -= c->n_conns;
+        u->n_closing -= c->n_closing;
+        if (user_unused(u))
+                free_user(u->registry, u);
         *c = (user_charge){};
 }

@@ -175,30 +175,6 @@ int hugepages_free_bytes(uint64_t *ret) {
         return 0;
 }
 
-int mkdir_p_mode(const char *path, unsigned mode) {
-        _cleanup_free_ char *p = strdup(path);
-
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return negative_errno();
-                *s = '/';
-        }
-        if (mkdir(p, mode) < 0) {
-                if (errno != EEXIST)
-                        return negative_errno();
-                return 0;
-        }
-        /* mkdir() honours the umask; the mode asked for is the one wanted. */
-        if (chmod(p, mode) < 0)
-                return negative_errno();
-        return 1;
-}
-
 const char *format_bytes(uint64_t n, char *buf, size_t size) {
         static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
         unsigned u = 0;

@@ -27,6 +27,12 @@
 #define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
+/* The record of type @type whose member @member is at @ptr. */
+#define container_of(ptr, type, member)                      \
+        ({                                                   \
+                char *_member = (char *) (ptr);              \
+                (type *) (_member - offsetof(type, member)); \
+        })
 
 /* Close an fd if it is valid; never retried (close() on EINTR has closed it). Return: -EBADF. */
 static inline int safe_close(int fd) {
@@ -119,9 +125,6 @@ uint64_t hugepage_size(void);
 
 /* hugepages_free_bytes() - bytes of free default-size huge pages. */
 int hugepages_free_bytes(uint64_t *ret);
-
-/* mkdir_p_mode() - create @path's directory chain; the last one gets @mode. */
-int mkdir_p_mode(const char *path, unsigned mode);
 
 /* format_bytes() - "64 MiB", "1.5 GiB", "17 B". Return: @buf. */
 const char *format_bytes(uint64_t n, char *buf, size_t size);

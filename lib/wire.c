@@ -160,6 +160,7 @@ static void put_block(writer *w, const wire_block *b) {
         put_u32(w, b->flags);
         put_u32(w, b->uid);
         put_u32(w, (uint32_t) b->pid);
+        put_u64(w, b->dev);
         put_u64(w, b->ino);
         put_str(w, b->name);
 }
@@ -171,6 +172,7 @@ static void get_block(reader *r, wire_block *b) {
         b->flags = get_u32(r);
         b->uid = get_u32(r);
         b->pid = (int32_t) get_u32(r);
+        b->dev = get_u64(r);
         b->ino = get_u64(r);
         get_name(r, b->name, NAME_BARE, false);
 }
@@ -352,9 +354,9 @@ int wire_decode(const uint8_t *buf, size_t len, wire_msg *ret) {
 
                 m.next_cursor = get_u64(&r);
                 n = get_u16(&r);
-                /* Each record takes at least 43 bytes: a count the body cannot
+                /* Each record takes at least 51 bytes: a count the body cannot
                  * hold is refused before anything is allocated for it. */
-                if (r.bad || n > WIRE_LIST_MAX || (size_t) n * 43 > len - r.off)
+                if (r.bad || n > WIRE_LIST_MAX || (size_t) n * 51 > len - r.off)
                         return -EBADMSG;
                 if (n > 0) {
                         m.blocks = calloc(n, sizeof(wire_block));

@@ -17,14 +17,14 @@
 
 #include "lmm.h"
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2
 #define WIRE_HEADER_SIZE 12
 /* Largest message in either direction, header included. */
 #define WIRE_MESSAGE_MAX (64 * 1024)
 /* Longest error text in an error reply. */
 #define WIRE_ERROR_TEXT_MAX 255
 /* A block record on the wire, at its largest. */
-#define WIRE_BLOCK_MAX (8 + 8 + 4 + 4 + 4 + 4 + 8 + 2 + LMM_NAME_MAX)
+#define WIRE_BLOCK_MAX (8 + 8 + 4 + 4 + 4 + 4 + 8 + 8 + 2 + LMM_NAME_MAX)
 /* Most fds that any message carries. */
 #define WIRE_FDS_MAX 1
 
@@ -50,6 +50,7 @@ typedef struct wire_block {
         uint32_t flags;
         uint32_t uid;
         int32_t pid;
+        uint64_t dev; /* st_dev and st_ino of the memfd: which memory it is */
         uint64_t ino;
         char name[LMM_NAME_MAX + 1];
 } wire_block;

@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "lmm.h"
+#include "socket-path.h"
 #include "util.h"
 
 static int arg_log_level = LOG_INFO;
@@ -253,10 +255,19 @@ int main(int argc, char *argv[]) {
                 }
                 r = lmm_manager_listen(m, socket_path);
                 if (r < 0) {
+                        char why[PATH_MAX + 128] = "";
+
+                        /* Refused for a directory or a socket that someone
+                         * else could replace: ask the same check which, and
+                         * why, without making anything. */
+                        if (r == -EPERM)
+                                (void) socket_path_check(socket_path, geteuid(), false, 0, NULL,
+                                                         why, sizeof(why));
                         fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
-                                r == -EADDRINUSE ? "another manager is serving it"
-                                : r == -ENOTSOCK ? "the path exists and is not a socket"
-                                                 : strerror(-r));
+                                why[0]             ? why
+                                : r == -EADDRINUSE ? "another manager is serving it"
+                                : r == -ENOTSOCK   ? "the path exists and is not a socket"
+                                                   : strerror(-r));
                         goto fail;
                 }
                 log_line(LOG_INFO, "listening", NULL);

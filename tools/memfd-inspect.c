@@ -22,8 +22,10 @@
 #include <sys/signalfd.h>
 #include <sys/sysmacros.h>
 
+#include "escape.h"
 #include "lmm.h"
 #include "memfd-scan.h"
+#include "proc-reader.h"
 #include "util.h"
 
 #define PROG "memfd-inspect"
@@ -342,6 +344,7 @@ static pid_t guess_manager_pid(const picture *p) {
                         bool found = false;
                         for (size_t k = 0; !found && k < s->n_entries; k++)
                                 found = s->entries[k].ino == p->blocks[b].inode &&
+                                        s->entries[k].dev == p->blocks[b].device &&
                                         entry_held_by(&s->entries[k], pid);
                         all = found;
                 }
@@ -357,24 +360,15 @@ static void match_blocks(picture *p) {
         p->manager_pid = s->socket_owner ?: guess_manager_pid(p);
         for (size_t b = 0; b < p->n_blocks; b++) {
                 const lmm_block_info *bi = &p->blocks[b];
-                ssize_t best = -1;
+                /* The manager says which memory each block is: device and inode. */
+                const memfd_entry *e = memfd_scan_find_entry(s, bi->device, bi->inode);
 
-                for (size_t k = 0; k < s->n_entries; k++) {
-                        const memfd_entry *e = &s->entries[k];
-
-                        /* Inode numbers are per file system: hugetlb blocks live apart. */
-                        if (e->ino != bi->inode || e->hugetlb != !!(bi->flags & LMM_BLOCK_HUGETLB))
-                                continue;
-                        if (best < 0 || (p->manager_pid && entry_held_by(e, p->manager_pid)))
-                                best = (ssize_t) k;
-                }
-                if (best < 0)
+                if (!e)
                         continue;
-                const memfd_entry *e = &s->entries[best];
                 bool orphan = p->manager_pid > 0 && e->n_mappers == 0 && e->n_holders > 0;
                 for (size_t i = 0; orphan && i < e->n_holders; i++)
                         orphan = e->holders[i].pid == p->manager_pid;
-                p->match[best] = (block_match){ .info = bi, .orphan = orphan };
+                p->match[e - s->entries] = (block_match){ .info = bi, .orphan = orphan };
         }
 }
 
@@ -467,7 +461,7 @@ static int gather(picture *p) {
         }
         r = memfd_scan_run(&o, &p->scan);
         if (r < 0) {
-                fprintf(stderr, PROG ": cannot read /proc: %s\n", strerror(-r));
+                fprintf(stderr, PROG ": cannot scan /proc: %s\n", strerror(-r));
                 return r;
         }
         p->match = calloc(MAX(p->scan->n_entries, (size_t) 1), sizeof(*p->match));
@@ -516,9 +510,17 @@ static const char *access_mode(int accmode) {
                 return "write-only";
         case O_RDWR:
                 return "read-write";
+        case -1:
+                return "none"; /* O_PATH */
         default:
                 return "?";
         }
+}
+
+/* Text another process chose (a memfd name, a command, a block name). JSON must be valid UTF-8:
+ * escape it there by the table view's rule (escape.h); the table view escapes on its own. */
+static const char *foreign(const char *s, char *buf, size_t size) {
+        return s && arg_json ? escape_text(s, buf, size) : s;
 }
 
 static const char *comm_of(const memfd_scan *s, pid_t pid) {
@@ -565,7 +567,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
                 snprintf(buf, size, "%u:%u", major(e->dev), minor(e->dev));
                 return buf;
         case COL_NAME:
-                return memfd_cols ? e->name : NULL;
+                return memfd_cols ? foreign(e->name, buf, size) : NULL;
         case COL_SIZE:
                 return memfd_cols && e->have_size ? fmt_size(e->size, buf, size) : NULL;
         case COL_ALLOC:
@@ -605,7 +607,10 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
                 snprintf(buf, size, "%d", (int) pid);
                 return buf;
         case COL_COMMAND:
-                return r->proc ? r->proc->comm : pid ? comm_of(r->scan, pid) : NULL;
+                return foreign(r->proc ? r->proc->comm
+                               : pid   ? comm_of(r->scan, pid)
+                                       : NULL,
+                               buf, size);
         case COL_UID: {
                 const memfd_process *p = r->proc
                                                  ?: pid ? memfd_scan_find_process(r->scan, pid)
@@ -652,7 +657,7 @@ static const char *cell(const row *r, int col, char *buf, size_t size) {
         case COL_SHARING:
                 return r->m ? (r->m->shared ? "shared" : "private") : NULL;
         case COL_BLOCK:
-                return memfd_cols && b ? b->name : NULL;
+                return memfd_cols && b ? foreign(b->name, buf, size) : NULL;
         case COL_SCOPE:
                 return memfd_cols && b ? block_scope(b) : NULL;
         case COL_OWNER_UID:
@@ -767,31 +772,58 @@ finish:
         return r;
 }
 
-/* One line for every process that could not be read, with the reasons. --watch says it again
- * only when the number changes. */
+/* One line for every process that could not be read, with the reasons, and the pids of those
+ * that timed out (their memory map stayed locked: worth a look). --watch says it again only when
+ * the number changes. */
 static void report_unreadable(const memfd_scan *s) {
+        static const struct {
+                int error;
+                const char *why;
+        } reasons[] = {
+                { EACCES, "permission denied" },
+                { EPERM, "operation not permitted" },
+                { ETIMEDOUT, "timed out" },
+        };
         static size_t last_reported = SIZE_MAX;
-        size_t n_acces = 0, n_perm = 0, n = s->n_unreadable;
-        char why[128];
+        size_t n = s->n_unreadable, n_kinds = 0, len = 0, n_denied = 0, n_stalled = 0;
+        char why[128] = "", stalled[128] = "";
 
         if (n == 0 || n == last_reported)
                 return;
         last_reported = n;
-        for (size_t i = 0; i < n; i++) {
-                if (s->unreadable[i].error == EPERM)
-                        n_perm++;
+        for (size_t k = 0; k < ELEMENTSOF(reasons); k++)
+                for (size_t i = 0; i < n; i++)
+                        if (s->unreadable[i].error == reasons[k].error) {
+                                n_kinds++;
+                                break;
+                        }
+        for (size_t k = 0; k < ELEMENTSOF(reasons); k++) {
+                size_t c = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        c += s->unreadable[i].error == reasons[k].error;
+                if (c == 0 || len >= sizeof(why))
+                        continue;
+                if (n_kinds == 1)
+                        len += (size_t) snprintf(why, sizeof(why), "%s", reasons[k].why);
                 else
-                        n_acces++;
+                        len += (size_t) snprintf(why + len, sizeof(why) - len, "%s%zu %s",
+                                                 len ? ", " : "", c, reasons[k].why);
         }
-        if (n_perm == 0)
-                snprintf(why, sizeof(why), "permission denied");
-        else if (n_acces == 0)
-                snprintf(why, sizeof(why), "operation not permitted");
-        else
-                snprintf(why, sizeof(why), "%zu permission denied, %zu operation not permitted",
-                         n_acces, n_perm);
-        fprintf(stderr, PROG ": %zu process%s could not be read (%s)%s\n", n, n == 1 ? "" : "es",
-                why, geteuid() != 0 ? "; run as root to see them" : "");
+        for (size_t i = 0, l = 0; i < n; i++) {
+                if (s->unreadable[i].error != ETIMEDOUT) {
+                        n_denied++;
+                        continue;
+                }
+                if (n_stalled++ < 8 && l < sizeof(stalled))
+                        l += (size_t) snprintf(stalled + l, sizeof(stalled) - l, "%s%d",
+                                               l ? "," : "; timed out: pid ",
+                                               (int) s->unreadable[i].pid);
+        }
+        fprintf(stderr, PROG ": %zu process%s could not be read (%s)%s%s%s\n", n,
+                n == 1 ? "" : "es", why,
+                n_denied > 0 && geteuid() != 0 ? "; run as root to see them" : "", stalled,
+                n_stalled > 8 ? ",..." : "");
 }
 
 static int run_once(bool clear) {
@@ -994,5 +1026,12 @@ int main(int argc, char *argv[]) {
         scols_init_debug(0);
         r = arg_watch > 0 ? watch() : run_once(false);
         free(arg_pids);
+        /* A /proc read we gave up on still waits in the kernel, killable but not stoppable: leave
+         * without the atexit handlers, one of which may be a leak checker that stops every
+         * thread first (and would wait as long as the process that stalled us). */
+        if (proc_reader_stuck() > 0) {
+                fflush(NULL);
+                _exit(r < 0 ? 1 : 0);
+        }
         return r < 0 ? 1 : 0;
 }

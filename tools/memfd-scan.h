@@ -9,9 +9,17 @@
  *
  * Guarantees: nothing is printed, nothing exits; functions return 0 or a
  * negative errno. A process that exits during the scan is skipped silently;
- * a process that may not be read (EACCES/EPERM) is recorded in
+ * a process that may not be read (EACCES/EPERM), or whose memory map stayed
+ * locked past the stall timeout (ETIMEDOUT), is recorded in
  * memfd_scan.unreadable with its errno, so a front end can say so once.
  * Every fd opened here is O_CLOEXEC and is closed before returning.
+ *
+ * Safe against hostile processes, run as root: a file counts as a memfd only
+ * when it lives on a mount the kernel keeps for memfds, and no other file is
+ * ever stat()ed or opened (a FUSE file named "memfd:x" would wait on its
+ * daemon); every /proc read that waits on a lock of the process it describes
+ * is bounded by the stall timeout. The scan may still take one stall timeout
+ * per such process.
  */
 
 #include <stdbool.h>
@@ -22,8 +30,7 @@
 typedef struct memfd_holder {
         pid_t pid;
         int fd;
-        int accmode;    /* O_RDONLY, O_WRONLY or O_RDWR, from fdinfo "flags:" */
-        unsigned flags; /* every fdinfo flag (octal in the file) */
+        int accmode; /* O_RDONLY, O_WRONLY, O_RDWR, or -1 (an O_PATH fd): from the fd link's mode */
 } memfd_holder;
 
 typedef struct memfd_mapper {
@@ -62,7 +69,7 @@ typedef struct memfd_process {
 
 typedef struct memfd_unreadable {
         pid_t pid;
-        int error; /* positive errno: EACCES or EPERM */
+        int error; /* positive errno: EACCES, EPERM, or ETIMEDOUT (maps stayed locked) */
 } memfd_unreadable;
 
 typedef struct memfd_scan {
@@ -83,10 +90,16 @@ typedef struct memfd_scan_opts {
         /* When set, find the process that holds the listening Unix socket
          * bound to this path (the manager), from /proc/net/unix. */
         const char *socket_path;
+        /* Give up on a process whose maps, smaps or map_files/ do not answer within this
+         * long (its locks are held); 0: MEMFD_SCAN_STALL_TIMEOUT_MS. */
+        unsigned stall_timeout_ms;
 } memfd_scan_opts;
 
+#define MEMFD_SCAN_STALL_TIMEOUT_MS 1000
+
 /* memfd_scan_run() - scan /proc. @o may be NULL. Return: 0, -ENOMEM, or -errno
- * when /proc itself cannot be read. */
+ * when /proc itself cannot be read or no memfd can be made (to learn where
+ * memfds live). */
 int memfd_scan_run(const memfd_scan_opts *o, memfd_scan **ret);
 
 /* memfd_scan_free() - Return: NULL. Accepts NULL. */

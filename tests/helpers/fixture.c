@@ -122,17 +122,27 @@ int fixture_manager_connect(lmm_manager *m, const peer_creds *creds) {
         else
                 r = lmm_manager_add_connection(m, sv[0], false);
         cr_assert_eq(r, 0, "the manager cannot serve the connection: %s", strerror(-r));
+        /* A refused peer's socket is closed on the closer: wait for it. */
+        for (int i = 0; i < 2000 && closer_pending(m->closer) > 0; i++)
+                usleep(1000);
         return sv[1];
 }
 
 void fixture_manager_pump(lmm_manager *m) {
-        /* The manager's epoll fd is readable while it has work. A peer that
-         * does not read its replies is not read either, so this ends. */
+        /* The manager's epoll fd is readable while it has work, and its
+         * closer busy while what the manager let go (a peer's socket among
+         * it) is not closed yet: done is when both are idle, so that a test
+         * sees a dropped connection closed. A peer that does not read its
+         * replies is not read either, so this ends. */
         for (int i = 0; i < 10000; i++) {
                 struct pollfd p = { .fd = lmm_manager_get_fd(m), .events = POLLIN };
+                bool closing = closer_pending(m->closer) > 0;
 
-                if (poll(&p, 1, 0) <= 0)
-                        return;
+                if (poll(&p, 1, closing ? 1 : 0) <= 0) {
+                        if (!closing)
+                                return;
+                        continue;
+                }
                 cr_assert_geq(lmm_manager_dispatch(m, 0), 0);
         }
         cr_assert_fail("the manager is never done");

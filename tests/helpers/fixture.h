@@ -70,5 +70,6 @@ lmm_manager *fixture_manager_new(const lmm_manager_opts *o);
  */
 int fixture_manager_connect(lmm_manager *m, const peer_creds *creds);
 
-/* fixture_manager_pump() - let @m handle what is pending until it has nothing left to do. */
+/* fixture_manager_pump() - let @m handle what is pending until it has nothing left to do,
+ * its closer included: a connection the manager dropped is closed when this returns. */
 void fixture_manager_pump(lmm_manager *m);

@@ -7,8 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +41,10 @@ static void sleep_ms(int ms) {
 }
 
 int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
+        return harness_lmmd_start_logged(h, args, -1);
+}
+
+int harness_lmmd_start_logged(harness_lmmd *h, const char *const *args, int log_fd) {
         const char *lmmd = harness_getenv("LMMD");
         const char *argv[64];
         size_t n = 0;
@@ -62,6 +69,8 @@ int harness_lmmd_start(harness_lmmd *h, const char *const *args) {
         if (h->pid == 0) {
                 /* lmmd holds none of the test runner's fds (a failed test must
                  * not keep meson waiting on a pipe), and dies with the test. */
+                if (log_fd >= 0 && dup2(log_fd, STDERR_FILENO) < 0)
+                        _exit(126);
                 close_range(3, ~0U, 0);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 execv(lmmd, (char *const *) argv);
@@ -289,4 +298,58 @@ int harness_run(const char *const *argv, const char *input, char *out, size_t si
         close(err_pipe[0]);
         waitpid(pid, &status, 0);
         return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int harness_tcp_sink(void) {
+        struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 4096;
+
+        if (fd < 0)
+                return -errno;
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) < 0 ||
+            bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(fd, 256) < 0) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int harness_lingering_socket(int sink, int linger_sec) {
+        static const char junk[4096];
+        struct sockaddr_in a;
+        socklen_t len = sizeof(a);
+        struct linger lg = { .l_onoff = 1, .l_linger = linger_sec };
+        int fd, small = 4096, queued = 0, r;
+
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (getsockname(sink, (struct sockaddr *) &a, &len) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) < 0 ||
+            connect(fd, (struct sockaddr *) &a, sizeof(a)) < 0 ||
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) < 0)
+                goto fail;
+        /* Fill the peer's window, then our send buffer, until nothing moves. */
+        for (int idle = 0; idle < 2;) {
+                if (send(fd, junk, sizeof(junk), MSG_DONTWAIT | MSG_NOSIGNAL) > 0) {
+                        idle = 0;
+                        continue;
+                }
+                if (errno != EAGAIN)
+                        goto fail;
+                idle++;
+                sleep_ms(2);
+        }
+        if (ioctl(fd, SIOCOUTQ, &queued) < 0)
+                goto fail;
+        if (queued == 0) { /* nothing to wait for: the close would not linger */
+                errno = EIO;
+                goto fail;
+        }
+        return fd;
+fail:
+        r = -errno;
+        close(fd);
+        return r;
 }

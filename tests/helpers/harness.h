@@ -21,6 +21,10 @@ typedef struct harness_lmmd {
  * arguments (NULL-terminated, may be NULL); waits until it accepts. Return: 0 or -errno. */
 int harness_lmmd_start(harness_lmmd *h, const char *const *args);
 
+/* harness_lmmd_start_logged() - harness_lmmd_start(), with lmmd's stderr going to @log_fd
+ * (borrowed; < 0: this process's stderr). */
+int harness_lmmd_start_logged(harness_lmmd *h, const char *const *args, int log_fd);
+
 /* harness_lmmd_stop() - SIGTERM, wait. Return: its exit status, or -1 if it died by a signal. */
 int harness_lmmd_stop(harness_lmmd *h);
 
@@ -53,3 +57,16 @@ const char *harness_getenv(const char *name);
  * @size, NUL-terminated) and stderr into @err. Return: exit status, -1 for a signal. */
 int harness_run(const char *const *argv, const char *input, char *out, size_t size, char *err,
                 size_t esize);
+
+/*
+ * The weapon of the stall tests: a TCP socket whose last close() waits out
+ * its linger time, in whichever thread drops the last reference.
+ * harness_tcp_sink() - a TCP listener on 127.0.0.1 that never accepts, with a
+ * small receive buffer that its pending connections inherit; closing it
+ * resets them all, which ends every linger at once. Return: the fd or -errno.
+ * harness_lingering_socket() - a socket connected to @sink with SO_LINGER set
+ * to @linger_sec and its send queue full toward a peer that never reads.
+ * Return: the fd or -errno.
+ */
+int harness_tcp_sink(void);
+int harness_lingering_socket(int sink, int linger_sec);

@@ -20,6 +20,12 @@
  *   PREFIX-huge     2 MiB on huge pages (MFD_HUGETLB), not mapped; only when
  *                   the kernel lets us make one
  *
+ * With "odd" as argv[2], also memfds whose names are not plain text, held,
+ * empty, unsealed and not mapped: PREFIX-bad\xff (not UTF-8), PREFIX-c1\xc2\x9b
+ * (U+009B, a C1 control), PREFIX-ctl\x01\n\x7f (C0 and DEL), PREFIX-bsx\x41
+ * (a literal backslash and "x41"), PREFIX-utf8-caf\xc3\xa9 (well-formed UTF-8);
+ * and the parent's command becomes "mkfds\xff\xc2\x9b".
+ *
  * Output, one fact per line, then "ready":
  *   pid PID
  *   child PID
@@ -27,6 +33,7 @@
  *   memfd NAME SIZE SEALS          SEALS as lmm_seals_to_string(), "none" for none
  *   map NAME START END PROT SHARING RSS   START/END in hex, RSS in bytes
  *   huge NAME
+ *   odd HEX                        an odd name, as hex bytes (with "odd")
  */
 
 #include <errno.h>
@@ -43,6 +50,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "wait-end.h"
 
 #define PAGE 4096
 
@@ -81,29 +90,6 @@ static void print_map(const char *name, void *p, size_t size, const char *prot, 
                rss);
 }
 
-/* Wait until stdin closes or SIGTERM/SIGINT. */
-static void wait_for_end(int sfd) {
-        struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
-                               { .fd = sfd, .events = POLLIN } };
-
-        for (;;) {
-                char buf[256];
-
-                if (poll(p, 2, -1) < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return;
-                }
-                if (p[1].revents)
-                        return;
-                if (p[0].revents) {
-                        ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-                        if (n <= 0)
-                                return;
-                }
-        }
-}
-
 static int child_main(int sock, int sfd) {
         char cbuf[CMSG_SPACE(sizeof(int))], b;
         struct iovec iov = { .iov_base = &b, .iov_len = 1 };
@@ -136,20 +122,37 @@ static int child_main(int sock, int sfd) {
         _exit(0);
 }
 
+/* The "odd" memfds, each held open; their names spelled out in hex on stdout. */
+static void make_odd(const char *prefix) {
+        static const char *const odd[] = { "bad\xff", "c1\xc2\x9b", "ctl\x01\n\x7f", "bsx\\x41",
+                                           "utf8-caf\xc3\xa9" };
+
+        for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+                char name[256];
+                int fd = make(prefix, odd[i], 0, 0, name, sizeof(name));
+
+                if (fd < 0) {
+                        errno = -fd;
+                        die("odd name");
+                }
+                printf("odd ");
+                for (const char *c = name; *c; c++)
+                        printf("%02x", (unsigned char) *c);
+                printf("\n");
+        }
+        if (prctl(PR_SET_NAME, "mkfds\xff\xc2\x9b") < 0)
+                die("PR_SET_NAME");
+}
+
 int main(int argc, char *argv[]) {
         const char *prefix = argc > 1 ? argv[1] : "mkfds";
         char name[256], rw_name[256];
         int sv[2], sfd, fd, fd_ro, child_fd, shared_fd;
-        sigset_t mask;
         pid_t child;
         char *p;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGTERM);
-        sigaddset(&mask, SIGINT);
-        sigprocmask(SIG_BLOCK, &mask, NULL);
-        sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+        sfd = end_signals();
         if (sfd < 0)
                 die("signalfd");
 
@@ -264,6 +267,8 @@ int main(int argc, char *argv[]) {
                 printf("fd %d %s %d rw\n", (int) getpid(), name, fd);
         }
 
+        if (argc > 2 && strcmp(argv[2], "odd") == 0)
+                make_odd(prefix);
         printf("ready\n");
         wait_for_end(sfd);
         close(sv[0]);

@@ -10,6 +10,19 @@
 
 #include <stdint.h>
 
+/*
+ * The bar an attack test holds the prober's p99 to: 50 ms, what the
+ * well-behaved client of a manager under attack must see. A sanitizer build
+ * runs the manager several times slower, so there the bar is what shows the
+ * manager still never waits on the attacker (a stall is whole seconds), not
+ * its speed.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PROBER_P99_MAX_USEC 250000
+#else
+#define PROBER_P99_MAX_USEC 50000
+#endif
+
 typedef struct prober prober;
 
 typedef struct prober_stats {

@@ -20,8 +20,8 @@
 
 static inline bool wire_block_eq(const wire_block *a, const wire_block *b) {
         return a->id == b->id && a->size == b->size && a->seals == b->seals &&
-               a->flags == b->flags && a->uid == b->uid && a->pid == b->pid && a->ino == b->ino &&
-               strcmp(a->name, b->name) == 0;
+               a->flags == b->flags && a->uid == b->uid && a->pid == b->pid && a->dev == b->dev &&
+               a->ino == b->ino && strcmp(a->name, b->name) == 0;
 }
 
 static inline bool wire_msg_eq(const wire_msg *a, const wire_msg *b) {
@@ -89,6 +89,7 @@ static inline void raw_block(raw_msg *r, const char *name, size_t n) {
         raw_u32(r, 0);    /* flags */
         raw_u32(r, 1000); /* uid */
         raw_u32(r, 42);   /* pid */
+        raw_u64(r, 33);   /* dev */
         raw_u64(r, 77);   /* ino */
         raw_str(r, name, n);
 }

@@ -85,6 +85,7 @@ static inline void wire_sample_block(wire_block *b, uint64_t *s, unsigned varian
                 .flags = (uint32_t) wire_sample_int(s, variant + 3),
                 .uid = (uint32_t) wire_sample_int(s, variant + 4),
                 .pid = (int32_t) wire_sample_int(s, variant),
+                .dev = wire_sample_int(s, variant + 3),
                 .ino = wire_sample_int(s, variant + 2),
         };
         wire_sample_name(b->name, s, variant);

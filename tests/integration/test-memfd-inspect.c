@@ -6,6 +6,7 @@
  */
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -27,6 +28,7 @@
 
 /* Whole-system runs on a busy machine print megabytes of JSON. */
 #define OUT_MAX (16 << 20)
+#define ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ------------------------------------------------------------ the fixture */
 
@@ -61,42 +63,82 @@ typedef struct fixture {
         size_t n_memfds;
         fx_map maps[16];
         size_t n_maps;
+        size_t n_odd; /* memfds with odd names ("odd") */
 } fixture;
+
+/* stallfs (tests/helpers/stallfs.c): a FUSE daemon that stops answering, and a process that
+ * holds its files under names that read like memfds. */
+typedef struct stallfs {
+        pid_t pid;     /* the holder */
+        pid_t stalled; /* the process stuck in exec, with "exec" */
+        int in_fd;     /* its stdin: closing it ends it all */
+} stallfs;
 
 /* What a test started, so that teardown stops it also after a failed assertion
  * (children inherit criterion's pipes and would keep the run waiting). */
 static fixture *running_fixture;
+static stallfs *running_stallfs;
 
-static void mkfds_start(fixture *f) {
-        const char *mkfds = harness_getenv("MKFDS");
-        int in[2], out[2];
+/* Start @argv with pipes for the standard streams asked for: *ret_in (its stdin, ours to write
+ * and close), *ret_out and *ret_err (its stdout and stderr, ours to read); NULL: inherited.
+ * Return: its pid. */
+static pid_t spawn(const char *const *argv, int *ret_in, int *ret_out, int *ret_err) {
+        int *ours[3] = { ret_in, ret_out, ret_err }, p[3][2];
+        pid_t pid;
+
+        for (int i = 0; i < 3; i++)
+                if (ours[i])
+                        cr_assert_eq(pipe2(p[i], O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                for (int i = 0; i < 3; i++)
+                        if (ours[i])
+                                dup2(p[i][i == 0 ? 0 : 1], i);
+                execv(argv[0], (char *const *) argv);
+                _exit(127);
+        }
+        for (int i = 0; i < 3; i++)
+                if (ours[i]) {
+                        close(p[i][i == 0 ? 0 : 1]);
+                        *ours[i] = p[i][i == 0 ? 1 : 0];
+                }
+        return pid;
+}
+
+/* Start a fixture program (mkfds, stallfs): *ret_pid, its stdin in *ret_in (closing it ends
+ * the program); return its stdout, which tells what it made (fixture_line()). */
+static FILE *fixture_spawn(const char *const *argv, pid_t *ret_pid, int *ret_in) {
+        int out;
+        FILE *o;
+
+        *ret_pid = spawn(argv, ret_in, &out, NULL);
+        o = fdopen(out, "re");
+        cr_assert(o);
+        return o;
+}
+
+/* The next line a fixture program tells, without its newline; false at "ready" or the end. */
+static bool fixture_line(FILE *o, char *line, size_t size) {
+        if (!fgets(line, (int) size, o))
+                return false;
+        line[strcspn(line, "\n")] = 0;
+        return strcmp(line, "ready") != 0;
+}
+
+/* Start mkfds; @extra: NULL, or "odd" for its memfds with names that are not plain text. */
+static void mkfds_start_mode(fixture *f, const char *extra) {
+        const char *argv[] = { harness_getenv("MKFDS"), f->prefix, extra, NULL };
         char line[512];
         FILE *o;
 
         memset(f, 0, sizeof(*f));
         snprintf(f->prefix, sizeof(f->prefix), "mkfds%d", (int) getpid());
-        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
-        cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-        f->pid = fork();
-        cr_assert_geq(f->pid, 0);
-        if (f->pid == 0) {
-                dup2(in[0], 0);
-                dup2(out[1], 1);
-                execl(mkfds, mkfds, f->prefix, (char *) NULL);
-                _exit(127);
-        }
-        close(in[0]);
-        close(out[1]);
-        f->in_fd = in[1];
+        o = fixture_spawn(argv, &f->pid, &f->in_fd);
         running_fixture = f;
-        o = fdopen(out[0], "re");
-        cr_assert(o);
-        while (fgets(line, sizeof(line), o)) {
+        while (fixture_line(o, line, sizeof(line))) {
                 int pid;
 
-                line[strcspn(line, "\n")] = 0;
-                if (strcmp(line, "ready") == 0)
-                        break;
                 if (sscanf(line, "pid %d", &pid) == 1)
                         cr_assert_eq(pid, f->pid);
                 else if (sscanf(line, "child %d", &pid) == 1)
@@ -120,9 +162,15 @@ static void mkfds_start(fixture *f) {
                                      6);
                 } else if (strncmp(line, "huge ", 5) == 0)
                         f->huge = true;
+                else if (strncmp(line, "odd ", 4) == 0)
+                        f->n_odd++;
         }
         fclose(o);
         cr_assert(f->child > 0, "mkfds did not get ready");
+}
+
+static void mkfds_start(fixture *f) {
+        mkfds_start_mode(f, NULL);
 }
 
 static void mkfds_stop(fixture *f) {
@@ -164,6 +212,11 @@ static void teardown(void) {
                 waitpid(running_fixture->pid, NULL, 0);
         }
         fixture_lmmd_stop();
+        if (running_stallfs) {
+                /* It kills its FUSE daemon and reaps everything it started. */
+                kill(running_stallfs->pid, SIGTERM);
+                waitpid(running_stallfs->pid, NULL, 0);
+        }
         free(out_buf);
         free(err_buf);
 }
@@ -551,6 +604,82 @@ Test(memfd_inspect, agrees_with_lsfd) {
         mkfds_stop(&f);
 }
 
+/* ------------------------------------------------------- names that are not text */
+
+/* @json must be valid JSON in strictly valid UTF-8, by python3's decoder and json module. */
+static void expect_strict_json(const char *json) {
+        static const char *const python[] = {
+                "/usr/bin/python3", "-c",
+                "import json, sys; json.loads(sys.stdin.buffer.read().decode('utf-8', 'strict'))",
+                NULL
+        };
+        char err[4096];
+        int r;
+
+        cr_assert_eq(access(python[0], X_OK), 0, "python3 is not installed (tools/deps.sh)");
+        r = harness_run(python, json, NULL, 0, err, sizeof(err));
+        cr_assert_eq(r, 0, "not strict UTF-8 JSON (%d): %s\n%.4000s", r, err, json);
+}
+
+/* Memfd names and a command with bytes that are not UTF-8 and with control characters: every
+ * JSON view stays valid UTF-8, each name escaped by the documented rule, which is the table's. */
+Test(memfd_inspect, json_is_utf8_whatever_the_names) {
+        static const struct {
+                const char *escaped; /* after "PREFIX-"; mkfds.c has the raw names */
+                bool in_table;       /* the same in the table in any locale (ASCII) */
+        } names[] = {
+                { "bad\\xff", true },           { "c1\\xc2\\x9b", true },
+                { "ctl\\x01\\x0a\\x7f", true }, { "bsx\\x5cx41", true },
+                { "utf8-caf\xc3\xa9", false }, /* well-formed UTF-8 stays */
+        };
+        static const char *const views[] = { NULL, "--summary", "--tree", "--processes" };
+        char pid[32];
+        const mj *rows;
+        fixture f;
+        mj *doc;
+
+        mkfds_start_mode(&f, "odd");
+        cr_assert_eq(f.n_odd, ELEMENTS(names));
+        snprintf(pid, sizeof(pid), "%d", (int) f.pid);
+        for (size_t v = 0; v < ELEMENTS(views); v++) {
+                cr_assert_eq(inspect((const char *[]){ "--json", "--no-manager", "--pid", pid,
+                                                       views[v], NULL }),
+                             0, "%s", err_buf);
+                expect_strict_json(out_buf);
+        }
+
+        doc = inspect_json((const char *[]){ "--json", "--no-manager", "--pid", pid, NULL },
+                           "memfds", &rows);
+        for (size_t k = 0; k < ELEMENTS(names); k++) {
+                char want[160];
+                bool found = false;
+
+                snprintf(want, sizeof(want), "%s-%s", f.prefix, names[k].escaped);
+                for (size_t i = 0; i < rows->n && !found; i++) {
+                        found = strcmp(mj_str(rows->items[i], "name"), want) == 0;
+                        if (found)
+                                cr_assert_str_eq(mj_str(rows->items[i], "command"),
+                                                 "mkfds\\xff\\xc2\\x9b");
+                }
+                cr_assert(found, "no memfd named %s:\n%.4000s", want, out_buf);
+        }
+        mj_free(doc);
+
+        /* The table: the same text. */
+        cr_assert_eq(inspect((const char *[]){ "--no-manager", "--summary", "-o", "NAME", "--pid",
+                                               pid, NULL }),
+                     0);
+        for (size_t k = 0; k < ELEMENTS(names); k++) {
+                char want[160];
+
+                if (!names[k].in_table)
+                        continue;
+                snprintf(want, sizeof(want), "\n%s-%s", f.prefix, names[k].escaped);
+                cr_assert(strstr(out_buf, want), "%s not in the table:\n%s", want + 1, out_buf);
+        }
+        mkfds_stop(&f);
+}
+
 /* ------------------------------------------------------------ the manager */
 
 static const mj *find_block(const mj *rows, const char *block) {
@@ -710,6 +839,236 @@ Test(memfd_inspect, unreachable_manager_is_one_line) {
                           (count_lines(err_buf) == 2 && strstr(err_buf, "could not be read")),
                   "%s", err_buf);
         mj_free(doc);
+}
+
+/* ------------------------------------------------------- a hostile system */
+
+static void stallfs_stop(stallfs *sf) {
+        if (sf->pid <= 0)
+                return;
+        close(sf->in_fd);
+        running_stallfs = NULL;
+        /* It kills its daemon first, which aborts the connection: nothing waits after that. */
+        cr_assert_geq(harness_wait_exit(sf->pid, 10000), 0);
+        sf->pid = 0;
+}
+
+/* Start stallfs with @attacks (NULL-terminated); skip the test where FUSE cannot be mounted. */
+static void stallfs_start(stallfs *sf, const char *const *attacks) {
+        const char *argv[8] = { harness_getenv("STALLFS") };
+        char line[512] = "", skip[512] = "";
+        size_t n = 1;
+        FILE *o;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root, to mount a FUSE file system");
+        if (access("/dev/fuse", R_OK | W_OK) != 0)
+                cr_skip_test("no usable /dev/fuse: %s", strerror(errno));
+        memset(sf, 0, sizeof(*sf));
+        for (; *attacks && n < ELEMENTS(argv) - 1; attacks++)
+                argv[n++] = *attacks;
+        o = fixture_spawn(argv, &sf->pid, &sf->in_fd);
+        running_stallfs = sf;
+        while (fixture_line(o, line, sizeof(line))) {
+                int pid;
+
+                if (sscanf(line, "stalled %d", &pid) == 1)
+                        sf->stalled = pid;
+                else if (strncmp(line, "skip ", 5) == 0)
+                        snprintf(skip, sizeof(skip), "%s", line + 5);
+        }
+        fclose(o);
+        if (skip[0]) {
+                stallfs_stop(sf);
+                cr_skip_test("cannot mount FUSE here (%s)", skip);
+        }
+        cr_assert(strcmp(line, "ready") == 0, "stallfs did not get ready");
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Run memfd-inspect like inspect(), but kill it when it has not finished after @timeout_ms.
+ * Return: its exit status, -1 for a signal, -2 when it had to be killed; *ret_ms how long. */
+static int inspect_within(const char *const *args, int timeout_ms, long long *ret_ms) {
+        const char *argv[32] = { harness_getenv("MEMFD_INSPECT") };
+        int out, err, status;
+        struct pollfd p[2];
+        size_t n = 1, len[2] = {};
+        char *buf[2] = { out_buf, err_buf };
+        long long start = now_ms();
+        bool hung = false;
+        pid_t pid;
+
+        for (; *args && n < 31; args++)
+                argv[n++] = *args;
+        pid = spawn(argv, NULL, &out, &err);
+        p[0] = (struct pollfd){ .fd = out, .events = POLLIN };
+        p[1] = (struct pollfd){ .fd = err, .events = POLLIN };
+        while (p[0].fd >= 0 || p[1].fd >= 0) {
+                long long left = start + timeout_ms - now_ms();
+
+                if (left <= 0) {
+                        hung = true;
+                        break;
+                }
+                if (poll(p, 2, (int) left) < 0)
+                        cr_assert_eq(errno, EINTR);
+                for (int i = 0; i < 2; i++) {
+                        ssize_t k;
+
+                        if (p[i].fd < 0 || !p[i].revents)
+                                continue;
+                        k = read(p[i].fd, buf[i] + len[i], OUT_MAX - 1 - len[i]);
+                        if (k <= 0) {
+                                close(p[i].fd);
+                                p[i].fd = -1;
+                        } else
+                                len[i] += (size_t) k;
+                }
+        }
+        for (int i = 0; i < 2; i++) {
+                buf[i][len[i]] = 0;
+                if (p[i].fd >= 0)
+                        close(p[i].fd);
+        }
+        if (hung) {
+                kill(pid, SIGKILL);
+                /* A FUSE request the daemon already read is waited out even by SIGKILL: end the
+                 * attack (stallfs aborts its connection) before reaping. */
+                if (running_stallfs)
+                        stallfs_stop(running_stallfs);
+        }
+        cr_assert_eq(waitpid(pid, &status, 0), pid);
+        *ret_ms = now_ms() - start;
+        if (hung)
+                return -2;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Whether @pid has a link in fd/ that reads @target. */
+static bool holds_link(pid_t pid, const char *target) {
+        for (int fd = 0; fd < 64; fd++) {
+                char path[64], link[256];
+                ssize_t k;
+
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd);
+                k = readlink(path, link, sizeof(link) - 1);
+                if (k > 0 && (link[k] = 0, strcmp(link, target) == 0))
+                        return true;
+        }
+        return false;
+}
+
+/* Whether @pid's maps names @path. */
+static bool maps_path(pid_t pid, const char *path) {
+        char file[64], line[512];
+        bool found = false;
+        FILE *f;
+
+        snprintf(file, sizeof(file), "/proc/%d/maps", (int) pid);
+        f = fopen(file, "re");
+        cr_assert(f);
+        while (!found && fgets(line, sizeof(line), f))
+                found = strstr(line, path) != NULL;
+        fclose(f);
+        return found;
+}
+
+static bool has_attack(const char *const *attacks, const char *a) {
+        for (; *attacks; attacks++)
+                if (strcmp(*attacks, a) == 0)
+                        return true;
+        return false;
+}
+
+/*
+ * memfd-inspect, as root, among processes that lay out @attacks: it must be done within @max_ms,
+ * list every memfd of the mkfds fixture and nothing of stallfs's. @whole_system: scan every
+ * process (other stalled processes on the machine, such as another test's, each cost a stall
+ * timeout too), else only the fixture's and stallfs's.
+ */
+static void expect_unharmed(const char *const *attacks, bool whole_system, long long max_ms) {
+        char pids[128];
+        long long ms;
+        const mj *rows;
+        size_t n_fixture = 0;
+        stallfs sf;
+        fixture f;
+        mj *doc;
+        int r;
+
+        stallfs_start(&sf, attacks);
+        /* The attacks are real: the names read like memfds'. */
+        if (has_attack(attacks, "fd"))
+                cr_assert(holds_link(sf.pid, "/memfd:evil"));
+        if (has_attack(attacks, "map"))
+                cr_assert(maps_path(sf.pid, "/memfd:mapped"));
+        mkfds_start(&f);
+        snprintf(pids, sizeof(pids), "%d,%d,%d", (int) f.pid, (int) f.child, (int) sf.pid);
+        if (sf.stalled > 0)
+                snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), ",%d", (int) sf.stalled);
+
+        r = inspect_within(
+                whole_system ? (const char *[]){ "--json", "--no-manager", NULL }
+                             : (const char *[]){ "--json", "--no-manager", "--pid", pids, NULL },
+                30000, &ms);
+        cr_assert_neq(r, -2, "memfd-inspect hung: killed after %lld ms", ms);
+        cr_assert_eq(r, 0, "memfd-inspect failed (%d): %s", r, err_buf);
+        cr_assert_lt(ms, max_ms, "memfd-inspect took %lld ms", ms);
+
+        doc = mj_parse(out_buf);
+        cr_assert(doc, "memfd-inspect printed no valid JSON:\n%.4000s", out_buf);
+        rows = mj_get(doc, "memfds");
+        cr_assert(rows && rows->type == MJ_ARRAY);
+        for (size_t i = 0; i < rows->n; i++) {
+                const mj *row = rows->items[i];
+                const char *name = mj_str(row, "name");
+                long long pid = mj_int(row, "pid");
+
+                cr_assert(pid != sf.pid && strcmp(name, "evil") != 0 && strcmp(name, "mapped") != 0,
+                          "stallfs's file is listed: pid %lld, %s", pid, name);
+                if (pid != f.pid && pid != f.child)
+                        continue;
+                check_memfd_fields(&f, row);
+                n_fixture++;
+        }
+        cr_assert_eq(n_fixture, f.n_fds + f.n_maps, "%.4000s", out_buf);
+        mj_free(doc);
+
+        if (sf.stalled > 0) {
+                char want[64];
+
+                snprintf(want, sizeof(want), "timed out: pid %d", (int) sf.stalled);
+                cr_assert(strstr(err_buf, want), "%s", err_buf);
+        }
+        mkfds_stop(&f);
+        stallfs_stop(&sf);
+}
+
+/* stat() on the fd's link would wait for ever on the daemon's GETATTR. */
+Test(memfd_inspect, fuse_file_named_like_a_memfd) {
+        expect_unharmed((const char *[]){ "fd", NULL }, false, 3000);
+}
+
+/* The same through maps and map_files/. */
+Test(memfd_inspect, fuse_mapping_named_like_a_memfd) {
+        expect_unharmed((const char *[]){ "map", NULL }, false, 3000);
+}
+
+/* A process stuck in exec holds its exec_update_lock, which its fd links and maps wait on: one
+ * stall timeout (1 s) for it, then on with the rest. */
+Test(memfd_inspect, process_stuck_in_exec) {
+        expect_unharmed((const char *[]){ "exec", NULL }, false, 5000);
+}
+
+/* All at once, and every process on the system scanned, as an administrator would. */
+Test(memfd_inspect, hostile_system) {
+        expect_unharmed((const char *[]){ "fd", "map", "exec", NULL }, true, 10000);
 }
 
 /* -------------------------------------------------------------- options */

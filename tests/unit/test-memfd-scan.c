@@ -7,8 +7,13 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -67,8 +72,8 @@ Test(memfd_scan, finds_own_memfd) {
         const memfd_entry *e;
         const memfd_process *p;
         struct stat st;
-        char *addr;
-        int fd, before;
+        char *addr, path[64];
+        int fd, fd_ro, fd_wo, fd_path, before;
         pid_t self = getpid();
 
         fd = memfd_create("scan-self", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -79,6 +84,12 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_neq(addr, MAP_FAILED);
         addr[4096] = 1; /* one page resident */
         cr_assert_eq(fstat(fd, &st), 0);
+        /* More holders, one per access mode. */
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        fd_ro = open(path, O_RDONLY | O_CLOEXEC);
+        fd_wo = open(path, O_WRONLY | O_CLOEXEC);
+        fd_path = open(path, O_PATH | O_CLOEXEC);
+        cr_assert(fd_ro >= 0 && fd_wo >= 0 && fd_path >= 0);
 
         before = harness_count_fds(0);
         cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &self, .n_pids = 1 }, &s), 0);
@@ -93,11 +104,18 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(e->size, 3 * 4096);
         cr_assert_eq(e->seals, F_SEAL_SHRINK);
         cr_assert(!e->hugetlb);
-        cr_assert_eq(e->n_holders, 1);
-        cr_assert_eq(e->holders[0].pid, self);
-        cr_assert_eq(e->holders[0].fd, fd);
-        cr_assert_eq(e->holders[0].accmode, O_RDWR);
-        cr_assert(e->holders[0].flags & O_CLOEXEC);
+        cr_assert_eq(e->n_holders, 4);
+        for (size_t i = 0; i < e->n_holders; i++) {
+                const memfd_holder *h = &e->holders[i];
+                int want = h->fd == fd      ? O_RDWR
+                           : h->fd == fd_ro ? O_RDONLY
+                           : h->fd == fd_wo ? O_WRONLY
+                                            : -1;
+
+                cr_assert_eq(h->pid, self);
+                cr_assert(h->fd == fd || h->fd == fd_ro || h->fd == fd_wo || h->fd == fd_path);
+                cr_assert_eq(h->accmode, want, "fd %d: mode %d, not %d", h->fd, h->accmode, want);
+        }
         cr_assert_eq(e->n_mappers, 1);
         cr_assert_eq(e->mappers[0].start, (uint64_t) (uintptr_t) addr);
         cr_assert_eq(e->mappers[0].end, (uint64_t) (uintptr_t) addr + 3 * 4096);
@@ -125,6 +143,9 @@ Test(memfd_scan, finds_own_memfd) {
         cr_assert_eq(harness_count_fds(0), before);
 
         munmap(addr, 3 * 4096);
+        close(fd_path);
+        close(fd_wo);
+        close(fd_ro);
         close(fd);
 }
 
@@ -140,4 +161,83 @@ Test(memfd_scan, gone_process_is_no_error) {
         cr_assert_eq(s->n_unreadable, 0);
         cr_assert_eq(s->n_entries, 0);
         memfd_scan_free(s);
+}
+
+/* A file named like a memfd on any other mount is not one: here a tmpfs, mounted in a mount
+ * namespace of the child's own and detached, so that its links read "/memfd:impostor" exactly.
+ * Neither the fd nor the mapping is listed; the child's real memfd is. */
+Test(memfd_scan, impostor_is_not_a_memfd) {
+        char dir[] = "/tmp/memfd-scan-XXXXXX", link[64], target[256];
+        int ready[2], hold[2];
+        memfd_scan *s = NULL;
+        ssize_t n;
+        pid_t pid;
+        char c;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to mount a tmpfs");
+        cr_assert(mkdtemp(dir));
+        cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(hold, O_CLOEXEC), 0);
+        pid = fork();
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                char path[128];
+                void *p;
+                int fd, mapped;
+
+                prctl(PR_SET_PDEATHSIG, SIGKILL);
+                close(ready[0]);
+                close(hold[1]);
+                if (unshare(CLONE_NEWNS) < 0 ||
+                    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", dir, "tmpfs", 0, "size=1m") < 0) {
+                        (void) !write(ready[1], "S", 1);
+                        _exit(0);
+                }
+                snprintf(path, sizeof(path), "%s/memfd:impostor", dir);
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                snprintf(path, sizeof(path), "%s/memfd:mapped-impostor", dir);
+                mapped = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+                if (fd < 0 || mapped < 0 || ftruncate(mapped, 4096) < 0 ||
+                    memfd_create("real", MFD_CLOEXEC) < 0)
+                        _exit(1);
+                p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mapped, 0);
+                if (p == MAP_FAILED || umount2(dir, MNT_DETACH) < 0)
+                        _exit(1);
+                close(mapped);
+                (void) !write(ready[1], "R", 1);
+                (void) !read(hold[0], &c, 1);
+                _exit(0);
+        }
+        close(ready[1]);
+        close(hold[0]);
+        cr_assert_eq(read(ready[0], &c, 1), 1);
+        if (c == 'S') {
+                waitpid(pid, NULL, 0);
+                rmdir(dir);
+                cr_skip_test("cannot mount a tmpfs in a mount namespace here");
+        }
+
+        /* The test means something only if the link reads like a memfd's. */
+        for (int fd = 3; fd < 16; fd++) {
+                snprintf(link, sizeof(link), "/proc/%d/fd/%d", (int) pid, fd);
+                n = readlink(link, target, sizeof(target) - 1);
+                if (n > 0 && (target[n] = 0, strcmp(target, "/memfd:impostor") == 0))
+                        break;
+                target[0] = 0;
+        }
+        cr_assert_str_eq(target, "/memfd:impostor");
+
+        cr_assert_eq(memfd_scan_run(&(memfd_scan_opts){ .pids = &pid, .n_pids = 1 }, &s), 0);
+        cr_assert_eq(s->n_entries, 1, "%zu memfds", s->n_entries);
+        cr_assert_str_eq(s->entries[0].name, "real");
+        cr_assert_eq(s->entries[0].n_holders, 1);
+        cr_assert_eq(s->entries[0].n_mappers, 0);
+        memfd_scan_free(s);
+
+        close(hold[1]);
+        close(ready[0]);
+        waitpid(pid, NULL, 0);
+        cr_assert_eq(rmdir(dir), 0);
 }

@@ -24,28 +24,9 @@ static void pair(int sv[2]) {
         cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0, "%m");
 }
 
-/* Send @len bytes with @n fds through raw sendmsg(), bypassing transport_send()'s cap. */
+/* Send @len bytes with @n fds, past transport_send()'s cap. */
 static void send_raw(int sock, const void *buf, size_t len, const int *fds, size_t n) {
-        union {
-                struct cmsghdr h;
-                uint8_t b[CMSG_SPACE(sizeof(int) * 8)];
-        } control = {};
-        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
-        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-        cr_assert_leq(n, 8);
-        if (n) {
-                struct cmsghdr *c;
-
-                mh.msg_control = control.b;
-                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-                c = CMSG_FIRSTHDR(&mh);
-                c->cmsg_level = SOL_SOCKET;
-                c->cmsg_type = SCM_RIGHTS;
-                c->cmsg_len = CMSG_LEN(sizeof(int) * n);
-                memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
-        }
-        cr_assert_eq(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t) len, "%m");
+        cr_assert_eq(transport_send_raw(sock, buf, len, fds, n, false), 0);
 }
 
 /* The next message on @sock is refused as bad control data (-EBADMSG), and every fd that came

@@ -13,8 +13,10 @@
 static user_registry reg;
 
 static void setup(void) {
-        user_registry_init(&reg,
-                           &(user_limits){ .max_bytes = 1000, .max_blocks = 2, .max_conns = 1 });
+        user_registry_init(&reg, &(user_limits){ .max_bytes = 1000,
+                                                 .max_blocks = 2,
+                                                 .max_conns = 1,
+                                                 .max_closing = 2 });
 }
 
 static void teardown(void) {
@@ -51,8 +53,9 @@ Test(user, limits_refuse_at_the_edge_and_change_nothing) {
         cr_assert_eq(u->n_blocks, 1);
         cr_assert_eq(u->n_bytes, 400);
         user_charge_release(&c2);
+        cr_assert_eq(reg.n, 1);
         user_charge_release(&conn);
-        cr_assert_eq(u->n_blocks + u->n_bytes + u->n_conns, 0);
+        cr_assert_eq(reg.n, 0, "a record that holds nothing is freed");
 }
 
 Test(user, overflowing_sizes_are_refused) {
@@ -61,6 +64,43 @@ Test(user, overflowing_sizes_are_refused) {
 
         cr_assert_eq(user_check(&reg, u, 1, UINT64_MAX, 0), QUOTA_BYTES);
         cr_assert_eq(user_charge_apply(&reg, &c, u, UINT64_MAX, 0, 0), QUOTA_BLOCKS);
+}
+
+/* Fds waiting to be closed are the manager's already: charged past the
+ * limit, which then says "no more" until they are closed. */
+Test(user, pending_closes_are_charged_past_the_limit) {
+        user *u = user_registry_get(&reg, 5);
+        user_charge c[3] = {};
+
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_NONE);
+        for (int i = 0; i < 3; i++)
+                user_charge_closing(&c[i], u, 1);
+        cr_assert_eq(u->n_closing, 3);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_CLOSES);
+        cr_assert_str_eq(quota_to_string(QUOTA_CLOSES), "pending closes");
+        user_charge_release(&c[0]);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_CLOSES);
+        user_charge_release(&c[1]);
+        cr_assert_eq(user_check_closing(&reg, u), QUOTA_NONE);
+        user_charge_release(&c[2]);
+        user_charge_release(&c[2]);
+        cr_assert_eq(u->n_closing, 0);
+}
+
+Test(user, records_of_uids_that_come_and_go_do_not_pile_up) {
+        /* A uid refused at connect takes a record and never a charge; one
+         * that connected and left released its charges. Neither stays. */
+        for (uid_t uid = 1; uid <= 100000; uid++) {
+                user *u = user_registry_get(&reg, uid);
+                user_charge c = {};
+
+                cr_assert_not_null(u);
+                if (uid % 2 == 0) {
+                        cr_assert_eq(user_charge_apply(&reg, &c, u, 0, 0, 1), QUOTA_NONE);
+                        user_charge_release(&c);
+                }
+        }
+        cr_assert_leq(reg.n, 1024, "%zu records kept for uids long gone", reg.n);
 }
 
 Test(user, a_charge_left_behind_is_caught, .signal = SIGABRT) {

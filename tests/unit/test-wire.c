@@ -115,7 +115,7 @@ Test(wire, roundtrip_replies_by_hand) {
                 case WIRE_ADOPT:
                 case WIRE_STAT:
                         m.block = b;
-                        cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 42 + 6);
+                        cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 50 + 6);
                         break;
                 case WIRE_LIST:
                         cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE + 8 + 2);
@@ -163,7 +163,7 @@ Test(wire, roundtrip_list_0_1_max) {
 /* The layout docs/protocol.md gives, checked against fixed bytes. */
 Test(wire, golden_bytes) {
         static const uint8_t create[] = {
-                0x01, 0x00,                                     /* version 1 */
+                0x02, 0x00,                                     /* version 2 */
                 0x01, 0x00,                                     /* type CREATE */
                 0x78, 0x56, 0x34, 0x12,                         /* serial 0x12345678 */
                 0x10, 0x00, 0x00, 0x00,                         /* body: 16 bytes */
@@ -172,7 +172,7 @@ Test(wire, golden_bytes) {
                 0x02, 0x00, 'a',  'b',                          /* name "ab" */
         };
         static const uint8_t error[] = {
-                0x01, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
+                0x02, 0x00, 0xff, 0xff, 0x02, 0x00, 0x00, 0x00,
                 0x0a, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, /* ENOENT */
                 0x04, 0x00, 'g',  'o',  'n',  'e',
         };
@@ -257,7 +257,7 @@ Test(wire, rejects_oversized) {
 }
 
 Test(wire, rejects_wrong_version) {
-        static const uint16_t versions[] = { 0, 2, 3, 0x100, 0xffff };
+        static const uint16_t versions[] = { 0, 1, 3, 0x100, 0xffff };
         raw_msg r;
         wire_msg d;
 
@@ -545,7 +545,7 @@ Test(wire, rejects_list_count_larger_than_body) {
         /* and WIRE_LIST_MAX of them are fine */
         r->b[WIRE_HEADER_SIZE + 8] = (uint8_t) WIRE_LIST_MAX;
         r->b[WIRE_HEADER_SIZE + 9] = (uint8_t) (WIRE_LIST_MAX >> 8);
-        r->n -= 43;
+        r->n -= 51;
         raw_fix(r);
         cr_assert_eq(decode_raw(r), 0);
 
