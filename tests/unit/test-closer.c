@@ -21,11 +21,22 @@
 #include "util.h"
 
 static user_registry reg;
+
+/* hold() - keep @u's record alive while a test looks at it: a record that
+ * holds nothing is freed (user.c). */
+static user *hold(uid_t uid, user_charge *keep) {
+        user *u = user_registry_get(&reg, uid);
+
+        cr_assert_not_null(u);
+        cr_assert_eq(user_charge_apply(&reg, keep, u, 0, 0, 1), QUOTA_NONE);
+        return u;
+}
+
 static closer *cl;
 static int sink = -EBADF;
 
 static void setup(void) {
-        user_registry_init(&reg, &(user_limits){ .max_closing = 1000 });
+        user_registry_init(&reg, &(user_limits){ .max_conns = 10, .max_closing = 1000 });
         cr_assert_eq(closer_new(&cl), 0);
         sink = harness_tcp_sink();
         cr_assert_geq(sink, 0, "no TCP sink on 127.0.0.1: %s", strerror(-sink));
@@ -77,7 +88,8 @@ static void settle(unsigned left) {
 }
 
 Test(closer, closes_off_this_thread_and_gives_charges_back) {
-        user *u = user_registry_get(&reg, 1000);
+        user_charge keep = {};
+        user *u = hold(1000, &keep);
         int before = harness_count_fds(0);
         uint64_t t = now_usec();
         struct pollfd p = { .fd = closer_get_fd(cl), .events = POLLIN };
@@ -94,6 +106,7 @@ Test(closer, closes_off_this_thread_and_gives_charges_back) {
         cr_assert_eq(poll(&p, 1, 2000), 1, "the closer says when closes are done");
         settle(0);
         cr_assert_eq(u->n_closing, 0);
+        user_charge_release(&keep);
 }
 
 /* Wedged workers hold no fd; the supervisor starts others, and the fds behind go on. */
@@ -111,7 +124,8 @@ Test(closer, closes_go_on_behind_wedged_ones) {
 /* A user's closes use a few workers at most: the rest of theirs wait, counted
  * against them, and other users' closes go on. */
 Test(closer, one_user_cannot_wedge_the_pool) {
-        user *a = user_registry_get(&reg, 1000), *b = user_registry_get(&reg, 2000);
+        user_charge keep_a = {}, keep_b = {};
+        user *a = hold(1000, &keep_a), *b = hold(2000, &keep_b);
         int threads = count_threads();
         enum { MANY = 12 };
 
@@ -129,12 +143,15 @@ Test(closer, one_user_cannot_wedge_the_pool) {
         sink = safe_close(sink);
         settle(0);
         cr_assert_eq(a->n_closing, 0);
+        user_charge_release(&keep_a);
+        user_charge_release(&keep_b);
 }
 
 /* Freed with closes wedged, the closer gives every charge back at once; its
  * threads finish the closes later, and the last one frees it. */
 Test(closer, free_gives_every_charge_back) {
-        user *u = user_registry_get(&reg, 1000);
+        user_charge keep = {};
+        user *u = hold(1000, &keep);
 
         for (int i = 0; i < 6; i++)
                 dispose(lingering(5), u);
@@ -142,4 +159,5 @@ Test(closer, free_gives_every_charge_back) {
         cr_assert_gt(u->n_closing, 0);
         cl = closer_free(cl);
         cr_assert_eq(u->n_closing, 0);
+        user_charge_release(&keep);
 }
