@@ -156,6 +156,7 @@ bool utf8_is_valid(const void *p, size_t len);
 
 /* now_nsec(), now_usec() - CLOCK_MONOTONIC in nanoseconds, in microseconds. */
 uint64_t now_nsec(void);
+uint64_t now_usec(void);
 
 /*
  * getpid_cached() - getpid(), without a syscall after the first call (a
@@ -165,7 +166,6 @@ uint64_t now_nsec(void);
  * child made by a raw clone() syscall, which runs no atfork handlers, would not.
  */
 pid_t getpid_cached(void);
-uint64_t now_usec(void);
 
 /* random_bytes() - fill @p with bytes from the kernel's random pool, never blocking (hash keys, not secrets). */
 void random_bytes(void *p, size_t n);
