@@ -8,7 +8,7 @@ set xlabel "live blocks in the manager"
 set ylabel "µs (median, dashed: p99)"
 set format y "%g"
 set grid
-set key top left
+set key bottom right
 set datafile missing "NaN"
 plot data using 1:2 with linespoints lw 3 pt 7 ps 1.2 lc rgb "#1f77b4" title "lmm unnamed", \
      data using 1:4 with linespoints lw 1 pt 4 ps 1.6 lc rgb "#2ca02c" title "lmm named", \
