@@ -34,6 +34,9 @@
 
 #define BLOCK 4096
 #define WINDOW 64 /* pipelined creates in flight */
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
 
 typedef struct config {
         bool quick, json;
@@ -832,26 +835,52 @@ static void bench_memory(const config *cfg) {
 
 /* ---------------------------------------------------------------- the table's rows */
 
+/* The rows whose labels do not depend on the configuration, in print order within each section. */
+static const struct {
+        const char *section, *key, *label, *unit;
+} fixed_rows[] = {
+        { "create", "floor", "bare floor: forked peer sends a sealed memfd; map+touch", "us" },
+        { "create", "named", "lmm named create + map + touch", "us" },
+        { "create", "unnamed", "lmm unnamed create + map + touch", "us" },
+        { "create", "open", "lmm open by name + map + touch", "us" },
+        { "create", "python", "Python smm.SharedMemory(size=4096) + touch", "us" },
+        { "create", "shm_open", "POSIX shm_open+ftruncate+mmap+touch, one process", "us" },
+        { "create", "memfd", "memfd_create+seal+mmap+touch, one process", "us" },
+        { "create", "syscall", "one syscall that does nothing (getppid)", "us" },
+        { "ratio", "named", "lmm named create / floor", "x" },
+        { "ratio", "unnamed", "lmm unnamed create / floor", "x" },
+        { "ratio", "open", "lmm open / floor", "x" },
+        { "ratio", "python", "Python create / lmm unnamed create", "x" },
+        /* What no manager process can beat: the most any design could gain on Python. */
+        { "ratio", "python_floor", "Python create / floor (the ceiling for the above)", "x" },
+        { "pipeline", "bare", "bare syscalls, one process: memfd+seal+sendmsg+recvmsg",
+          "blocks/s" },
+        { "pipeline", "lmm",
+          "lmm unnamed creates, " STRINGIFY(WINDOW) " in flight (asynchronous client)",
+          "blocks/s" },
+        { "pipeline", "ratio", "lmm / bare", "x" },
+        { "pipeline", "bare_cpu", "  bare: µs per create, all of it in one process", "us" },
+        { "pipeline", "manager_cpu", "  lmm: the manager's CPU µs per create", "us" },
+        { "pipeline", "client_cpu", "  lmm: the client's CPU µs per create", "us" },
+        { "list", "lmm_int_get", "lmm_list_get, int", "ns" },
+        { "list", "lmm_int_set", "lmm_list_set, int", "ns" },
+        { "list", "lmm_str64_get", "lmm_list_get, 64-byte str", "ns" },
+        { "list", "lmm_str64_set", "lmm_list_set, 64-byte str", "ns" },
+        { "list", "python_int_get", "Python ShareableList sl[i], int", "ns" },
+        { "list", "python_int_set", "Python ShareableList sl[i] = v, int", "ns" },
+        { "list", "python_str64_get", "Python ShareableList sl[i], 64-char str", "ns" },
+        { "list", "python_str64_set", "Python ShareableList sl[i] = v, 64-char str", "ns" },
+        { "memory", "block_kernel", "kernel, per live block (the memfd itself)", "bytes" },
+        { "memory", "conn_user", "manager, per idle connection (user space)", "bytes" },
+        { "memory", "conn_kernel", "kernel, per idle connection (both sockets, pidfd, epoll)",
+          "bytes" },
+        { "memory", "conn_total", "per idle connection, all told", "bytes" },
+};
+
 static void rows(const config *cfg) {
         char l[96];
 
-        table_row(&T, "create", "floor", "bare floor: forked peer sends a sealed memfd; map+touch",
-                  "us");
-        table_row(&T, "create", "named", "lmm named create + map + touch", "us");
-        table_row(&T, "create", "unnamed", "lmm unnamed create + map + touch", "us");
-        table_row(&T, "create", "open", "lmm open by name + map + touch", "us");
-        table_row(&T, "create", "python", "Python smm.SharedMemory(size=4096) + touch", "us");
-        table_row(&T, "create", "shm_open", "POSIX shm_open+ftruncate+mmap+touch, one process",
-                  "us");
-        table_row(&T, "create", "memfd", "memfd_create+seal+mmap+touch, one process", "us");
-        table_row(&T, "create", "syscall", "one syscall that does nothing (getppid)", "us");
-        table_row(&T, "ratio", "named", "lmm named create / floor", "x");
-        table_row(&T, "ratio", "unnamed", "lmm unnamed create / floor", "x");
-        table_row(&T, "ratio", "open", "lmm open / floor", "x");
-        table_row(&T, "ratio", "python", "Python create / lmm unnamed create", "x");
-        /* What no manager process can beat: the most any design could gain on Python. */
-        table_row(&T, "ratio", "python_floor", "Python create / floor (the ceiling for the above)",
-                  "x");
+        /* Rows print in the order they were made: those with a count in their label first. */
         snprintf(l, sizeof(l), "lmm shutdown, per block, %zu blocks", cfg->shutdown_small);
         table_row(&T, "shutdown", "lmm_small", l, "us");
         snprintf(l, sizeof(l), "Python shutdown, per block, %zu blocks", cfg->shutdown_small);
@@ -859,32 +888,11 @@ static void rows(const config *cfg) {
         snprintf(l, sizeof(l), "kernel: seal + last close of a memfd, one process, %zu",
                  cfg->max_blocks);
         table_row(&T, "shutdown", "kernel", l, "us");
-        table_row(&T, "pipeline", "bare", "bare syscalls, one process: memfd+seal+sendmsg+recvmsg",
-                  "blocks/s");
-        snprintf(l, sizeof(l), "lmm unnamed creates, %d in flight (asynchronous client)", WINDOW);
-        table_row(&T, "pipeline", "lmm", l, "blocks/s");
-        table_row(&T, "pipeline", "ratio", "lmm / bare", "x");
-        table_row(&T, "pipeline", "bare_cpu", "  bare: µs per create, all of it in one process",
-                  "us");
-        table_row(&T, "pipeline", "manager_cpu", "  lmm: the manager's CPU µs per create", "us");
-        table_row(&T, "pipeline", "client_cpu", "  lmm: the client's CPU µs per create", "us");
-        table_row(&T, "list", "lmm_int_get", "lmm_list_get, int", "ns");
-        table_row(&T, "list", "lmm_int_set", "lmm_list_set, int", "ns");
-        table_row(&T, "list", "lmm_str64_get", "lmm_list_get, 64-byte str", "ns");
-        table_row(&T, "list", "lmm_str64_set", "lmm_list_set, 64-byte str", "ns");
-        table_row(&T, "list", "python_int_get", "Python ShareableList sl[i], int", "ns");
-        table_row(&T, "list", "python_int_set", "Python ShareableList sl[i] = v, int", "ns");
-        table_row(&T, "list", "python_str64_get", "Python ShareableList sl[i], 64-char str", "ns");
-        table_row(&T, "list", "python_str64_set", "Python ShareableList sl[i] = v, 64-char str",
-                  "ns");
         snprintf(l, sizeof(l), "manager, per live block (user space), %zu blocks", cfg->max_blocks);
         table_row(&T, "memory", "block_user", l, "bytes");
-        table_row(&T, "memory", "block_kernel", "kernel, per live block (the memfd itself)",
-                  "bytes");
-        table_row(&T, "memory", "conn_user", "manager, per idle connection (user space)", "bytes");
-        table_row(&T, "memory", "conn_kernel",
-                  "kernel, per idle connection (both sockets, pidfd, epoll)", "bytes");
-        table_row(&T, "memory", "conn_total", "per idle connection, all told", "bytes");
+        for (size_t i = 0; i < ELEMENTSOF(fixed_rows); i++)
+                table_row(&T, fixed_rows[i].section, fixed_rows[i].key, fixed_rows[i].label,
+                          fixed_rows[i].unit);
 }
 
 static void ratio(const char *key, const char *num, const char *den, placement p) {
@@ -1004,52 +1012,28 @@ static void configure(config *cfg, uint64_t nofile_hard) {
 
         if (most > 100000)
                 most = 100000;
-        if (cfg->quick) {
-                *cfg = (config){ .quick = true,
-                                 .json = cfg->json,
-                                 .python_script = cfg->python_script,
-                                 .data_path = cfg->data_path,
-                                 .only = cfg->only,
-                                 .n_ops = 300,
-                                 .warmup = 30,
-                                 .batch = 30,
-                                 .py_ops = 150,
-                                 .py_warmup = 20,
-                                 .pipe_ops = 1000,
-                                 .pipe_rounds = 3,
-                                 .shutdown_small = 100,
-                                 .shutdown_rounds = 3,
-                                 .max_blocks = most < 1000 ? most : 1000,
-                                 .scale_ops = 100,
-                                 .list_batches = 50,
-                                 .list_batch = 1000,
-                                 .n_conns = 64 };
-                cfg->levels[0] = 100;
-                cfg->levels[1] = cfg->max_blocks;
-                cfg->n_levels = 2;
-                return;
-        }
-        *cfg = (config){ .json = cfg->json,
-                         .python_script = cfg->python_script,
-                         .data_path = cfg->data_path,
-                         .only = cfg->only,
-                         .n_ops = 4000,
-                         .warmup = 200,
-                         .batch = 50,
-                         .py_ops = 2000,
-                         .py_warmup = 50,
-                         .pipe_ops = 4000,
-                         .pipe_rounds = 7,
-                         .shutdown_small = 100,
-                         .shutdown_rounds = 7,
-                         .max_blocks = most,
-                         .scale_ops = 500,
-                         .list_batches = 1000,
-                         .list_batch = 1000,
-                         .n_conns = 256 };
-        for (size_t i = 0; i < ELEMENTSOF(full_levels) && full_levels[i] < most; i++)
-                cfg->levels[cfg->n_levels++] = full_levels[i];
-        cfg->levels[cfg->n_levels++] = most;
+                /* Each size for --quick and for the full run, side by side. */
+#define SIZE(field, q, f) cfg->field = cfg->quick ? (q) : (f)
+        SIZE(n_ops, 300, 4000);
+        SIZE(warmup, 30, 200);
+        SIZE(batch, 30, 50);
+        SIZE(py_ops, 150, 2000);
+        SIZE(py_warmup, 20, 50);
+        SIZE(pipe_ops, 1000, 4000);
+        SIZE(pipe_rounds, 3, 7);
+        SIZE(shutdown_small, 100, 100);
+        SIZE(shutdown_rounds, 3, 7);
+        SIZE(max_blocks, MIN(most, 1000), most);
+        SIZE(scale_ops, 100, 500);
+        SIZE(list_batches, 50, 1000);
+        SIZE(list_batch, 1000, 1000);
+        SIZE(n_conns, 64, 256);
+#undef SIZE
+        cfg->n_levels = 0;
+        for (size_t i = 0; i < ELEMENTSOF(full_levels) && full_levels[i] < cfg->max_blocks; i++)
+                if (!cfg->quick || i == 0)
+                        cfg->levels[cfg->n_levels++] = full_levels[i];
+        cfg->levels[cfg->n_levels++] = cfg->max_blocks;
 }
 
 static void usage(FILE *f) {
