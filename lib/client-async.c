@@ -35,6 +35,7 @@ struct async_call {
                 lmm_done_handler done;
         } handler;
         void *userdata;
+        int writable;            /* ASYNC_SEGMENT: the reply's fd is read-write */
         async_call *prev, *next; /* the client's list, for unref */
 };
 
@@ -61,7 +62,7 @@ static void async_complete(connection_call *call) {
         case ASYNC_SEGMENT:
                 if (r >= 0)
                         r = segment_new(TAKE_FD(call->reply_fd), call->reply.block.size,
-                                        call->reply.block.name, &s);
+                                        call->reply.block.name, a->writable, &s);
                 a->handler.segment(c, r, r < 0 ? NULL : s, a->userdata);
                 break;
         case ASYNC_STAT:
@@ -103,6 +104,7 @@ static int async_start(lmm_client *c, wire_msg *q, int fd, async_kind kind, void
         a->client = c;
         a->kind = kind;
         a->userdata = userdata;
+        a->writable = client_reply_writable(q);
         switch (kind) {
         case ASYNC_SEGMENT:
                 a->handler.segment = (lmm_segment_handler) handler;

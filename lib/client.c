@@ -58,7 +58,7 @@ int client_new_from_fd(int fd, lmm_client **ret) {
          * queue, so that asynchronous callers are never blocked. */
         connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
         c->n_ref = 1;
-        c->pid = getpid();
+        c->pid = getpid_cached();
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;
         *ret = c;
         return 0;
@@ -71,7 +71,7 @@ int client_enter(lmm_client *c) {
         c->last_error[0] = 0;
         /* A forked child shares the socket: its requests would interleave
          * with the parent's and take the parent's replies. */
-        if (c->pid != getpid())
+        if (c->pid != getpid_cached())
                 return -ECHILD;
         if (c->conn.fd < 0)
                 return -ESHUTDOWN;
@@ -185,8 +185,13 @@ int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool ma
         return 0;
 }
 
-static int segment_from_reply(const wire_msg *reply, int fd, lmm_segment **ret) {
-        return segment_new(fd, reply->block.size, reply->block.name, ret);
+/* segment_from_reply() - the block a reply to @q brought, with its fd (consumed). */
+static int segment_from_reply(const wire_msg *q, const wire_msg *reply, int fd, lmm_segment **ret) {
+        return segment_new(fd, reply->block.size, reply->block.name, client_reply_writable(q), ret);
+}
+
+int client_reply_writable(const wire_msg *q) {
+        return q->type != WIRE_OPEN || !(q->flags & LMM_OPEN_RDONLY);
 }
 
 _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret) {
@@ -208,7 +213,7 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, fd, ret);
+        return segment_from_reply(&q, &reply, fd, ret);
 }
 
 _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret) {
@@ -226,7 +231,7 @@ _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, l
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, fd, ret);
+        return segment_from_reply(&q, &reply, fd, ret);
 }
 
 _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t flags,
@@ -247,7 +252,7 @@ _public_ int lmm_segment_adopt(lmm_client *c, int fd, const char *name, uint32_t
         r = call(c, &q, fd, &reply, &rfd);
         if (r < 0)
                 return r;
-        return segment_from_reply(&reply, rfd, ret);
+        return segment_from_reply(&q, &reply, rfd, ret);
 }
 
 int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret) {

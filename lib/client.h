@@ -36,6 +36,12 @@ lmm_client *client_ref(lmm_client *c);
  */
 int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool may_be_null);
 
+/*
+ * client_reply_writable() - whether the fd in the reply to @q (CREATE, OPEN
+ * or ADOPT) is read-write: what the request asked for.
+ */
+int client_reply_writable(const wire_msg *q);
+
 /* client_named_request() - enter @c and make the request of @type for block @name in @ret. */
 int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret);
 

@@ -42,24 +42,17 @@ static request_error check_room(lmm_manager *m, peer *p, request *req, uint64_t 
 
 /*
  * block_insert() - register @fd (borrowed; the registry's on success) as a
- * block of @size bytes, and make the reply with a new fd for the creator.
+ * block of @size bytes, and make the reply, which carries that fd to the
+ * creator. @seals: the memfd's seals when nobody else holds it, so that
+ * they are known; -1 when a peer does, and they must be asked for.
  */
 static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd, uint64_t size,
-                                  uint32_t flags) {
-        _cleanup_close_ int handout = -EBADF;
+                                  uint32_t flags, int64_t seals) {
         registry_block *b;
         struct stat st;
         user *u;
         int r;
 
-        /* The creator, who owns the block, shares the manager's open file
-         * description: a dup, not a reopen through /proc, which costs a path
-         * walk per create. Every other holder gets a description of its own
-         * (OPEN). Nothing the creator can do to a shared description (an
-         * offset, O_APPEND, a lock) touches what the manager does with it. */
-        handout = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (handout < 0)
-                return request_fail(req, negative_errno(), "cannot make an fd for it");
         if (fstat(fd, &st) < 0)
                 return request_fail(req, negative_errno(), NULL);
         u = user_registry_get(&m->users, p->creds.uid);
@@ -90,8 +83,18 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
                 free(b);
                 return r == -EEXIST ? REQUEST_E_NAME_IN_USE : REQUEST_E_NO_MEMORY;
         }
-        block_to_wire(b, &req->reply.block);
-        req->reply_fd = TAKE_FD(handout);
+        if (seals >= 0)
+                block_to_wire_seals(b, (uint32_t) seals, &req->reply.block);
+        else
+                block_to_wire(b, &req->reply.block);
+        /* The creator, who owns the block, shares the manager's open file
+         * description: the registry's fd itself goes out (the kernel takes a
+         * reference of its own for the message), not a reopen through /proc,
+         * which costs a path walk per create, nor a dup and its close. Every
+         * other holder gets a description of its own (OPEN). Nothing the
+         * creator can do to a shared description (an offset, O_APPEND, a
+         * lock) touches what the manager does with it. */
+        req->reply_fd_kept = fd;
         return REQUEST_OK;
 }
 
@@ -144,19 +147,20 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         char memfd_name[LMM_NAME_MAX + 8], sz[32];
         uint64_t size = q->size;
         request_error e;
+        uint32_t seals;
         int r;
 
         if (q->flags &
             ~(uint32_t) (LMM_CREATE_HUGETLB | LMM_CREATE_SCOPE_CONNECTION | OTHERS_FLAGS))
                 return REQUEST_E_FLAGS;
-        (void) take_name(m, p, req);
+        e = take_name(m, p, req);
         req->size = size;
         if (size == 0)
                 return REQUEST_E_SIZE_ZERO;
         if (size > INT64_MAX)
                 return REQUEST_E_SIZE_TOO_LARGE;
-        if (registry_find(&m->reg, p->creds.uid, req->name))
-                return REQUEST_E_NAME_IN_USE;
+        if (e != REQUEST_OK)
+                return e;
 
         if (huge) {
                 uint64_t hps = hugepage_size(), avail = 0;
@@ -177,15 +181,17 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
                 return e;
 
         snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", req->name);
-        r = memfd_new_sealed(memfd_name, size, huge, &fd);
+        r = memfd_new_sealed_seals(memfd_name, size, huge, &fd, &seals);
         if (r < 0)
                 return request_fail(req, r, NULL);
 
-        e = block_insert(m, p, req, fd, size, block_flags(q->flags));
+        e = block_insert(m, p, req, fd, size, block_flags(q->flags), seals);
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
-                manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)", (int) p->creds.pid,
-                            req->name, format_bytes(size, sz, sizeof(sz)));
+                if (m->log) /* the size in words only for a log that is there */
+                        manager_log(m, LOG_DEBUG, "pid %d created block \"%s\" (%s)",
+                                    (int) p->creds.pid, req->name,
+                                    format_bytes(size, sz, sizeof(sz)));
         }
         return e;
 }
@@ -280,7 +286,7 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req) {
                 return request_fail(req, r, NULL);
 
         e = block_insert(m, p, req, fd, size,
-                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags));
+                         LMM_BLOCK_ADOPTED | adopted_flags(fd) | block_flags(q->flags), -1);
         if (e == REQUEST_OK) {
                 TAKE_FD(fd);
                 manager_log(m, LOG_DEBUG, "pid %d handed over block \"%s\" (%s)",

@@ -44,7 +44,8 @@ typedef struct request {
 
         /* on success */
         wire_msg reply;
-        int reply_fd; /* sent with the reply, consumed */
+        int reply_fd;      /* sent with the reply, consumed */
+        int reply_fd_kept; /* or this one, borrowed: the registry keeps it */
 
         /* on failure: what the error text needs */
         const char *name; /* the block's name once known: q.name, or name_buf */
@@ -70,6 +71,8 @@ request_error request_adopt(lmm_manager *m, peer *p, request *req);
 /* manager-requests.c */
 /* block_to_wire() - the record of @b that replies carry (asks the kernel for its seals). */
 void block_to_wire(const registry_block *b, wire_block *w);
+/* block_to_wire_seals() - the same, with @b's seals known already (a block nobody holds yet). */
+void block_to_wire_seals(const registry_block *b, uint32_t seals, wire_block *w);
 
 /* request_fail() - record a failed syscall step; Return: REQUEST_E_SYSTEM, or REQUEST_E_NO_MEMORY for -ENOMEM. */
 request_error request_fail(request *req, int negative_errno, const char *what);

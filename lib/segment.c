@@ -19,13 +19,14 @@
 
 struct lmm_segment {
         int fd;
+        int fd_writable; /* opened read-write: 1, 0, or -1 when not known */
         uint64_t size;
         char *name;
         void *addr;
         bool writable;
 };
 
-int segment_new(int fd, uint64_t size, const char *name, lmm_segment **ret) {
+int segment_new(int fd, uint64_t size, const char *name, int writable, lmm_segment **ret) {
         _cleanup_close_ int owned = fd;
         lmm_segment *s;
 
@@ -39,6 +40,7 @@ int segment_new(int fd, uint64_t size, const char *name, lmm_segment **ret) {
                 return -ENOMEM;
         }
         s->fd = TAKE_FD(owned);
+        s->fd_writable = writable;
         s->size = size;
         *ret = s;
         return 0;
@@ -64,7 +66,7 @@ _public_ int lmm_segment_from_fd(int fd, const char *name, lmm_segment **ret) {
         r = fd_get_size(fd, &size);
         if (r < 0)
                 return r;
-        return segment_new(TAKE_FD(owned), size, name, ret);
+        return segment_new(TAKE_FD(owned), size, name, -1, ret);
 }
 
 _public_ lmm_segment *lmm_segment_unref(lmm_segment *s) {
@@ -103,7 +105,10 @@ _public_ int lmm_segment_map(lmm_segment *s, uint32_t flags, void **ret_addr) {
                 return r;
         if (size != s->size || size > SIZE_MAX)
                 return -EIO;
-        r = fd_is_writable(s->fd);
+        /* An fd from the manager is what the call asked for (a syscall
+         * less); one that is read-only after all fails to map (-EACCES),
+         * it is never mapped writable. Any other fd is asked. */
+        r = s->fd_writable >= 0 ? s->fd_writable : fd_is_writable(s->fd);
         if (r < 0)
                 return r;
         writable =

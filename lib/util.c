@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,15 +28,25 @@ void close_many(const int *fds, size_t n) {
 }
 
 int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd) {
+        uint32_t seals;
+
+        return memfd_new_sealed_seals(name, size, hugetlb, ret_fd, &seals);
+}
+
+int memfd_new_sealed_seals(const char *name, uint64_t size, bool hugetlb, int *ret_fd,
+                           uint32_t *ret_seals) {
         _cleanup_close_ int fd = -EBADF;
         unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB : 0);
+        uint32_t seals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_EXEC;
 
         if (size > INT64_MAX)
                 return -EFBIG;
 
         fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
-        if (fd < 0 && errno == EINVAL) /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
+        if (fd < 0 && errno == EINVAL) { /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
                 fd = memfd_create(name, flags);
+                seals &= ~(uint32_t) F_SEAL_EXEC;
+        }
         if (fd < 0)
                 return negative_errno();
         /* Owner only: another uid holding a read-only fd cannot reopen it
@@ -49,6 +60,7 @@ int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd)
                 return negative_errno();
 
         *ret_fd = TAKE_FD(fd);
+        *ret_seals = seals;
         return 0;
 }
 
@@ -326,6 +338,31 @@ uint64_t now_nsec(void) {
 
         (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * UINT64_C(1000000000) + (uint64_t) ts.tv_nsec;
+}
+
+static pid_t cached_pid; /* 0: not known */
+static bool forget_on_fork;
+
+static void pid_forget(void) {
+        __atomic_store_n(&cached_pid, 0, __ATOMIC_RELAXED);
+}
+
+static void pid_forget_on_fork(void) {
+        forget_on_fork = pthread_atfork(NULL, NULL, pid_forget) == 0;
+}
+
+pid_t getpid_cached(void) {
+        static pthread_once_t once = PTHREAD_ONCE_INIT;
+        pid_t pid = __atomic_load_n(&cached_pid, __ATOMIC_RELAXED);
+
+        if (_likely_(pid != 0))
+                return pid;
+        pid = getpid();
+        /* The handler first: a fork between the two must find it in place. */
+        (void) pthread_once(&once, pid_forget_on_fork);
+        if (forget_on_fork)
+                __atomic_store_n(&cached_pid, pid, __ATOMIC_RELAXED);
+        return pid;
 }
 
 uint64_t now_usec(void) {

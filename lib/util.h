@@ -90,6 +90,15 @@ static inline int negative_errno(void) {
  */
 int memfd_new_sealed(const char *name, uint64_t size, bool hugetlb, int *ret_fd);
 
+/*
+ * memfd_new_sealed_seals() - memfd_new_sealed(), and the seals the new
+ * memfd has, as F_GET_SEALS would report them (shrink, grow, and exec where
+ * the kernel took MFD_NOEXEC_SEAL), known without asking: nobody else holds
+ * it yet, so nobody else can have added one.
+ */
+int memfd_new_sealed_seals(const char *name, uint64_t size, bool hugetlb, int *ret_fd,
+                           uint32_t *ret_seals);
+
 /* fd_get_seals() - F_GET_SEALS of @fd (borrowed). Return: seals, or -EINVAL for a non-memfd. */
 int fd_get_seals(int fd);
 
@@ -148,6 +157,15 @@ bool utf8_is_valid(const void *p, size_t len);
 /* now_nsec(), now_usec() - CLOCK_MONOTONIC in nanoseconds, in microseconds. */
 uint64_t now_nsec(void);
 uint64_t now_usec(void);
+
+/*
+ * getpid_cached() - getpid(), without a syscall after the first call (a
+ * syscall costs about 1 µs on a VM, and every client call asks whether it
+ * runs in the process that made the client). A fork()ed child forgets the
+ * cached pid through pthread_atfork(), as systemd's getpid_cached() does; a
+ * child made by a raw clone() syscall, which runs no atfork handlers, would not.
+ */
+pid_t getpid_cached(void);
 
 /* random_bytes() - fill @p with bytes from the kernel's random pool, never blocking (hash keys, not secrets). */
 void random_bytes(void *p, size_t n);

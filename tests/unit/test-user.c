@@ -70,8 +70,10 @@ Test(user, overflowing_sizes_are_refused) {
  * limit, which then says "no more" until they are closed. */
 Test(user, pending_closes_are_charged_past_the_limit) {
         user *u = user_registry_get(&reg, 5);
-        user_charge c[3] = {};
+        user_charge c[3] = {}, keep = {};
 
+        /* A record that holds nothing is freed: a connection keeps it while we look. */
+        cr_assert_eq(user_charge_apply(&reg, &keep, u, 0, 0, 1), QUOTA_NONE);
         cr_assert_eq(user_check_closing(&reg, u), QUOTA_NONE);
         for (int i = 0; i < 3; i++)
                 user_charge_closing(&c[i], u, 1);
@@ -85,6 +87,7 @@ Test(user, pending_closes_are_charged_past_the_limit) {
         user_charge_release(&c[2]);
         user_charge_release(&c[2]);
         cr_assert_eq(u->n_closing, 0);
+        user_charge_release(&keep);
 }
 
 Test(user, records_of_uids_that_come_and_go_do_not_pile_up) {

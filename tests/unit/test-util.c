@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lmm.h"
@@ -163,6 +164,25 @@ Test(util, memfd_new_sealed) {
                      -EFBIG);
 }
 
+/* A create's reply reports these seals without asking the kernel: they must be what it says. */
+Test(util, memfd_new_sealed_seals_are_the_kernels) {
+        for (int huge = 0; huge <= 1; huge++) {
+                uint64_t size = huge ? hugepage_size() : 4096;
+                uint32_t seals = 0;
+                int fd = -1, r;
+
+                if (huge && size == 0)
+                        continue;
+                r = memfd_new_sealed_seals("util-seals", size, huge, &fd, &seals);
+                if (huge && r < 0) /* no huge pages to be had here */
+                        continue;
+                cr_assert_eq(r, 0);
+                cr_assert_eq(fcntl(fd, F_GET_SEALS), (int) seals, "known 0x%x, kernel 0x%x", seals,
+                             fcntl(fd, F_GET_SEALS));
+                close(fd);
+        }
+}
+
 Test(util, fd_is_memfd) {
         char path[] = "/tmp/lmm-util-XXXXXX", shm[] = "/dev/shm/lmm-util-XXXXXX";
         int memfd, file, shmfile, p[2], null;
@@ -199,4 +219,19 @@ Test(util, fd_is_memfd) {
         close(p[0]);
         close(p[1]);
         close(null);
+}
+
+/* The cached pid is forgotten in a fork()ed child: the client's fork check relies on it. */
+Test(util, getpid_cached_follows_fork) {
+        int status;
+        pid_t child;
+
+        cr_assert_eq(getpid_cached(), getpid());
+        cr_assert_eq(getpid_cached(), getpid(), "cached");
+        child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0)
+                _exit(getpid_cached() == getpid() && getpid_cached() != getppid() ? 0 : 1);
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child saw its parent's pid");
 }
