@@ -293,7 +293,7 @@ static const memfd_mount *mounts_find_dev(const memfd_mounts *mm, uint64_t dev) 
 static int mounts_learn_one(memfd_mounts *mm, unsigned flags) {
         _cleanup_close_ int fd = memfd_create("memfd-scan-probe", MFD_CLOEXEC | flags);
         struct stat st;
-        int mnt_id, r;
+        int mnt_id = -1, r;
 
         if (fd < 0)
                 return negative_errno();
@@ -578,7 +578,7 @@ static uint64_t smaps_kib(const char *line, const char *key) {
 static int scan_maps(scan_ctx *c, pid_t pid, int piddirfd) {
         _cleanup_free_ line_reader *lr = malloc(sizeof(*lr));
         memfd_entry *cur = NULL;
-        char *line;
+        char *line = NULL;
         int r;
 
         if (!lr)
