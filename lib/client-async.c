@@ -155,17 +155,15 @@ _public_ int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
 
 _public_ int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t flags,
                                     lmm_segment_handler handler, void *userdata) {
-        wire_msg q = { .type = WIRE_OPEN, .flags = flags };
+        wire_msg q;
         int r;
 
-        r = client_enter(c);
+        r = client_named_request(c, WIRE_OPEN, name, &q);
         if (r < 0)
                 return r;
         if (!handler)
                 return -EINVAL;
-        r = client_name_arg(name, q.name, false);
-        if (r < 0)
-                return r;
+        q.flags = flags;
         return async_start(c, &q, -EBADF, ASYNC_SEGMENT, (void (*)(void)) handler, userdata);
 }
 

@@ -217,17 +217,15 @@ _public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_se
 }
 
 _public_ int lmm_segment_open(lmm_client *c, const char *name, uint32_t flags, lmm_segment **ret) {
-        wire_msg q = { .type = WIRE_OPEN, .flags = flags }, reply;
+        wire_msg q, reply;
         int fd = -EBADF, r;
 
-        r = client_enter(c);
+        r = client_named_request(c, WIRE_OPEN, name, &q);
         if (r < 0)
                 return r;
         if (!ret)
                 return -EINVAL;
-        r = client_name_arg(name, q.name, false);
-        if (r < 0)
-                return r;
+        q.flags = flags;
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;
