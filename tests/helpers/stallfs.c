@@ -72,6 +72,7 @@ static struct {
         dev_t dev; /* the mount's, once known */
         char *dir; /* the mount point, while it exists */
         bool mounted;
+        bool bound; /* the directory is a private bind mount of itself (a chroot) */
 } state;
 
 /* Abort the connection through fusectl too, where it is mounted (it is not always). */
@@ -100,6 +101,8 @@ static void finish(void) {
         if (state.stalled > 0)
                 waitpid(state.stalled, NULL, 0);
         if (state.mounted)
+                umount2(state.dir, MNT_DETACH);
+        if (state.bound)
                 umount2(state.dir, MNT_DETACH);
         if (state.dir)
                 rmdir(state.dir);
@@ -250,11 +253,18 @@ int main(int argc, char *argv[]) {
          * goes away with it whatever happens. */
         if (unshare(CLONE_NEWNS) < 0)
                 skip("cannot make a mount namespace");
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        /* In a chroot "/" is no mount point and cannot be made private
+         * (EINVAL): then the directory becomes one of its own, private, and
+         * the FUSE mount goes on top of it. */
+        state.bound = mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0;
+        if (state.bound && errno != EINVAL)
                 die("make / private");
         if (!mkdtemp(dir))
                 die("mkdtemp");
         state.dir = dir;
+        if (state.bound && (mount(dir, dir, NULL, MS_BIND, NULL) < 0 ||
+                            mount(NULL, dir, NULL, MS_PRIVATE, NULL) < 0))
+                die("make the mount point private");
         snprintf(opts, sizeof(opts), "fd=%d,rootmode=40000,user_id=0,group_id=0,allow_other", dev);
         if (mount("stallfs", dir, "fuse.stallfs", MS_NOSUID | MS_NODEV, opts) < 0)
                 skip("cannot mount FUSE");
@@ -320,6 +330,9 @@ int main(int argc, char *argv[]) {
         if (umount2(dir, MNT_DETACH) < 0)
                 die("umount2");
         state.mounted = false;
+        if (state.bound && umount2(dir, MNT_DETACH) < 0)
+                die("umount2 of the private mount point");
+        state.bound = false;
         if (rmdir(dir) < 0)
                 die("rmdir");
         state.dir = NULL;
