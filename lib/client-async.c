@@ -137,19 +137,14 @@ static int async_start(lmm_client *c, wire_msg *q, int fd, async_kind kind, void
 
 _public_ int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
                                       lmm_segment_handler handler, void *userdata) {
-        wire_msg q = { .type = WIRE_CREATE };
+        wire_msg q;
         int r;
 
-        r = client_enter(c);
+        r = client_create_request(c, o, &q);
         if (r < 0)
                 return r;
-        if (!o || !handler || o->size == 0 || o->size > INT64_MAX)
+        if (!handler)
                 return -EINVAL;
-        r = client_name_arg(o->name, q.name, true);
-        if (r < 0)
-                return r;
-        q.size = o->size;
-        q.flags = o->flags;
         return async_start(c, &q, -EBADF, ASYNC_SEGMENT, (void (*)(void)) handler, userdata);
 }
 

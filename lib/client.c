@@ -194,22 +194,27 @@ int client_reply_writable(const wire_msg *q) {
         return q->type != WIRE_OPEN || !(q->flags & LMM_OPEN_RDONLY);
 }
 
-_public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret) {
-        wire_msg q = { .type = WIRE_CREATE }, reply;
-        int fd = -EBADF, r;
+int client_create_request(lmm_client *c, const lmm_segment_opts *o, wire_msg *ret) {
+        int r;
 
         r = client_enter(c);
         if (r < 0)
                 return r;
-        if (!o || !ret)
+        if (!o || o->size == 0 || o->size > INT64_MAX)
                 return -EINVAL;
-        if (o->size == 0 || o->size > INT64_MAX)
-                return -EINVAL;
-        r = client_name_arg(o->name, q.name, true);
+        *ret = (wire_msg){ .type = WIRE_CREATE, .size = o->size, .flags = o->flags };
+        return client_name_arg(o->name, ret->name, true);
+}
+
+_public_ int lmm_segment_create(lmm_client *c, const lmm_segment_opts *o, lmm_segment **ret) {
+        wire_msg q, reply;
+        int fd = -EBADF, r;
+
+        r = client_create_request(c, o, &q);
         if (r < 0)
                 return r;
-        q.size = o->size;
-        q.flags = o->flags;
+        if (!ret)
+                return -EINVAL;
         r = call(c, &q, -EBADF, &reply, &fd);
         if (r < 0)
                 return r;

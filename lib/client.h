@@ -45,6 +45,9 @@ int client_reply_writable(const wire_msg *q);
 /* client_named_request() - enter @c and make the request of @type for block @name in @ret. */
 int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret);
 
+/* client_create_request() - enter @c and make the CREATE request @o asks for in @ret. */
+int client_create_request(lmm_client *c, const lmm_segment_opts *o, wire_msg *ret);
+
 /* client_info_from_wire() - a block record as lmm_block_info. */
 void client_info_from_wire(const wire_block *b, lmm_block_info *ret);
 

@@ -42,6 +42,7 @@ int memfd_new_sealed_seals(const char *name, uint64_t size, bool hugetlb, int *r
         if (size > INT64_MAX)
                 return -EFBIG;
 
+        /* flags carry MFD_CLOEXEC: close-on-exec from birth, both tries. */
         fd = memfd_create(name, flags | MFD_NOEXEC_SEAL);
         if (fd < 0 && errno == EINVAL) { /* kernel < 6.3 has no MFD_NOEXEC_SEAL */
                 fd = memfd_create(name, flags);
