@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fixture.h"
 #include "lmm.h"
@@ -207,4 +208,31 @@ Test(async, a_manager_that_dies_fails_the_calls_in_flight) {
         cr_assert_eq(t.failed, 10);
         cr_assert_not(t.out_of_order);
         lmm_client_unref(c);
+}
+
+static void unref_on_failure(lmm_client *c, int error, const lmm_block_info *info, void *userdata) {
+        *(int *) userdata = error;
+        lmm_client_unref(c); /* the caller's last reference, from inside another call's start */
+}
+
+static void record_error(lmm_client *c, int error, const lmm_block_info *info, void *userdata) {
+        *(int *) userdata = error;
+}
+
+/* The manager is gone; starting a call finds out, completes the calls in
+ * flight, and one of their handlers drops the client: the start must not
+ * touch it afterwards (ASan would see a use after free). */
+Test(async, a_handler_may_drop_the_client_while_another_call_starts) {
+        lmm_client *c = fixture_client();
+        int first = 1, second = 1, r;
+
+        cr_assert_eq(lmm_block_stat_async(c, "nothing", unref_on_failure, &first), 0);
+        harness_lmmd_kill(&fixture_lmmd);
+        usleep(100000);
+        r = lmm_block_stat_async(c, "nothing", record_error, &second);
+        if (r == 0) /* the send went through before the kernel saw the close */
+                while (first == 1 && lmm_client_wait(c, 5000000) > 0 && lmm_client_process(c) >= 0)
+                        ;
+        cr_assert_neq(first, 1, "the first call's handler ran");
+        cr_assert_lt(first, 0);
 }
