@@ -734,8 +734,9 @@ static int print_picture(const picture *p) {
                 int flags = ci->flags;
                 struct libscols_column *c;
 
-                /* The tree hangs off the first column. */
-                if (arg_view == VIEW_TREE && i == 0)
+                /* The tree hangs off the first column; raw output has no tree lines (as
+                 * lsblk's), children follow their memfd. */
+                if (arg_view == VIEW_TREE && i == 0 && !arg_raw)
                         flags |= SCOLS_FL_TREE;
                 c = scols_table_new_column(t, ci->name, ci->whint, flags);
                 if (!c)

@@ -994,6 +994,16 @@ Test(memfd_inspect, version_noheadings_raw) {
         cr_assert(strncmp(out_buf, "NAME SIZE\n", 10) == 0, "%s", out_buf);
         cr_assert_eq(count_lines(out_buf), (int) f.n_memfds + 1, "%s", out_buf);
 
+        /* Raw and a tree: no tree lines, each memfd's lines after it. */
+        cr_assert_eq(inspect((const char *[]){ "--tree", "--no-manager", "--pid", pid, "-rn", "-o",
+                                               "TYPE,NAME", NULL }),
+                     0, "%s", err_buf);
+        cr_assert(strncmp(out_buf, "memfd ", 6) == 0, "%s", out_buf);
+        for (p = out_buf; *p; p += strcspn(p, "\n") + 1)
+                cr_assert(strncmp(p, "memfd ", 6) == 0 || strncmp(p, "fd ", 3) == 0 ||
+                                  strncmp(p, "map ", 4) == 0,
+                          "a line with more than its type and name: %s", out_buf);
+
         /* --name narrows, with its long name only (-n is --noheadings). */
         {
                 char pattern[80];
