@@ -10,6 +10,7 @@ lmm_packages=(
   scdoc
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   python3          # a strict JSON parser for memfd-inspect's --json tests
+  bash-completion  # where completions/ installs (pkg-config), and what its tests source
   # and what a script that sources this asks for besides (tests/bench/run: gnuplot)
   ${lmm_extra_packages[@]+"${lmm_extra_packages[@]}"}
 )
