@@ -200,6 +200,15 @@ static const sandbox_rule launch_rules[] = {
           "which files and memory other processes share: an oracle over their fds" },
         { "perf_event_open", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
           "watch another process (and a large kernel surface)" },
+        { "get_robust_list", -1, SANDBOX_DENY, SANDBOX_OTHER_PID,
+          "another process's robust list: a pointer into its libc, which undoes its address "
+          "randomization" },
+        { "move_pages", -1, SANDBOX_DENY, SANDBOX_OTHER_PID,
+          "which of another process's pages are mapped: an oracle on its address layout" },
+        { "migrate_pages", -1, SANDBOX_DENY, SANDBOX_OTHER_PID, "as move_pages" },
+        { "prlimit64", -1, SANDBOX_DENY, SANDBOX_OTHER_PID,
+          "another process's limits: a hard limit on fds lowered for good stops the manager "
+          "serving" },
         /* seals */
         { "fcntl", -1, SANDBOX_DENY, SANDBOX_FCNTL_ADD_SEALS,
           "a read-write holder could seal a block F_SEAL_SEAL and defeat freeze and shutdown "
@@ -319,6 +328,7 @@ static const char *const when_names[_SANDBOX_WHEN_MAX] = {
         [SANDBOX_EMPTY_PATH] = "`flags` with `AT_EMPTY_PATH`",
         [SANDBOX_NOT_AF_UNIX] = "`domain` other than `AF_UNIX`",
         [SANDBOX_PERSONALITY_SET] = "`persona` other than 0 (`PER_LINUX`) and 0xffffffff (query)",
+        [SANDBOX_OTHER_PID] = "`pid` other than 0 (itself)",
 };
 
 const char *sandbox_profile_to_string(sandbox_profile p) {
@@ -459,6 +469,9 @@ static int add_rule(scmp_filter_ctx ctx, const sandbox_rule *r, uint32_t action,
         case SANDBOX_EMPTY_PATH:
                 return seccomp_rule_add(ctx, action, nr, 1,
                                         SCMP_A3(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+        case SANDBOX_OTHER_PID:
+                /* All 64 bits: 0 with garbage above is denied too, which is safe. */
+                return seccomp_rule_add(ctx, action, nr, 1, SCMP_A0(SCMP_CMP_NE, 0));
         case SANDBOX_NOT_AF_UNIX:
                 /* All 64 bits: AF_UNIX with garbage above is denied too, which is safe. */
                 return seccomp_rule_add(ctx, action, nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));

@@ -43,6 +43,7 @@
  *   raise              raise(SIGUSR1), caught
  *   kill-parent        kill(getppid(), 0)
  *   getrlimit, setrlimit   RLIMIT_NOFILE read; RLIMIT_CORE set to what it is
+ *   prlimit-parent     the parent's RLIMIT_NOFILE read (prlimit(getppid()))
  *   isatty[=FD]        tcgetattr() of FD (1); on a pipe that is errno=ENOTTY
  *   open[=PATH], openat[=PATH], openat2[=PATH]   PATH (/dev/null) read-only
  *   socket-inet, socket-unix, socketpair-unix, socketpair-inet
@@ -421,6 +422,12 @@ static int t_setrlimit(const char *arg) {
         return setrlimit(RLIMIT_CORE, &rl) == 0 ? 0 : err();
 }
 
+static int t_prlimit_parent(const char *arg) {
+        struct rlimit rl;
+
+        return prlimit(getppid(), RLIMIT_NOFILE, NULL, &rl) == 0 ? 0 : err();
+}
+
 static int t_isatty(const char *arg) {
         struct termios t;
 
@@ -745,6 +752,7 @@ static const call calls[] = {
         { "kill-parent", t_kill_parent },
         { "getrlimit", t_getrlimit },
         { "setrlimit", t_setrlimit },
+        { "prlimit-parent", t_prlimit_parent },
         { "isatty", t_isatty },
         { "open", t_open },
         { "openat", t_openat },

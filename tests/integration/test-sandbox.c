@@ -154,6 +154,7 @@ static const char *const compute_forbidden[] = {
         "mprotect-exec",
         "setrlimit",
         "kill-parent",
+        "prlimit-parent",
         "fcntl-add-seals",
         "fcntl-add-seals-hi",
         "open",
@@ -313,6 +314,7 @@ static const char *const launch_forbidden[] = {
         "personality",
         "tiocsti",
         "tiocsti-hi",
+        "prlimit-parent",
 };
 
 static const char *const launch_needed[] = {

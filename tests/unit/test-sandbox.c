@@ -481,6 +481,23 @@ Test(sandbox_build, launch_clone_makes_processes_and_threads_but_no_namespace) {
         sandbox_program_done(&prog);
 }
 
+/* Calls that act on a pid: on itself (0) they work, on another process they do not. */
+Test(sandbox_build, launch_keeps_to_its_own_process_where_a_call_takes_a_pid) {
+        struct sock_fprog prog = build(SANDBOX_PROFILE_LAUNCH, 0, 0);
+        const char *const calls[] = { "get_robust_list", "move_pages", "migrate_pages",
+                                      "prlimit64" };
+
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                cr_assert_eq(ask(&prog, calls[i], 0, 0x1000, 0x2000, 0), SECCOMP_RET_ALLOW, "%s",
+                             calls[i]);
+                cr_assert_eq(ask(&prog, calls[i], 1, 0x1000, 0x2000, 0), DENIED, "%s", calls[i]);
+                cr_assert_eq(ask(&prog, calls[i], SELF, 0, 0, 0), DENIED, "%s", calls[i]);
+                cr_assert_eq(ask(&prog, calls[i], UINT64_C(1) << 32, 0, 0, 0), DENIED, "%s",
+                             calls[i]);
+        }
+        sandbox_program_done(&prog);
+}
+
 static bool personality_allowed(uint64_t v) {
         uint32_t low = (uint32_t) v;
 
