@@ -201,8 +201,8 @@ static const sandbox_rule launch_rules[] = {
         { "perf_event_open", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
           "watch another process (and a large kernel surface)" },
         { "get_robust_list", -1, SANDBOX_DENY, SANDBOX_OTHER_PID,
-          "another process's robust list: a pointer into its libc, which undoes its address "
-          "randomization" },
+          "another process's robust list: the address of its thread's control block, mapped "
+          "beside its libraries, which undoes its address randomization" },
         { "move_pages", -1, SANDBOX_DENY, SANDBOX_OTHER_PID,
           "which of another process's pages are mapped: an oracle on its address layout" },
         { "migrate_pages", -1, SANDBOX_DENY, SANDBOX_OTHER_PID, "as move_pages" },
