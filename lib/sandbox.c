@@ -97,6 +97,8 @@ static const sandbox_rule compute_rules[] = {
         /* threads, signals, the process itself */
         { "getpid", -1, SANDBOX_ALLOW, SANDBOX_ALWAYS, "its own pid (raise())" },
         { "gettid", -1, SANDBOX_ALLOW, SANDBOX_ALWAYS, "its own thread ids" },
+        { "getppid", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
+          "its parent is none of its business: the number serves only to reach it" },
         { "clone", -1, SANDBOX_ALLOW, SANDBOX_CLONE_THREAD,
           "threads; no new process, no namespace" },
         { "clone3", -1, SANDBOX_ENOSYS, SANDBOX_ALWAYS,
