@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -586,6 +587,23 @@ Test(sandbox, enter_confines_threads_that_were_already_running) {
         }
         status = wait_child(pid);
         cr_expect_eq(status, 0, "status 0x%x: exit 13 means the old thread made a socket", status);
+}
+
+/* abort() signals the process itself, which compute lets it do. */
+Test(sandbox, abort_still_aborts_under_compute) {
+        pid_t pid = fork();
+        int status;
+
+        cr_assert_geq(pid, 0);
+        if (pid == 0) {
+                (void) setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+                if (lmm_sandbox_enter("compute", 0) < 0)
+                        _exit(10);
+                abort();
+        }
+        status = wait_child(pid);
+        cr_expect(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+                  "abort() under compute: status 0x%x", status);
 }
 
 /* The ret instruction of x86; elsewhere the test is skipped. */
