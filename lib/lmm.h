@@ -804,8 +804,8 @@ LMM_EXPORT bool lmm_list_is_writable(const lmm_list *l);
  *               reading and writing the fds it holds, memory (never
  *               executable), threads, clocks, waiting. No opening files, no
  *               sockets, no exec, no new process, no other process.
- *   "launch"  — what lmm-run applies to an arbitrary program at exec: it can
- *               still exec and load its libraries, but makes no socket
+ *   "launch"  — what a launcher applies to an arbitrary program at exec: it
+ *               can still exec and load its libraries, but makes no socket
  *               (AF_UNIX socketpairs aside), mounts nothing, enters no
  *               namespace, reaches no other process's memory or fds, adds no
  *               seal to a block.
