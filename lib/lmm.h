@@ -17,6 +17,7 @@
  *     lmm_client_unref() in the child frees only the child's copy.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -793,6 +794,65 @@ LMM_EXPORT const char *lmm_list_get_name(const lmm_list *l);
 LMM_EXPORT lmm_segment *lmm_list_get_segment(const lmm_list *l);
 /** lmm_list_is_writable() - whether lmm_list_set() can succeed. */
 LMM_EXPORT bool lmm_list_is_writable(const lmm_list *l);
+
+/* ---------------------------------------------------------------- sandbox */
+
+/*
+ * A worker can be confined with a seccomp filter (docs/workers.md has each
+ * profile's table of calls, with reasons):
+ *   "compute" — what a program enters itself once it has mapped its blocks:
+ *               reading and writing the fds it holds, memory (never
+ *               executable), threads, clocks, waiting. No opening files, no
+ *               sockets, no exec, no new process, no other process.
+ *   "launch"  — what a launcher applies to an arbitrary program at exec: it
+ *               can still exec and load its libraries, but makes no socket
+ *               (AF_UNIX socketpairs aside), mounts nothing, enters no
+ *               namespace, reaches no other process's memory or fds, adds no
+ *               seal to a block.
+ * In every profile, a call through a foreign ABI (i386's int 0x80, x32)
+ * kills the process, and clone3() fails with ENOSYS, so that glibc falls
+ * back to clone(), whose flags a filter can see.
+ */
+
+/*
+ * A call the sandbox denies fails with this errno. The kernel's own code
+ * never returns it (Linux 6.12's source uses ENOSTR nowhere but in the list
+ * of errno names), so a denied call cannot be mistaken for one the kernel
+ * refused; only a FUSE daemon, a ptrace or seccomp supervisor, or another
+ * filter can make a call fail with any errno it likes. EOPNOTSUPP would
+ * not do: mmap() (MAP_SYNC) and socketpair() (AF_INET) return it.
+ */
+#define LMM_SANDBOX_ERRNO ENOSTR
+
+enum {
+        /* A denied call kills the process with SIGSYS instead of failing. */
+        LMM_SANDBOX_KILL = 1u << 0,
+};
+
+/**
+ * lmm_sandbox_enter() - confine the calling process with a profile
+ * @profile: "compute" or "launch"
+ * @flags: LMM_SANDBOX_*
+ *
+ * Every thread of the process is confined (SECCOMP_FILTER_FLAG_TSYNC),
+ * threads made later too, and so is every program it execs (where the
+ * profile lets it exec). It cannot be undone; entering again adds a filter,
+ * and the stricter answer of the two wins. Sets PR_SET_NO_NEW_PRIVS. For
+ * "compute" it also clears READ_IMPLIES_EXEC from the personality, which
+ * would make every readable mapping executable.
+ *
+ * Under "compute", kill() and tgkill() reach the process itself (raise(),
+ * abort() and pthread_kill() work) and nothing else; newfstatat() is
+ * allowed with AT_EMPTY_PATH, as glibc's fstat() calls it, and a filter
+ * cannot see the path, so a process can still learn a reachable file's
+ * metadata (never open it).
+ *
+ * Return: 0; -EINVAL for an unknown profile or flag; -EBUSY when another
+ * thread has a seccomp filter of its own; -ENOMEM; another -errno from
+ * building or loading the filter (under "compute" already, building fails:
+ * it needs memfd_create()).
+ */
+LMM_EXPORT int lmm_sandbox_enter(const char *profile, uint32_t flags);
 
 #ifdef __cplusplus
 }

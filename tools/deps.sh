@@ -7,6 +7,7 @@ set -euo pipefail
 lmm_packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libcriterion-dev libsmartcols-dev libsystemd-dev
+  libseccomp-dev   # the workers' sandbox (lib/sandbox.c)
   scdoc
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   python3          # a strict JSON parser for memfd-inspect's --json tests
