@@ -150,6 +150,11 @@ typedef struct lmm_segment_opts {
         const char *name; /* NULL: the manager makes one up: "lmm_" and 16 hex
                            * digits of a counter of its own, not the id */
         uint32_t flags;   /* LMM_CREATE_* */
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_segment_opts;
 
 typedef struct lmm_block_info {
@@ -162,6 +167,9 @@ typedef struct lmm_block_info {
         uint64_t device;   /* st_dev of the memfd ... */
         uint64_t inode;    /* ... and its st_ino: which memory it is, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
+        /* Room for the fields of later versions (docs/abi.md); the library
+         * zeroes it. */
+        uint64_t reserved_[8];
 } lmm_block_info;
 
 /**
@@ -372,6 +380,11 @@ typedef struct lmm_manager_opts {
         uint64_t max_bytes_per_uid;  /* 0: default (8 GiB) */
         uint32_t max_blocks_per_uid; /* 0: default (4096) */
         uint32_t max_conns_per_uid;  /* 0: default (256) */
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_manager_opts;
 
 /**
@@ -462,6 +475,9 @@ LMM_EXPORT void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userda
 /** Statistics for tests and status output. */
 typedef struct lmm_manager_stats {
         uint64_t n_blocks, n_bytes, n_connections;
+        /* Room for the fields of later versions (docs/abi.md); the library
+         * zeroes it. */
+        uint64_t reserved_[8];
 } lmm_manager_stats;
 LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret);
 
@@ -491,6 +507,11 @@ typedef struct lmm_server_opts {
         const char *socket_path; /* NULL: a fresh private directory in $XDG_RUNTIME_DIR or /tmp */
         lmm_initializer initializer;
         void *initargs;
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_server_opts;
 
 /**
