@@ -8,6 +8,7 @@ lmm_packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libcriterion-dev libsmartcols-dev libsystemd-dev
   scdoc
+  abigail-tools    # abidw, abidiff: the ABI check against tests/abi/liblmm.abi
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   python3          # a strict JSON parser for memfd-inspect's --json tests
   # and what a script that sources this asks for besides (tests/bench/run: gnuplot)
