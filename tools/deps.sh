@@ -9,6 +9,7 @@ lmm_packages=(
   libcriterion-dev libsmartcols-dev libsystemd-dev
   scdoc
   abigail-tools    # abidw, abidiff: the ABI check against tests/abi/liblmm.abi
+  man-db           # man, that the man3 test renders every page with
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   python3          # a strict JSON parser for memfd-inspect's --json tests
   # and what a script that sources this asks for besides (tests/bench/run: gnuplot)
