@@ -12,10 +12,12 @@ Each has the section's prototypes (SYNOPSIS), its text, types and
 functions in the header's order (DESCRIPTION), what each function returns
 (RETURN VALUE, from the "Return:" of its kernel-doc comment), the examples
 that name the page, and the other pages (SEE ALSO). Every function, inline
-helper and struct type of a family also gets a page of its own name that
+helper and type of a family also gets a page of its own name that
 is a ".so" link to the family's, so that "man lmm_segment_open" works.
-lmm(3), the overview, is docs/lmm.3.scd.in with the header's conventions,
-the list of families and its example filled in.
+lmm(3), the overview, is docs/lmm.3.scd.in with what the header says
+before its first section (its first comment, types, and any function
+declared there, which then links to lmm(3)), the list of families and its
+example filled in.
 
 The header's kernel-doc comments, as this reads them:
 
@@ -280,7 +282,7 @@ class KernelDoc:
             self.returns = ' '.join(rest[r.end():].split())
             rest = rest[:r.start()].rstrip()
         lines = rest.split('\n')
-        summary, params, body, i = [], [], [], 0
+        summary, params, i = [], [], 0
         while i < len(lines) and lines[i].strip() and not re.match(r'@\w+:', lines[i]):
             summary.append(lines[i].strip())
             i += 1
