@@ -9,6 +9,8 @@ lmm_packages=(
   libcriterion-dev libsmartcols-dev libsystemd-dev
   libseccomp-dev   # the workers' sandbox (lib/sandbox.c)
   scdoc
+  abigail-tools    # abidw, abidiff: the ABI check against tests/abi/liblmm.abi
+  man-db           # man, that the man3 test renders every page with
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   python3          # a strict JSON parser for memfd-inspect's --json tests
   bash-completion  # where completions/ installs (pkg-config), and what its tests source
