@@ -76,6 +76,7 @@ class SharedMemory:
     _conn = None
     _readonly = False
     _closed = True
+    _by_fd = False   # pickles as its fd (by_fd()), not its name
 
     def __init__(self, name=None, create=False, size=0, *, track=True, manager=None,
                  readonly=False):
@@ -152,6 +153,8 @@ class SharedMemory:
             pass
 
     def __reduce__(self):
+        if self._by_fd:
+            return _reduce_by_fd(self, "shm")
         return (functools.partial(type(self), manager=self._address(), readonly=self._readonly),
                 (self.name, False, self.size))
 
@@ -215,33 +218,48 @@ class SharedMemory:
                   L.encode_name(self._name))
 
     def by_fd(self):
-        """A picklable handle that carries the block's fd instead of its name.
+        """Another handle on the same memory, which pickles as the block's
+        fd instead of its name.
 
-        Passed to a multiprocessing child (or through a multiprocessing
-        queue or pipe) it arrives as a SharedMemory over the same memory,
-        without asking any manager: also for a block that was unlinked, or
-        a manager the receiver cannot reach.
+        Passed to a multiprocessing child (as an argument, or through a
+        multiprocessing queue or pipe) it arrives as a SharedMemory over the
+        same memory without asking any manager: also for a block that was
+        unlinked, or a manager the receiver cannot reach. It goes on
+        pickling by fd. A forked child simply inherits it.
         """
-        return _ByFd(self, "shm")
+        seg = _dup_segment(self, "shm")
+        shm = SharedMemory.__new__(SharedMemory)
+        shm._adopt_segment(seg, self._conn, self._readonly)
+        try:
+            shm._map()
+        except BaseException:
+            shm.close()
+            raise
+        shm._by_fd = True
+        return shm
 
 
 # ---------------------------------------------------------------- passing fds
 
 
-class _ByFd:
-    """What by_fd() returns: pickles as the block's fd (multiprocessing.reduction.DupFd)."""
+def _dup_segment(shm, kind):
+    """A new lmm_segment over a duplicate of @shm's fd."""
+    if shm._closed:
+        raise ValueError("cannot pass a closed %s by fd" % kind)
+    fd = os.dup(L.segment_get_fd(shm._seg))  # close-on-exec, as every fd Python makes
+    seg = ctypes.c_void_p()
+    r = L.segment_from_fd(fd, L.encode_name(shm.name), ctypes.byref(seg))  # consumes fd
+    if r < 0:
+        raise L.error(r, "cannot use the fd of block", shm.name)
+    return seg.value
 
-    def __init__(self, obj, kind):
-        shm = obj.shm if kind == "list" else obj
-        if shm._closed:
-            raise ValueError("cannot pass a closed block by fd")
-        self._fd = L.segment_get_fd(shm._seg)
-        self._args = (kind, shm.name, shm._address(), shm.readonly)
-        self._keep = obj  # the fd stays open until this is pickled
 
-    def __reduce__(self):
-        from multiprocessing.reduction import DupFd
-        return (_rebuild_by_fd, (DupFd(self._fd),) + self._args)
+def _reduce_by_fd(shm, kind):
+    from multiprocessing.reduction import DupFd
+    if shm._closed:
+        raise ValueError("cannot pickle a closed %s" % kind)
+    return (_rebuild_by_fd, (DupFd(L.segment_get_fd(shm._seg)), kind, shm.name, shm._address(),
+                             shm.readonly))
 
 
 def _rebuild_by_fd(dupfd, kind, name, address, readonly):
@@ -260,12 +278,15 @@ def _rebuild_by_fd(dupfd, kind, name, address, readonly):
         except BaseException:
             self.close()
             raise
+        self._by_fd = True
         return self
     lst = ctypes.c_void_p()
     r = L.list_from_segment(seg, ctypes.byref(lst))  # consumes seg
     if r < 0:
         raise L.error(r, "cannot use the list in block", name)
-    return ShareableList._from_handle(lst.value, conn, readonly)
+    self = ShareableList._from_handle(lst.value, conn, readonly)
+    self._by_fd = True
+    return self
 
 
 # ---------------------------------------------------------------- ShareableList
@@ -380,6 +401,8 @@ class ShareableList:
     the list in block @name is opened. @manager and @readonly are as for
     SharedMemory.
     """
+
+    _by_fd = False  # pickles as its block's fd (by_fd()), not its name
 
     def __init__(self, sequence=None, *, name=None, manager=None, readonly=False):
         conn = _connection_for(manager)
@@ -503,6 +526,8 @@ class ShareableList:
             yield self[i]
 
     def __reduce__(self):
+        if self._by_fd:
+            return _reduce_by_fd(self.shm, "list")
         return (functools.partial(type(self), name=self.shm.name, manager=self.shm._address(),
                                   readonly=self.shm.readonly), ())
 
@@ -569,8 +594,15 @@ class ShareableList:
         return found
 
     def by_fd(self):
-        """A picklable handle that carries the list's block as an fd (see
-        SharedMemory.by_fd()); it arrives as a ShareableList."""
-        return _ByFd(self, "list")
+        """Another handle on the same list, which pickles as its block's fd
+        instead of its name (see SharedMemory.by_fd())."""
+        seg = _dup_segment(self.shm, "list")
+        lst = ctypes.c_void_p()
+        r = L.list_from_segment(seg, ctypes.byref(lst))  # consumes seg
+        if r < 0:
+            raise L.error(r, "cannot use the list in block", self.shm.name)
+        other = ShareableList._from_handle(lst.value, self.shm._conn, self.shm.readonly)
+        other._by_fd = True
+        return other
 
     __class_getitem__ = classmethod(types.GenericAlias)
