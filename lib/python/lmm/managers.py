@@ -32,7 +32,7 @@ from multiprocessing import ProcessError
 
 from . import _connection
 from . import _liblmm as L
-from .shared_memory import ShareableList, SharedMemory
+from .shared_memory import ShareableList, SharedMemory, _check_size
 
 __all__ = ["SharedMemoryManager"]
 
@@ -216,6 +216,7 @@ def _positive_size(size):
     size = operator.index(size)
     if size <= 0:
         raise ValueError("'size' must be a positive number different from zero")
+    _check_size(size)
     return size
 
 

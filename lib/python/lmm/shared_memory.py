@@ -49,6 +49,15 @@ def _connection_for(manager):
     return conn()  # raises ValueError when it was never started
 
 
+def _check_size(size):
+    """ctypes would wrap a size past 64 bits around, silently."""
+    if size > _SIZE_MAX:
+        raise OverflowError("'size' %d is too large: a block holds at most 2**63-1 bytes" % size)
+
+
+_SIZE_MAX = (1 << 63) - 1
+
+
 class SharedMemory:
     """A block of shared memory that an lmm manager hands out as a sealed memfd.
 
@@ -86,6 +95,7 @@ class SharedMemory:
         if create:
             if size == 0:
                 raise ValueError("'size' must be a positive number different from zero")
+            _check_size(size)
             if readonly:
                 raise ValueError("a block is created read-write; open it read-only by name")
         if name is None and not create:
