@@ -108,9 +108,25 @@ class ItemValue(ctypes.Union):
 
 
 class Item(ctypes.Structure):
-    """lmm_item"""
-    _anonymous_ = ("v",)
+    """lmm_item, as lmm_list_get() fills it: buf.data is an address."""
     _fields_ = [("type", c_int), ("v", ItemValue), ("capacity", c_size_t)]
+
+
+class InBuf(ctypes.Structure):
+    _fields_ = [("data", c_char_p), ("len", c_size_t)]
+
+
+class InValue(ctypes.Union):
+    _fields_ = [("i", ctypes.c_int64), ("d", ctypes.c_double), ("b", ctypes.c_bool),
+                ("buf", InBuf)]
+
+
+class InItem(ctypes.Structure):
+    """lmm_item again, as lmm_list_create(), _set(), _count() and _index()
+    take it: buf.data is a bytes object, which the structure keeps alive
+    (a c_char_p field takes bytes as they are; NULs inside count, since the
+    length is buf.len)."""
+    _fields_ = [("type", c_int), ("v", InValue), ("capacity", c_size_t)]
 
 
 # ---------------------------------------------------------------- functions
@@ -162,16 +178,16 @@ manager_get_fd = _declare(lib, "lmm_manager_get_fd", c_int, c_void_p)
 manager_dispatch = _declare(lib, "lmm_manager_dispatch", c_int, c_void_p, c_uint64)
 manager_shutdown = _declare(lib, "lmm_manager_shutdown", c_int, c_void_p)
 
-list_create = _declare(lib, "lmm_list_create", c_int, c_void_p, c_char_p, P(Item), c_size_t,
+list_create = _declare(lib, "lmm_list_create", c_int, c_void_p, c_char_p, P(InItem), c_size_t,
                        c_uint32, pp)
 list_open = _declare(lib, "lmm_list_open", c_int, c_void_p, c_char_p, c_uint32, pp)
 list_from_segment = _declare(lib, "lmm_list_from_segment", c_int, c_void_p, pp)
 list_unref = _declare(pylib, "lmm_list_unref", c_void_p, c_void_p)
 list_len = _declare(pylib, "lmm_list_len", c_size_t, c_void_p)
 list_get = _declare(pylib, "lmm_list_get", c_int, c_void_p, c_size_t, P(Item), c_void_p, c_size_t)
-list_set = _declare(pylib, "lmm_list_set", c_int, c_void_p, c_size_t, P(Item))
-list_count = _declare(pylib, "lmm_list_count", c_int, c_void_p, P(Item))
-list_index = _declare(pylib, "lmm_list_index", c_int, c_void_p, P(Item), P(c_size_t))
+list_set = _declare(pylib, "lmm_list_set", c_int, c_void_p, c_size_t, P(InItem))
+list_count = _declare(pylib, "lmm_list_count", c_int, c_void_p, P(InItem))
+list_index = _declare(pylib, "lmm_list_index", c_int, c_void_p, P(InItem), P(c_size_t))
 list_get_name = _declare(pylib, "lmm_list_get_name", c_char_p, c_void_p)
 list_get_segment = _declare(pylib, "lmm_list_get_segment", c_void_p, c_void_p)
 list_is_writable = _declare(pylib, "lmm_list_is_writable", ctypes.c_bool, c_void_p)

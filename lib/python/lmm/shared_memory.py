@@ -312,27 +312,38 @@ class _OutOfRange(OverflowError, struct.error):
 
 
 _INT_MIN, _INT_MAX = -(1 << 63), (1 << 63) - 1
+_list_get, _list_set = L.list_get, L.list_set
 _FORMATS = {L.ITEM_INT: "q", L.ITEM_DOUBLE: "d", L.ITEM_BOOL: "xxxxxxx?",
             L.ITEM_NONE: "xxxxxx?x"}
 
 
 def _fill(item, value):
-    """Set the ctypes lmm_item @item to @value; return the bytes it points to, if any."""
+    """Set the lmm_item @item (an L.InItem) to @value; return the bytes it points to, if any."""
+    v = item.v
     if value is None:
         item.type = L.ITEM_NONE
-    elif isinstance(value, bool):
-        item.type, item.b = L.ITEM_BOOL, value
-    elif isinstance(value, int):
+    elif value.__class__ is int or (isinstance(value, int) and not isinstance(value, bool)):
         if not _INT_MIN <= value <= _INT_MAX:
             raise _OutOfRange("int %d does not fit a list item (64 bits, signed)" % value)
-        item.type, item.i = L.ITEM_INT, value
+        item.type = L.ITEM_INT
+        v.i = value
+    elif value.__class__ is str or isinstance(value, str):
+        b = value.encode("utf-8")
+        item.type = L.ITEM_STR
+        v.buf.data = b
+        v.buf.len = len(b)
+        return b
     elif isinstance(value, float):
-        item.type, item.d = L.ITEM_DOUBLE, value
-    elif isinstance(value, (str, bytes)):
-        b = value.encode("utf-8") if isinstance(value, str) else bytes(value)
-        item.type = L.ITEM_STR if isinstance(value, str) else L.ITEM_BYTES
-        item.buf.data = ctypes.cast(b, ctypes.c_void_p)
-        item.buf.len = len(b)
+        item.type = L.ITEM_DOUBLE
+        v.d = value
+    elif isinstance(value, bool):
+        item.type = L.ITEM_BOOL
+        v.b = value
+    elif isinstance(value, bytes):
+        b = bytes(value)
+        item.type = L.ITEM_BYTES
+        v.buf.data = b
+        v.buf.len = len(b)
         return b
     else:
         raise _UnsupportedType("a ShareableList holds int, float, bool, str, bytes and None, "
@@ -375,21 +386,20 @@ def _variants(value):
     return out
 
 
-def _variant_item(kind, v):
-    item = L.Item()
+def _variant_item(kind, value):
+    item = L.InItem()
     item.type = kind
-    keep = None
+    v = item.v
     if kind == L.ITEM_INT:
-        item.i = v
+        v.i = value
     elif kind == L.ITEM_DOUBLE:
-        item.d = v
+        v.d = value
     elif kind == L.ITEM_BOOL:
-        item.b = v
+        v.b = value
     elif kind in (L.ITEM_STR, L.ITEM_BYTES):
-        keep = v
-        item.buf.data = ctypes.cast(v, ctypes.c_void_p)
-        item.buf.len = len(v)
-    return item, keep
+        v.buf.data = value
+        v.buf.len = len(value)
+    return item
 
 
 def _slot_size(value, encoded):
@@ -430,12 +440,10 @@ class ShareableList:
     @staticmethod
     def _create(conn, sequence, name, flags):
         values = list(sequence)
-        items = (L.Item * max(len(values), 1))()
-        keep = []
+        items = (L.InItem * max(len(values), 1))()
         for i, v in enumerate(values):
-            b = _fill(items[i], v)
+            b = _fill(items[i], v)  # the array keeps b
             if b is not None:
-                keep.append(b)
                 items[i].capacity = _slot_size(v, b)
                 if items[i].capacity > L.LIST_ITEM_MAX:
                     raise ValueError("item %d is %d bytes; a list item holds at most %d"
@@ -461,10 +469,21 @@ class ShareableList:
     def _setup(self, lst, conn, readonly):
         self._len = L.list_len(lst)
         self.shm = SharedMemory._from_list(lst, conn, readonly)
-        self._item = L.Item()
-        self._itemp = ctypes.byref(self._item)
-        self._bufsize = 64
-        self._buf = ctypes.create_string_buffer(self._bufsize)
+        # What get and set use, under the block's lock: one item each way,
+        # and a buffer for str and bytes values that grows to the largest.
+        self._out = L.Item()
+        self._outp = ctypes.byref(self._out)
+        self._outv = self._out.v
+        self._outbuf = self._out.v.buf
+        self._in = L.InItem()
+        self._inp = ctypes.byref(self._in)
+        self._grow(64)
+
+    def _grow(self, size):
+        self._bufsize = size
+        self._buf = ctypes.create_string_buffer(size)
+        self._bufaddr = ctypes.addressof(self._buf)
+        self._bufview = memoryview(self._buf).cast("B")
 
     def _position(self, position, message):
         i = operator.index(position)
@@ -474,59 +493,77 @@ class ShareableList:
             raise IndexError(message)
         return i
 
-    def _handle(self):
-        lst = self.shm._list
-        if lst is None:
-            raise ValueError("ShareableList %r is closed" % (self.shm.name,))
-        return lst
+    def _closed(self):
+        return ValueError("ShareableList %r is closed" % (self.shm.name,))
 
     def _get(self, i):
-        """Read item @i into self._item (the lock held); return its value."""
-        lst = self._handle()
-        item = self._item
-        r = L.list_get(lst, i, self._itemp, self._buf, self._bufsize)
+        """Read item @i into self._out (the lock held); return its value."""
+        lst = self.shm._list
+        if lst is None:
+            raise self._closed()
+        r = _list_get(lst, i, self._outp, self._buf, self._bufsize)
         if r == -errno.ENOBUFS:
-            self._bufsize = max(item.buf.len + 1, 2 * self._bufsize)
-            self._buf = ctypes.create_string_buffer(self._bufsize)
-            r = L.list_get(lst, i, self._itemp, self._buf, self._bufsize)
+            self._grow(max(self._outbuf.len + 1, 2 * self._bufsize))
+            r = _list_get(lst, i, self._outp, self._buf, self._bufsize)
         if r < 0:
             raise L.error(r, "cannot read item %d of list" % i, self.shm.name)
-        t = item.type
-        if t == L.ITEM_INT:
-            return item.i
-        if t == L.ITEM_STR:
-            n = item.buf.len
-            return ctypes.string_at(item.buf.data, n).decode("utf-8") if n else ""
-        if t == L.ITEM_DOUBLE:
-            return item.d
-        if t == L.ITEM_BOOL:
-            return item.b
-        if t == L.ITEM_BYTES:
-            n = item.buf.len
-            return ctypes.string_at(item.buf.data, n) if n else b""
+        return self._value()
+
+    def _value(self):
+        t = self._out.type
+        if t == 1:  # L.ITEM_INT
+            return self._outv.i
+        if t == 4:  # L.ITEM_STR
+            at = self._outbuf.data - self._bufaddr if self._outbuf.data else 0
+            return self._bufview[at:at + self._outbuf.len].tobytes().decode()
+        if t == 2:  # L.ITEM_DOUBLE
+            return self._outv.d
+        if t == 3:  # L.ITEM_BOOL
+            return self._outv.b
+        if t == 5:  # L.ITEM_BYTES
+            at = self._outbuf.data - self._bufaddr if self._outbuf.data else 0
+            return self._bufview[at:at + self._outbuf.len].tobytes()
         return None
 
     def __getitem__(self, position):
-        i = self._position(position, "index out of range")
-        with self.shm._lock:
-            return self._get(i)
+        if position.__class__ is not int:
+            position = operator.index(position)
+        if position < 0:
+            position += self._len
+        if not 0 <= position < self._len:
+            raise IndexError("index out of range")
+        shm = self.shm
+        with shm._lock:
+            lst = shm._list
+            if lst is not None and _list_get(lst, position, self._outp, self._buf,
+                                             self._bufsize) == 0:
+                return self._value()
+            return self._get(position)  # the slow path, with its errors
 
     def __setitem__(self, position, value):
-        i = self._position(position, "assignment index out of range")
-        with self.shm._lock:
-            lst = self._handle()
-            item = L.Item()
-            keep = _fill(item, value)
-            r = L.list_set(lst, i, ctypes.byref(item))
-            if r == -errno.ENOSPC:
-                raise ValueError("%s item exceeds available storage: %d bytes do not fit "
-                                 "item %d's slot" % (type(value).__name__, len(keep), i))
-            if r == -errno.EROFS:
-                raise TypeError("cannot modify read-only memory: ShareableList %r is read-only"
-                                % (self.shm.name,))
-            if r < 0:
-                raise L.error(r, "cannot write item %d of list" % i, self.shm.name)
-            del keep
+        if position.__class__ is not int:
+            position = operator.index(position)
+        if position < 0:
+            position += self._len
+        if not 0 <= position < self._len:
+            raise IndexError("assignment index out of range")
+        shm = self.shm
+        with shm._lock:
+            lst = shm._list
+            if lst is None:
+                raise self._closed()
+            b = _fill(self._in, value)
+            r = _list_set(lst, position, self._inp)
+            self._in.v.buf.data = None  # b is the caller's to free
+            if r == 0:
+                return
+        if r == -errno.ENOSPC:
+            raise ValueError("%s item exceeds available storage: %d bytes do not fit item %d's "
+                             "slot" % (type(value).__name__, len(b), position))
+        if r == -errno.EROFS:
+            raise TypeError("cannot modify read-only memory: ShareableList %r is read-only"
+                            % (self.shm.name,))
+        raise L.error(r, "cannot write item %d of list" % position, self.shm.name)
 
     def __len__(self):
         return self._len
@@ -554,7 +591,7 @@ class ShareableList:
             raise IndexError("Requested position out of range.")
         with self.shm._lock:
             self._get(position)
-            t, capacity = self._item.type, self._item.capacity
+            t, capacity = self._out.type, self._out.capacity
         return "%ds" % capacity if t in (L.ITEM_STR, L.ITEM_BYTES) else _FORMATS[t]
 
     @property
@@ -569,10 +606,11 @@ class ShareableList:
             return sum(value == entry for entry in self)
         n = 0
         with self.shm._lock:
-            lst = self._handle()
+            lst = self.shm._list
+            if lst is None:
+                raise self._closed()
             for kind, v in variants:
-                item, keep = _variant_item(kind, v)
-                r = L.list_count(lst, ctypes.byref(item))
+                r = L.list_count(lst, ctypes.byref(_variant_item(kind, v)))
                 if r < 0:
                     raise L.error(r, "cannot count in list", self.shm.name)
                 n += r
@@ -589,11 +627,12 @@ class ShareableList:
             raise ValueError(f"{value!r} not in this container")
         found = None
         with self.shm._lock:
-            lst = self._handle()
+            lst = self.shm._list
+            if lst is None:
+                raise self._closed()
             for kind, v in variants:
-                item, keep = _variant_item(kind, v)
                 out = ctypes.c_size_t()
-                r = L.list_index(lst, ctypes.byref(item), ctypes.byref(out))
+                r = L.list_index(lst, ctypes.byref(_variant_item(kind, v)), ctypes.byref(out))
                 if r == -errno.ENOENT:
                     continue
                 if r < 0:
