@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import unittest
+import unittest.mock
 from multiprocessing import ProcessError
 
 import lmm
@@ -237,6 +238,17 @@ class BetterThanCPython(unittest.TestCase):
         if p.returncode != 0 and "mount" in p.stderr and "lmm" not in p.stderr:
             self.skipTest("cannot give the test a /dev/shm of its own: " + p.stderr.strip())
         self.assertEqual((p.returncode, p.stdout, p.stderr), (0, "None []\n", ""))
+
+    def test_a_failed_attach_removes_nothing(self):
+        # gh-153279: CPython's attach unlinks the block when mapping it fails.
+        shm = SharedMemory("attach-fails", create=True, size=64)
+        self.addCleanup(shm.unlink)
+        self.addCleanup(shm.close)
+        with unittest.mock.patch("lmm.shared_memory.mmap.mmap",
+                                 side_effect=OSError(errno.ENOMEM, "no memory")):
+            with self.assertRaises(OSError):
+                SharedMemory("attach-fails")
+        SharedMemory("attach-fails").close()  # still there
 
     def test_killed_creator_leaves_nothing_behind(self):
         # CPython's blocks stay in /dev/shm after kill -9 (its tracker dies
