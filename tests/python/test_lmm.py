@@ -587,6 +587,40 @@ class ForkAndThreads(unittest.TestCase):
         self.assertEqual(shm.buf[0], 42)
         SharedMemory(shm.name).close()  # the parent's connection was not disturbed
 
+    def test_fork_while_another_thread_is_inside_a_list(self):
+        # The list's lock, held by a thread of the parent at fork(), is not
+        # held in the child, where that thread does not exist.
+        sl = ShareableList([1, "x"])
+        self.addCleanup(sl.shm.unlink)
+        inside, leave = threading.Event(), threading.Event()
+
+        def hold():
+            with sl.shm._lock:  # as a thread in the middle of sl[i] does
+                inside.set()
+                leave.wait()
+
+        t = threading.Thread(target=hold)
+        t.start()
+        inside.wait()
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0 if (sl[0], sl[1]) == (1, "x") else 1)
+            deadline = time.monotonic() + 10
+            while True:
+                r, status = os.waitpid(pid, os.WNOHANG)
+                if r == pid or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+            if r != pid:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                self.fail("the child hung on a lock its parent's thread held")
+            self.assertEqual(os.waitstatus_to_exitcode(status), 0)
+        finally:
+            leave.set()
+            t.join()
+
     def test_threads_share_connections_and_lists(self):
         sl = ShareableList([0] * 8)
         self.addCleanup(sl.shm.unlink)

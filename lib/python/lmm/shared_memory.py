@@ -19,6 +19,9 @@ Guarantees:
   than CPython's would be for the same value.
 - A SharedMemory or ShareableList pickles by name and its manager's address
   (CPython's behaviour, plus the address), or by fd with by_fd().
+- Threads may share a SharedMemory or ShareableList: each block's accesses
+  and its close() are serialised by a lock of its own, which a forked child
+  gets afresh (one a parent's thread held at fork() would never be freed).
 - Every fd made here is close-on-exec; each has one owner that closes it.
 """
 
@@ -29,8 +32,10 @@ import mmap
 import operator
 import os
 import struct
+import sys
 import threading
 import types
+import weakref
 
 from . import _connection
 from . import _liblmm as L
@@ -130,6 +135,7 @@ class SharedMemory:
         self._size = L.segment_get_size(seg)
         self._lock = threading.Lock()
         self._closed = False
+        _live.add(self)
 
     @classmethod
     def _from_list(cls, lst, conn, readonly):
@@ -161,6 +167,9 @@ class SharedMemory:
             self.close()
         except OSError:
             pass
+        except Exception:
+            if not sys.is_finalizing():  # at exit, liblmm's bindings may be gone already
+                raise
 
     def __reduce__(self):
         if self._by_fd:
@@ -247,6 +256,18 @@ class SharedMemory:
             raise
         shm._by_fd = True
         return shm
+
+
+# A lock a parent's thread held at fork() would stay held in the child.
+_live = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for shm in list(_live):
+        shm._lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # ---------------------------------------------------------------- passing fds
@@ -439,7 +460,7 @@ class ShareableList:
 
     @staticmethod
     def _create(conn, sequence, name, flags):
-        values = list(sequence)
+        values = list(sequence or ())
         items = (L.InItem * max(len(values), 1))()
         for i, v in enumerate(values):
             b = _fill(items[i], v)  # the array keeps b
