@@ -180,11 +180,14 @@ class NoTornItems(unittest.TestCase):
         writer = subprocess.Popen([lmmtest.env("LMM_PY_PEER"), sock(), "hammer", "hammered",
                                    "1", "1000"], stdout=subprocess.PIPE, text=True)
         reads = 0
-        while writer.poll() is None:
+        while True:
+            done = writer.poll() is not None  # then one read more: the last value set
             v = sl[1]
             self.assertIn(v, seen)  # anything else is a torn read
             seen[v] += 1
             reads += 1
+            if done:
+                break
         sets = int(writer.stdout.read())
         writer.stdout.close()
         self.assertEqual(writer.returncode, 0)

@@ -9,6 +9,7 @@ what a child's exit does and does not take with it.
 import multiprocessing
 import os
 import pickle
+import time
 import unittest
 
 import lmm
@@ -185,15 +186,15 @@ class _Children:
         q.put("seen")
         p.join(60)
         self.assertEqual(p.exitcode, 0)
-        for _ in range(100):  # the manager notices the closed connection at once, or nearly
+        deadline = time.monotonic() + 30  # at once, or nearly; a loaded machine is slow
+        while True:
             try:
                 lmm.SharedMemory(tracked).close()
             except FileNotFoundError:
                 break
-            import time
+            if time.monotonic() > deadline:
+                self.fail("the child's tracked block outlived it")
             time.sleep(0.01)
-        else:
-            self.fail("the child's tracked block outlived it")
         kept_shm = lmm.SharedMemory(kept)  # track=False: until unlink()
         kept_shm.unlink()
         kept_shm.close()
