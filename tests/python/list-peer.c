@@ -281,6 +281,8 @@ static int cmd_abi(void) {
         OFF(lmm_segment_opts, size);
         OFF(lmm_segment_opts, name);
         OFF(lmm_segment_opts, flags);
+        OFF(lmm_segment_opts, reserved_);
+        OFF(lmm_segment_opts, reserved_ptr_);
         SIZE(lmm_manager_opts);
         OFF(lmm_manager_opts, allow_uids);
         OFF(lmm_manager_opts, n_allow_uids);
@@ -289,11 +291,15 @@ static int cmd_abi(void) {
         OFF(lmm_manager_opts, max_bytes_per_uid);
         OFF(lmm_manager_opts, max_blocks_per_uid);
         OFF(lmm_manager_opts, max_conns_per_uid);
+        OFF(lmm_manager_opts, reserved_);
+        OFF(lmm_manager_opts, reserved_ptr_);
         SIZE(lmm_server_opts);
         OFF(lmm_server_opts, manager);
         OFF(lmm_server_opts, socket_path);
         OFF(lmm_server_opts, initializer);
         OFF(lmm_server_opts, initargs);
+        OFF(lmm_server_opts, reserved_);
+        OFF(lmm_server_opts, reserved_ptr_);
         printf("LMM_NAME_MAX %d\n", LMM_NAME_MAX);
         printf("LMM_LIST_ITEM_MAX %u\n", LMM_LIST_ITEM_MAX);
         printf("LMM_LIST_LEN_MAX %u\n", LMM_LIST_LEN_MAX);

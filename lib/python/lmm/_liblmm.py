@@ -66,9 +66,14 @@ c_uint64 = ctypes.c_uint64
 c_size_t = ctypes.c_size_t
 
 
+# The options structures end in room for later versions' fields, which the
+# library wants zero: ctypes zeroes a structure it makes.
+_RESERVED = [("reserved_", c_uint64 * 8), ("reserved_ptr_", c_void_p * 8)]
+
+
 class SegmentOpts(ctypes.Structure):
     """lmm_segment_opts"""
-    _fields_ = [("size", c_uint64), ("name", c_char_p), ("flags", c_uint32)]
+    _fields_ = [("size", c_uint64), ("name", c_char_p), ("flags", c_uint32)] + _RESERVED
 
 
 class ManagerOpts(ctypes.Structure):
@@ -81,7 +86,7 @@ class ManagerOpts(ctypes.Structure):
         ("max_bytes_per_uid", c_uint64),
         ("max_blocks_per_uid", c_uint32),
         ("max_conns_per_uid", c_uint32),
-    ]
+    ] + _RESERVED
 
 
 # int (*lmm_initializer)(void *initargs)
@@ -95,7 +100,7 @@ class ServerOpts(ctypes.Structure):
         ("socket_path", c_char_p),
         ("initializer", INITIALIZER),
         ("initargs", c_void_p),
-    ]
+    ] + _RESERVED
 
 
 class ItemBuf(ctypes.Structure):
