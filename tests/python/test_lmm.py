@@ -342,6 +342,55 @@ class ReadOnly(unittest.TestCase):
             ro2[0] = 2
 
 
+class OtherUsers(unittest.TestCase):
+    """Another uid gets what a block's owner shared, and nothing more: it
+    cannot write a block shared read-only, unlink it, or see a private one."""
+
+    def test_what_another_uid_may_do(self):
+        m = lmmtest.Lmmd("--allow-uid", "12345")
+        self.addCleanup(m.stop)
+        os.chmod(m.dir, 0o755)  # the socket itself is 0666 for a manager that serves others
+        lmmtest.lmmctl("--share", "ro", "create", "shared-ro", "4096", socket_path=m.socket)
+        shared = SharedMemory("shared-ro", manager=m.socket)
+        self.addCleanup(shared.close)
+        shared.buf[:5] = b"owner"
+        SharedMemory("private", create=True, size=64, manager=m.socket, track=False).close()
+        code = """if 1:
+            import os, sys, lmm
+            sock = sys.argv[1]
+            def outcome(f):
+                try:
+                    return repr(f())
+                except Exception as e:
+                    return type(e).__name__
+            print(os.getuid())
+            print(outcome(lambda: lmm.SharedMemory("shared-ro", manager=sock)))
+            ro = lmm.SharedMemory("0/shared-ro", manager=sock, readonly=True)
+            print(ro.buf.readonly, bytes(ro.buf[:5]))
+            print(outcome(lambda: ro.buf.__setitem__(0, 1)))
+            print(outcome(ro.unlink))
+            print(outcome(lambda: lmm.SharedMemory("private", manager=sock)))
+            print(outcome(lambda: lmm.SharedMemory("0/private", manager=sock)))
+            mine = lmm.SharedMemory("private", create=True, size=8, manager=sock)
+            mine.unlink()
+            print("own namespace ok")
+        """
+        p = subprocess.run([sys.executable, "-c", code, m.socket], user=12345, group=12345,
+                           capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.splitlines(), [
+            "12345",
+            "PermissionError",        # read-write: shared read-only
+            "True b'owner'",          # read-only: what the owner wrote
+            "TypeError",              # a read-only view
+            "PermissionError",        # unlink: only the owner
+            "FileNotFoundError",      # not shared: not there for this uid
+            "FileNotFoundError",
+            "own namespace ok",       # its own "private" beside root's
+        ])
+        SharedMemory("shared-ro", manager=m.socket).close()  # still there for the owner
+
+
 class Buffers(unittest.TestCase):
 
     def test_close_refuses_while_views_are_exported(self):
