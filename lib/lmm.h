@@ -963,6 +963,62 @@ LMM_EXPORT lmm_worker *lmm_worker_free(lmm_worker *w);
  */
 LMM_EXPORT int lmm_segment_from_listen_fds(const char *name, lmm_segment **ret);
 
+/* ---------------------------------------------------------------- passing a block */
+
+/*
+ * A block sent to a process that is already running, over any connected
+ * AF_UNIX socket (stream, seqpacket or datagram): one message of a small
+ * header, the name and exactly one fd. The format is in docs/workers.md, so
+ * that a program without liblmm can speak it.
+ */
+
+enum {
+        /* Send an O_RDONLY fd (reopened so through /proc/self/fd when the
+         * segment's is read-write) and say so in the header. As for
+         * LMM_OPEN_RDONLY, that holds against a receiver of another uid, a
+         * confined one, and for a frozen block: a process of the block's
+         * owner can reopen the fd read-write through /proc. */
+        LMM_SEND_READ_ONLY = 1u << 0,
+};
+
+/**
+ * lmm_block_send() - send @s's fd, name, size and mode over @sock
+ * @sock: borrowed; blocking or not, the whole message is sent
+ * @flags: LMM_SEND_*
+ *
+ * A read-only fd is always announced read-only. Never raises SIGPIPE.
+ * Return: 0; -EINVAL; -EPIPE, -ECONNRESET, -ENOTCONN when nobody receives;
+ * -EAGAIN when a non-blocking socket can take nothing now (nothing was sent;
+ * once a stream took part of the message, the rest is waited for); the
+ * errno of reopening it read-only.
+ */
+LMM_EXPORT int lmm_block_send(int sock, lmm_segment *s, uint32_t flags);
+
+/**
+ * lmm_block_recv() - receive one block sent with lmm_block_send()
+ * @sock: borrowed. On a stream socket the call reads exactly one message,
+ *        waiting for its rest once it has begun (also when @sock is
+ *        non-blocking); after a failure the stream is out of step, close it.
+ * @flags: 0
+ * @ret: receives the segment, read-only when its fd is
+ *
+ * The fd arrives close-on-exec. Every fd that came with a refused message
+ * is closed. Return: 0, or for a refusal:
+ *   -ECONNRESET  the peer closed the socket before a message began;
+ *   -EAGAIN      nothing there yet on a non-blocking socket;
+ *   -EBADMSG     not such a message: magic, length, name, reserved bits;
+ *   -EPROTONOSUPPORT  a version of the format this library does not know;
+ *   -ENOBUFS     fds were lost on the way (MSG_CTRUNC: too many, or the fd
+ *                table full);
+ *   -ENODATA     no fd came with it;
+ *   -ETOOMANYREFS  more than one fd came with it;
+ *   -EMEDIUMTYPE the fd is not a memfd;
+ *   -EPERM       the memfd's size is not sealed (F_SEAL_SHRINK|F_SEAL_GROW);
+ *   -EIO         its size is not the one the header announces;
+ *   -EROFS       the header says read-only but the fd is writable.
+ */
+LMM_EXPORT int lmm_block_recv(int sock, uint32_t flags, lmm_segment **ret);
+
 static inline void lmm_launch_freep(lmm_launch **p) {
         *p = lmm_launch_free(*p);
 }
