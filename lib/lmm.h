@@ -897,6 +897,12 @@ LMM_EXPORT int lmm_launch_set_stdio(lmm_launch *l, int in, int out, int err);
  * child allocates nothing and takes no lock. Returns once the program runs,
  * or with the error of the step that failed (the child is reaped).
  *
+ * Confined, the worker runs as the launcher's uid and gid, mapped to
+ * themselves in its user namespace; a launcher that is not dumpable (it
+ * changed uid without an exec(), or set PR_SET_DUMPABLE to 0) cannot write
+ * that map, and its worker sees itself as the overflow uid (65534) while
+ * the kernel treats it as the launcher's uid all the same.
+ *
  * The worker dies (SIGKILL) when the *thread* that called this ends, not
  * only the process: PR_SET_PDEATHSIG. A launcher that may end the thread
  * before the worker should launch from a thread that lives as long.

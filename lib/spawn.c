@@ -189,13 +189,24 @@ static int child_mask_proc(const spawn_params *p, int report) {
                 child_fail(report, SPAWN_STEP_UNSHARE, 0);
         }
         /* Without "deny", an unprivileged launcher may not write gid_map;
-         * the file is missing before Linux 3.19, where it need not be written. */
-        if (child_write_file("/proc/self/setgroups", "deny") < 0 && errno != ENOENT)
-                child_fail(report, SPAWN_STEP_SETGROUPS, 0);
+         * the file is missing before Linux 3.19, where it need not be written.
+         * A launcher that is not dumpable (it changed its uid without an
+         * exec, or asked so) finds its /proc/self files root's, and cannot
+         * write them: its worker then stays unmapped and sees itself as the
+         * overflow uid, though the kernel still treats it as the launcher's
+         * uid. Becoming dumpable to write them would open this copy of the
+         * launcher's memory to ptrace by every process of its uid. */
+        if (child_write_file("/proc/self/setgroups", "deny") < 0) {
+                if (errno == EACCES)
+                        goto unmapped;
+                if (errno != ENOENT)
+                        child_fail(report, SPAWN_STEP_SETGROUPS, 0);
+        }
         if (child_write_file("/proc/self/uid_map", p->uid_map) < 0)
                 child_fail(report, SPAWN_STEP_UID_MAP, 0);
         if (child_write_file("/proc/self/gid_map", p->gid_map) < 0)
                 child_fail(report, SPAWN_STEP_GID_MAP, 0);
+unmapped:
         /* Nothing mounted here may reach the launcher's namespace. */
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 child_fail(report, SPAWN_STEP_MOUNT_SLAVE, 0);

@@ -26,6 +26,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <malloc.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -316,26 +317,29 @@ static void assert_route_blocked(const char *out, const char *route) {
 
 /* The attack on block "ro", with the launcher's routes through this process. */
 static void attack_cmds(const char **cmds, lmm_segment *rw, char *pid, char *fd, char *addr) {
+        size_t n = 0;
+
         snprintf(pid, 16, "%d", (int) getpid());
         snprintf(fd, 16, "%d", lmm_segment_get_fd(rw));
         snprintf(addr, 32, "%lx", (unsigned long) lmm_segment_get_data(rw));
-        cmds[0] = "read";
-        cmds[1] = "ro";
-        cmds[2] = "attack";
-        cmds[3] = "ro";
-        cmds[4] = pid;
-        cmds[5] = fd;
-        cmds[6] = addr;
-        cmds[7] = "read";
-        cmds[8] = "ro";
-        cmds[9] = NULL;
+        cmds[n++] = "ids";
+        cmds[n++] = "read";
+        cmds[n++] = "ro";
+        cmds[n++] = "attack";
+        cmds[n++] = "ro";
+        cmds[n++] = pid;
+        cmds[n++] = fd;
+        cmds[n++] = addr;
+        cmds[n++] = "read";
+        cmds[n++] = "ro";
+        cmds[n] = NULL;
 }
 
 static void read_only_holds_confined(bool already_rdonly) {
         lmm_client *c = fixture_client();
         lmm_segment *rw = block_with(c, "ro", "pristine"), *s = rw, *opened = NULL;
         lmm_launch *l = launch_new(false);
-        const char *cmds[10];
+        const char *cmds[12];
         char out[8192], pid[16], fd[16], addr[32];
 
         if (already_rdonly) { /* an O_RDONLY fd from the manager, passed as it is */
@@ -372,6 +376,90 @@ Test(launch, read_only_fd_from_the_manager_cannot_be_written_by_any_route) {
 }
 
 /*
+ * The same as a user other than root, with a block of its own (the memfd is
+ * that uid's, so a reopen through /proc would be allowed): what a deployment
+ * that does not run as root gets. The launcher is a child that drops to
+ * uid 12345 (and so is not dumpable, unless it asks to be again); the
+ * worker's report comes back through a pipe.
+ */
+static void read_only_holds_unprivileged(bool dumpable, char *out, size_t size) {
+        int p[2], status;
+        pid_t child;
+
+        if (geteuid() != 0)
+                cr_skip_test("needs root to become uid 12345");
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+                char *argv[16] = { (char *) worker_path() }, pid[16], fd[16], addr[32];
+                const char *cmds[12];
+                lmm_segment *s = NULL;
+                lmm_launch *l = NULL;
+                lmm_worker *w = NULL;
+                int mfd = -1, st = -1;
+                char *m;
+
+                if (setgroups(0, NULL) < 0 || setresgid(12345, 12345, 12345) < 0 ||
+                    setresuid(12345, 12345, 12345) < 0)
+                        _exit(10);
+                if (dumpable && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+                        _exit(10);
+                if (memfd_new_sealed("ro", 4096, false, &mfd) < 0 ||
+                    lmm_segment_from_fd(mfd, "ro", &s) < 0 ||
+                    lmm_segment_map(s, 0, (void **) &m) != 0)
+                        _exit(11);
+                strcpy(m, "pristine");
+                if (lmm_launch_new(&l) < 0 ||
+                    lmm_launch_add_block(l, s, LMM_LAUNCH_READ_ONLY) < 0 ||
+                    lmm_launch_set_stdio(l, -1, p[1], -1) < 0)
+                        _exit(12);
+                attack_cmds(cmds, s, pid, fd, addr);
+                for (size_t i = 0; cmds[i]; i++)
+                        argv[i + 1] = (char *) cmds[i];
+                if (lmm_launch_spawn(l, worker_path(), argv, NULL, &w) < 0) {
+                        dprintf(p[1], "%s\n", lmm_launch_last_error(l));
+                        _exit(13);
+                }
+                lmm_launch_free(l);
+                if (lmm_worker_wait(w, &st) < 0 || st != 0)
+                        _exit(14);
+                _exit(strcmp(m, "pristine") == 0 ? 0 : 15);
+        }
+        close(p[1]);
+        read_all(p[0], out, size);
+        close(p[0]);
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_log_info("uid 12345's worker:\n%s", out);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "launcher: %d\n%s",
+                  WEXITSTATUS(status), out);
+        cr_assert_null(strstr(out, "WROTE"), "a route wrote the read-only block:\n%s", out);
+        for (size_t i = 0; i < ELEMENTSOF(fd_routes); i++)
+                assert_route_blocked(out, fd_routes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(launcher_routes); i++)
+                assert_route_blocked(out, launcher_routes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(namespace_routes); i++)
+                assert_route_blocked(out, namespace_routes[i]);
+        assert_line(out, "read ro: ro pristine");
+}
+
+Test(launch, read_only_holds_for_an_unprivileged_launcher) {
+        char out[8192];
+
+        read_only_holds_unprivileged(true, out, sizeof(out));
+        cr_assert_not_null(strstr(out, "ids uid=12345 gid=12345 "), "mapped as itself:\n%s", out);
+}
+
+/* Not dumpable, it cannot write its worker's uid map: the worker sees
+ * itself as nobody, and is the launcher's uid to the kernel all the same. */
+Test(launch, read_only_holds_for_a_launcher_that_is_not_dumpable) {
+        char out[8192];
+
+        read_only_holds_unprivileged(false, out, sizeof(out));
+        cr_assert_not_null(strstr(out, "ids uid=65534 gid=65534 "), "unmapped:\n%s", out);
+}
+
+/*
  * The control: the same worker and attack, launched the naive way (fork,
  * the O_RDONLY fd at 3, LISTEN_* by hand, exec), writes the block through
  * /proc: the attack the mask stops is real.
@@ -379,7 +467,7 @@ Test(launch, read_only_fd_from_the_manager_cannot_be_written_by_any_route) {
 Test(launch, read_only_fd_alone_is_writable_through_proc) {
         lmm_client *c = fixture_client();
         lmm_segment *rw = block_with(c, "ro", "pristine"), *ro = NULL;
-        const char *cmds[10];
+        const char *cmds[12];
         char *argv[16] = { (char *) worker_path() }, out[8192], pid[16], fd[16], addr[32];
         int p[2], status;
         pid_t child;
