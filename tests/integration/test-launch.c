@@ -514,6 +514,66 @@ Test(launch, read_only_fd_alone_is_writable_through_proc) {
         lmm_client_unref(c);
 }
 
+/*
+ * Why the mask is namespaces, not Landlock: a ruleset that handles every
+ * file access right and grants none (so /etc/passwd and /proc/self/status
+ * are refused) still lets a process reopen its O_RDONLY memfd read-write
+ * through /proc/self/fd, and map it writable. What this kernel does; the
+ * test fails, and docs/workers.md must change, the day it stops.
+ * Exit: 0 when it is so, else the number of the step that differed.
+ */
+static int landlock_reopen(void) {
+        struct {
+                uint64_t handled_access_fs;
+        } attr;
+        char path[64];
+        int abi, rs, fd, ro, rw;
+
+        abi = (int) syscall(SYS_landlock_create_ruleset, NULL, 0, 1 /* VERSION */);
+        if (abi < 1)
+                return 100;
+        /* Every right this ABI knows: 13 in v1, REFER in v2, TRUNCATE in v3, IOCTL_DEV in v5. */
+        attr.handled_access_fs = (UINT64_C(1) << (abi >= 5 ? 16 : abi >= 3 ? 15 : abi + 12)) - 1;
+        fd = memfd_create("landlock", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0 || ftruncate(fd, 4096) < 0 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+                return 101;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ro = open(path, O_RDONLY | O_CLOEXEC);
+        if (ro < 0)
+                return 102;
+        close(fd);
+        rs = (int) syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+        if (rs < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+                return 103;
+        if (open("/etc/passwd", O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+                return 1; /* the ruleset does not hold */
+        if (open("/proc/self/status", O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+                return 2;
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", ro);
+        rw = open(path, O_RDWR | O_CLOEXEC);
+        if (rw < 0)
+                return 3; /* Landlock stops the reopen */
+        if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, rw, 0) == MAP_FAILED)
+                return 4;
+        return 0;
+}
+
+Test(launch, landlock_does_not_stop_the_reopen_through_proc) {
+        int status;
+        pid_t child = fork();
+
+        cr_assert_geq(child, 0);
+        if (child == 0)
+                _exit(landlock_reopen());
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 100)
+                cr_skip_test("no Landlock in this kernel");
+        cr_assert_eq(WEXITSTATUS(status), 0, "step %d differed", WEXITSTATUS(status));
+}
+
 /* A frozen block holds without any confinement: every route through its fd fails. */
 Test(launch, frozen_read_only_block_holds_unconfined) {
         lmm_client *c = fixture_client();
