@@ -1014,6 +1014,7 @@ LMM_EXPORT int lmm_block_send(int sock, lmm_segment *s, uint32_t flags);
  *   -EAGAIN      nothing there yet on a non-blocking socket;
  *   -EBADMSG     not such a message: magic, length, name, reserved bits;
  *   -EPROTONOSUPPORT  a version of the format this library does not know;
+ *   -ETIMEDOUT   a blocking stream's SO_RCVTIMEO ran out inside a message;
  *   -ENOBUFS     fds were lost on the way (MSG_CTRUNC: too many, or the fd
  *                table full);
  *   -ENODATA     no fd came with it;

@@ -633,22 +633,42 @@ Test(launch, unconfined_unfrozen_read_only_block_is_refused) {
         lmm_client_unref(c);
 }
 
-/* Make unshare() fail with EPERM in this process and its children, as on a
- * kernel without (unprivileged) user namespaces. */
-static void forbid_unshare(void) {
+/* Make system call @nr fail with EPERM in this process and its children:
+ * unshare() as on a kernel without (unprivileged) user namespaces, mount()
+ * as where a policy denies a new namespace its capabilities. */
+static void forbid(long nr) {
         struct sock_filter f[] = {
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
                 BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
                 BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t) nr, 0, 1),
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
                 BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         };
         struct sock_fprog prog = { .len = ELEMENTSOF(f), .filter = f };
 
+#if !defined(__x86_64__)
+        cr_skip_test("the filter that plays a kernel without user namespaces is x86-64's");
+#endif
         cr_assert_eq(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
         cr_assert_eq(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog), 0);
+}
+
+/* Once the namespace exists, a step that fails ends the launch: never a
+ * worker that runs half-masked. */
+Test(launch, a_mask_that_cannot_be_made_fails_the_launch) {
+        lmm_launch *l = launch_new(false);
+        lmm_worker *w = NULL;
+        char msg[512];
+
+        forbid(__NR_mount);
+        cr_assert_eq(lmm_launch_spawn(l, worker_path(), NULL, NULL, &w), -EPERM);
+        cr_assert_null(w);
+        snprintf(msg, sizeof(msg),
+                 "cannot launch %s: make / a slave mount: Operation not permitted", worker_path());
+        cr_assert_str_eq(lmm_launch_last_error(l), msg);
+        lmm_launch_free(l);
 }
 
 Test(launch, without_user_namespaces_unfrozen_read_only_is_refused) {
@@ -660,10 +680,7 @@ Test(launch, without_user_namespaces_unfrozen_read_only_is_refused) {
         char out[1024];
         int r;
 
-#if !defined(__x86_64__)
-        cr_skip_test("the filter that plays a kernel without user namespaces is x86-64's");
-#endif
-        forbid_unshare();
+        forbid(__NR_unshare);
         cr_assert_eq(lmm_launch_add_block(l, ro, LMM_LAUNCH_READ_ONLY), 0);
         r = lmm_launch_spawn(l, worker_path(), NULL, NULL, &w);
         cr_assert_eq(r, -EPERM);
