@@ -80,20 +80,31 @@ int fd_add_seals(int fd, unsigned seals) {
  * of the kernel's internal mounts, one of tmpfs and one per huge page
  * size, never mounted anywhere: a file with the st_dev of a memfd made
  * here (of the default huge page size for hugetlbfs) is one. A memfd of
- * another huge page size is then not recognised.
+ * another huge page size is then not recognised. The st_dev found is kept,
+ * so that a worker that asked once before it entered a sandbox forbidding
+ * memfd_create() can still ask after.
  */
 static int fd_is_memfd_without_proc(int fd, bool hugetlb) {
-        _cleanup_close_ int probe = -EBADF;
-        struct stat st, pst;
+        static uint64_t known_dev[2]; /* 0: not known yet (no file system has st_dev 0) */
+        struct stat st;
+        uint64_t dev;
 
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        probe = memfd_create("lmm-probe", MFD_CLOEXEC | (hugetlb ? MFD_HUGETLB : 0));
-        if (probe < 0)
-                return hugetlb ? 0 : negative_errno();
-        if (fstat(probe, &pst) < 0)
-                return negative_errno();
-        return st.st_dev == pst.st_dev && fcntl(fd, F_GET_SEALS) >= 0;
+        dev = __atomic_load_n(&known_dev[hugetlb], __ATOMIC_RELAXED);
+        if (dev == 0) {
+                _cleanup_close_ int probe = -EBADF;
+                struct stat pst;
+
+                probe = memfd_create("lmm-probe", MFD_CLOEXEC | (hugetlb ? MFD_HUGETLB : 0));
+                if (probe < 0)
+                        return hugetlb ? 0 : negative_errno();
+                if (fstat(probe, &pst) < 0)
+                        return negative_errno();
+                dev = (uint64_t) pst.st_dev;
+                __atomic_store_n(&known_dev[hugetlb], dev, __ATOMIC_RELAXED);
+        }
+        return (uint64_t) st.st_dev == dev && fcntl(fd, F_GET_SEALS) >= 0;
 }
 
 int fd_is_memfd(int fd) {
