@@ -834,7 +834,8 @@ LMM_EXPORT lmm_launch *lmm_launch_free(lmm_launch *l);
  * permitted".
  *
  * Return: the message (owned by @l, valid until the next call on it), or
- * NULL when the last call succeeded or failed on a bad argument.
+ * NULL when the last call succeeded, or failed on a bad argument or for
+ * want of memory.
  */
 LMM_EXPORT const char *lmm_launch_last_error(const lmm_launch *l);
 
@@ -1015,8 +1016,8 @@ LMM_EXPORT int lmm_block_send(int sock, lmm_segment *s, uint32_t flags);
  *   -EBADMSG     not such a message: magic, length, name, reserved bits;
  *   -EPROTONOSUPPORT  a version of the format this library does not know;
  *   -ETIMEDOUT   a blocking stream's SO_RCVTIMEO ran out inside a message;
- *   -ENOBUFS     fds were lost on the way (MSG_CTRUNC: too many, or the fd
- *                table full);
+ *   -ENOBUFS     fds were lost on the way (MSG_CTRUNC: this process's fd
+ *                table was full);
  *   -ENODATA     no fd came with it;
  *   -ETOOMANYREFS  more than one fd came with it;
  *   -EMEDIUMTYPE the fd is not a memfd;

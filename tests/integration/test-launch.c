@@ -33,12 +33,14 @@
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -357,8 +359,6 @@ static void read_only_holds_confined(bool already_rdonly) {
                 assert_route_blocked(out, launcher_routes[i]);
         for (size_t i = 0; i < ELEMENTSOF(namespace_routes); i++)
                 assert_route_blocked(out, namespace_routes[i]);
-        /* The mask cannot be unmounted: no capability in the worker's namespace. */
-        assert_line(out, "umount-mask: blocked EPERM");
         assert_line(out, "read ro: ro pristine");
         cr_assert_str_eq(lmm_segment_get_data(rw), "pristine");
         lmm_launch_free(l);
@@ -701,6 +701,70 @@ Test(launch, without_user_namespaces_unfrozen_read_only_is_refused) {
         lmm_segment_unref(ro);
         lmm_segment_unref(rw);
         lmm_client_unref(c);
+}
+
+/* Hide /proc from this process as a launch hides it from a worker. Return: 0 or -errno. */
+static int hide_proc(void) {
+        char map[64];
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        int fd;
+
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return -errno;
+        fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "deny", 4) != 4 || close(fd) < 0)
+                return -EIO;
+        snprintf(map, sizeof(map), "%u %u 1", uid, uid);
+        fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, map, strlen(map)) < 0 || close(fd) < 0)
+                return -EIO;
+        snprintf(map, sizeof(map), "%u %u 1", gid, gid);
+        fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, map, strlen(map)) < 0 || close(fd) < 0)
+                return -EIO;
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+            mount("tmpfs", "/proc", "tmpfs", MS_RDONLY, "mode=0") < 0)
+                return -errno;
+        return 0;
+}
+
+/* A read-write fd that cannot be reopened read-only is refused, by name:
+ * never passed as it is. */
+Test(launch, a_block_that_cannot_be_reopened_read_only_is_refused) {
+        char msg[256] = "";
+        int p[2], status;
+        pid_t child;
+
+        cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+        child = fork();
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+                lmm_segment *s = NULL;
+                lmm_launch *l = NULL;
+                int fd = -1, r;
+
+                if (memfd_new_sealed("frames", 4096, false, &fd) < 0 ||
+                    lmm_segment_from_fd(fd, "frames", &s) < 0 || lmm_launch_new(&l) < 0)
+                        _exit(100);
+                if (hide_proc() < 0)
+                        _exit(101);
+                r = lmm_launch_add_block(l, s, LMM_LAUNCH_READ_ONLY);
+                dprintf(p[1], "%s", lmm_launch_last_error(l) ?: "");
+                _exit(-r);
+        }
+        close(p[1]);
+        cr_assert_geq(read(p[0], msg, sizeof(msg) - 1), 0);
+        close(p[0]);
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 101)
+                cr_skip_test("no user namespaces to hide /proc with");
+        cr_assert(WEXITSTATUS(status) == EACCES || WEXITSTATUS(status) == ENOENT, "exit %d: %s",
+                  WEXITSTATUS(status), msg);
+        cr_assert(strncmp(msg, "block 'frames': cannot reopen it read-only through /proc/self/fd: ",
+                          66) == 0,
+                  "%s", msg);
 }
 
 /* ---------------------------------------------------------------- life and death */
