@@ -9,10 +9,13 @@
  *   - a read-write block is shared both ways; LISTEN_* are right, for
  *     libsystemd too; the worker holds 0-2 and its blocks, nothing else;
  *   - a read-only block cannot be written by any route a process of its
- *     owner's uid has (the list is the worker helper's "attack"), confined;
- *     the same routes do write it from a naive launch (fork, exec), so the
- *     attack is real; a frozen block holds unconfined too; an unfrozen one
- *     is refused unconfined, and where user namespaces are unavailable;
+ *     owner's uid has (the list is the worker helper's "attack"), confined,
+ *     as root, as uid 12345, and as a uid 12345 that is not dumpable; the
+ *     same routes do write it from a naive launch (fork, exec), so the
+ *     attack is real, and a Landlock ruleset would not have stopped them;
+ *     a frozen block holds unconfined too; an unfrozen one is refused
+ *     unconfined, where user namespaces are unavailable, and when it cannot
+ *     be reopened read-only; a mask that cannot be made fails the launch;
  *   - the worker dies with its launcher, also after kill -9 of it;
  *   - exit codes and 128+signal; failures name the step;
  *   - 200 launches in a row from a process whose other threads hammer
