@@ -980,7 +980,7 @@ enum {
         LMM_LAUNCH_READ_ONLY = 1u << 0,
 };
 
-/** lmm_launch_new() - an empty launch: no blocks, confined, "launch" profile. */
+/** lmm_launch_new() - an empty launch: no blocks, confined, "launch" profile. Return: 0, -EINVAL, -ENOMEM. */
 LMM_EXPORT int lmm_launch_new(lmm_launch **ret);
 
 /** lmm_launch_free() - close the launch's fds and free it; workers live on. Return: NULL. */
@@ -1026,12 +1026,16 @@ LMM_EXPORT int lmm_launch_set_profile(lmm_launch *l, const char *profile);
  * lmm_launch_set_unconfined() - launch without any confinement: no
  * namespaces, no seccomp filter. Must be asked for; a block passed
  * read-only then has to be frozen.
+ *
+ * Return: 0, -EINVAL for NULL.
  */
 LMM_EXPORT int lmm_launch_set_unconfined(lmm_launch *l, bool unconfined);
 
 /**
  * lmm_launch_set_kill_on_violation() - a call the profile forbids kills the
  * worker (SIGSYS) instead of failing with LMM_SANDBOX_ERRNO.
+ *
+ * Return: 0, -EINVAL for NULL.
  */
 LMM_EXPORT int lmm_launch_set_kill_on_violation(lmm_launch *l, bool kill);
 
@@ -1077,10 +1081,10 @@ LMM_EXPORT int lmm_launch_set_stdio(lmm_launch *l, int in, int out, int err);
 LMM_EXPORT int lmm_launch_spawn(lmm_launch *l, const char *path, char *const argv[],
                                 char *const envp[], lmm_worker **ret);
 
-/** lmm_worker_get_pid() - the worker's pid (the caller's child until reaped). */
+/** lmm_worker_get_pid() - the worker's pid (the caller's child until reaped). Return: it, -EINVAL for NULL. */
 LMM_EXPORT pid_t lmm_worker_get_pid(const lmm_worker *w);
 
-/** lmm_worker_get_pidfd() - a pidfd of the worker, owned by @w (borrow it); -EINVAL for NULL. */
+/** lmm_worker_get_pidfd() - a pidfd of the worker, owned by @w (borrow it). Return: it, -EINVAL for NULL. */
 LMM_EXPORT int lmm_worker_get_pidfd(const lmm_worker *w);
 
 /**
