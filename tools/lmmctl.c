@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lmmctl — talk to a manager from the shell: create, list, stat, write, cat,
- * freeze, release, shutdown.
+ * freeze, release, shutdown, reexec.
  */
 
 #include <getopt.h>
@@ -30,6 +30,8 @@ static int help(void) {
                "  freeze NAME        seal the block against new writable mappings\n"
                "  release NAME       drop the manager's reference and the name\n"
                "  shutdown           seal every block and stop the manager\n"
+               "  reexec             make lmmd execute itself again (an upgrade), keeping\n"
+               "                     every block\n"
                "\n"
                "Options:\n"
                "  -s, --socket PATH  the manager's socket (default: $LMM_SOCKET,\n"
@@ -308,6 +310,11 @@ static int verb_shutdown(lmm_client *c, char **args) {
         return r < 0 ? fail(c, r, "cannot shut the manager down") : 0;
 }
 
+static int verb_reexec(lmm_client *c, char **args) {
+        int r = lmm_client_reexec_manager(c);
+        return r < 0 ? fail(c, r, "cannot re-execute the manager") : 0;
+}
+
 int main(int argc, char *argv[]) {
         enum { ARG_HUGE = 0x100, ARG_SHARE };
         static const struct option options[] = { { "socket", required_argument, NULL, 's' },
@@ -325,6 +332,7 @@ int main(int argc, char *argv[]) {
                 { "stat", 1, verb_stat },       { "write", 1, verb_write },
                 { "cat", 1, verb_cat },         { "freeze", 1, verb_freeze },
                 { "release", 1, verb_release }, { "shutdown", 0, verb_shutdown },
+                { "reexec", 0, verb_reexec },
         };
         lmm_client *c = NULL;
         int opt, r;
