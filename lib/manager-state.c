@@ -532,8 +532,8 @@ static int restore_block(lmm_manager *m, uint32_t idx, const state_slot *s, int 
                 user_charge_release(&b->charge);
                 free(b);
                 if (r == -EEXIST) {
-                        snprintf(why, why_size, "has a name uid %" PRIu32 " has given another block",
-                                 s->uid);
+                        snprintf(why, why_size,
+                                 "has a name uid %" PRIu32 " has given another block", s->uid);
                         return -EBADMSG;
                 }
                 return r;
@@ -600,8 +600,9 @@ static int restore_from(restore_ctx *c, const uint8_t *buf, const state_header *
                 /* The fds stored under its name: the first that is its memory wins. */
                 for (; j < n_blocks && blocks[j].id == s.id; j++) {
                         if (done) {
-                                dropped(c, "block %" PRIu64 " \"%s\": another fd under its name: "
-                                           "closed",
+                                dropped(c,
+                                        "block %" PRIu64 " \"%s\": another fd under its name: "
+                                        "closed",
                                         s.id, s.name);
                                 safe_close(blocks[j].fd);
                                 continue;
@@ -659,7 +660,8 @@ static int restore_from(restore_ctx *c, const uint8_t *buf, const state_header *
         if (r < 0)
                 goto fail;
         if (c->n_dropped > DROPS_LOGGED_MAX)
-                manager_log(m, LOG_WARNING, "restart: %u more dropped", c->n_dropped - DROPS_LOGGED_MAX);
+                manager_log(m, LOG_WARNING, "restart: %u more dropped",
+                            c->n_dropped - DROPS_LOGGED_MAX);
         manager_log(m, LOG_INFO,
                     "restart: restored %zu blocks (%" PRIu64 " bytes) from generation %" PRIu64
                     " of the state; dropped %u",
@@ -700,8 +702,9 @@ int manager_state_restore(lmm_manager *m, const int *fds, char *const *names, si
                 } else if (parse_block_fd_name(names[i], &id))
                         blocks[n_blocks++] = (stored_block){ .id = id, .fd = fds[i] };
                 else {
-                        dropped(&c, "an fd named \"%s\" that lmmd does not know: closed and "
-                                    "removed from the store",
+                        dropped(&c,
+                                "an fd named \"%s\" that lmmd does not know: closed and "
+                                "removed from the store",
                                 names[i]);
                         safe_close(fds[i]);
                         store_remove(m, names[i]);
@@ -710,8 +713,8 @@ int manager_state_restore(lmm_manager *m, const int *fds, char *const *names, si
 
         if (state_fd >= 0) {
                 r = read_state(state_fd, &buf, &len, why, sizeof(why));
-                if (r == -EBADMSG || (r >= 0 && state_header_decode(buf, len, &h, why,
-                                                                    sizeof(why)) < 0)) {
+                if (r == -EBADMSG ||
+                    (r >= 0 && state_header_decode(buf, len, &h, why, sizeof(why)) < 0)) {
                         manager_log(m, LOG_ERR,
                                     "restart: the state handed over is refused: %s; starting "
                                     "empty, %zu stored blocks dropped",

@@ -42,7 +42,8 @@ typedef struct registry_block {
         uint64_t scope; /* id of the connection a connection-scoped block dies with; 0: none */
         /* ---- the running process's, not state ---- */
         int fd;
-        uint32_t state_slot; /* its record in the restart state, plus one; 0: none (manager-state.c) */
+        /* Its record in the restart state, plus one; 0: none (manager-state.c). */
+        uint32_t state_slot;
         user_charge charge; /* one block and its bytes, against uid */
         struct registry_block *by_name, *by_inode, *by_scope; /* hash chains */
         /* The blocks of one scope: only the first is in the scope table. */

@@ -125,8 +125,8 @@ int state_header_decode(const uint8_t *buf, size_t len, state_header *ret, char 
                 .generation = get_u64(buf + 40),
         };
         if (h.next_id == 0 || h.next_name == 0)
-                return refuse(why, why_size, "a counter is 0 (next id %" PRIu64
-                                             ", next name %" PRIu64 ")",
+                return refuse(why, why_size,
+                              "a counter is 0 (next id %" PRIu64 ", next name %" PRIu64 ")",
                               h.next_id, h.next_name);
         if (h.n_slots > STATE_SLOTS_MAX)
                 return refuse(why, why_size, "%" PRIu64 " slots, more than the %" PRIu64 " allowed",

@@ -37,7 +37,7 @@
 #define STATE_WHY_MAX 128
 
 /* The flags a slot may carry: a connection-scoped block is never recorded. */
-#define STATE_SLOT_FLAGS                                                               \
+#define STATE_SLOT_FLAGS                                                                    \
         (LMM_BLOCK_HUGETLB | LMM_BLOCK_FROZEN | LMM_BLOCK_ADOPTED | LMM_BLOCK_OTHERS_READ | \
          LMM_BLOCK_OTHERS_WRITE)
 

@@ -200,7 +200,7 @@ const char *wire_type_name(uint16_t type) {
         static const char *const names[] = {
                 [WIRE_CREATE] = "CREATE",     [WIRE_OPEN] = "OPEN",   [WIRE_RELEASE] = "RELEASE",
                 [WIRE_FREEZE] = "FREEZE",     [WIRE_STAT] = "STAT",   [WIRE_LIST] = "LIST",
-                [WIRE_SHUTDOWN] = "SHUTDOWN", [WIRE_ADOPT] = "ADOPT",  [WIRE_REEXEC] = "REEXEC",
+                [WIRE_SHUTDOWN] = "SHUTDOWN", [WIRE_ADOPT] = "ADOPT", [WIRE_REEXEC] = "REEXEC",
         };
 
         if (type == WIRE_ERROR)

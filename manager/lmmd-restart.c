@@ -139,7 +139,8 @@ static int fixup_fds(void) {
 
                 if (from == (int) (3 + i))
                         continue;
-                tmp = fcntl(from, F_DUPFD, 3); /* every number in a cycle is taken: not one of them */
+                /* Every number in a cycle is taken: this is none of theirs. */
+                tmp = fcntl(from, F_DUPFD, 3);
                 if (tmp < 0)
                         return -errno;
                 (void) close(from);
@@ -204,8 +205,8 @@ int restart_take_fds(lmm_manager *m) {
                 }
                 r = manager_take_listener(m, fd, name);
                 if (r < 0) {
-                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d (%s): %s\n",
-                                fd, name,
+                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d (%s): %s\n", fd,
+                                name,
                                 r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
                                                       : strerror(-r));
                         for (int k = i + 1; k < n; k++)
