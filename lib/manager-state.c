@@ -447,7 +447,10 @@ static int read_state(int fd, uint8_t **ret, size_t *ret_len, char *why, size_t 
 static int cmp_found(const void *a, const void *b) {
         const found_slot *x = a, *y = b;
 
-        return x->id < y->id ? -1 : x->id > y->id;
+        /* Two records of one id (only damage makes them): the first slot's wins. */
+        if (x->id != y->id)
+                return x->id < y->id ? -1 : 1;
+        return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static int cmp_stored(const void *a, const void *b) {
