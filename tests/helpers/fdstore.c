@@ -335,9 +335,12 @@ static void wake(fdstore *s) {
 
 static int bind_unix(int type, const char *path) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        int fd;
 
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
                 int r = -errno;
                 if (fd >= 0)
