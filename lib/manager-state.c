@@ -5,13 +5,18 @@
  * guarantees, state.h for the records.
  *
  * The state is a memfd of the manager's own, "lmmd-state", sealed against
- * shrinking; it grows by doubling when every slot is taken. Each recorded
- * block has a slot (registry_block.state_slot); free slots are a stack in
- * memory, so that a create takes one and a release gives it back in O(1).
- * A change is one pwrite() of one record, never straddling a page; the
- * header is written only when the registry's counters pass the values it
- * holds, and then COUNTER_RESERVE beyond them, so that a restart never
- * gives an id or a made-up name again.
+ * shrinking, and mapped shared: a record is written by copying it into the
+ * mapping, which is the file's own memory, so that a change costs no
+ * syscall and is in the file the moment it is copied, whatever kills the
+ * process next. The state grows by doubling when every slot is taken (the
+ * file first, then the mapping, then the header that announces the
+ * slots). Each recorded block has a slot (registry_block.state_slot); free
+ * slots are a stack in memory, so that a create takes one and a release
+ * gives it back in O(1). A change is one record, never straddling a page;
+ * a copy cut short by SIGKILL is caught by its checksum. The header is
+ * written only when the registry's counters pass the values it holds, and
+ * then COUNTER_RESERVE beyond them, so that a restart never gives an id or
+ * a made-up name again.
  */
 
 #include <assert.h>
@@ -40,6 +45,8 @@
 
 typedef struct manager_state {
         int fd;
+        uint8_t *map; /* the state's first map_size bytes, shared */
+        size_t map_size;
         uint64_t n_slots;
         uint32_t *free_slots; /* a stack of free slot indices, the lowest on top after a growth */
         size_t n_free, free_cap;
@@ -85,6 +92,8 @@ void manager_state_free(lmm_manager *m) {
 
         if (!st)
                 return;
+        if (st->map)
+                (void) munmap(st->map, st->map_size);
         safe_close(st->fd);
         free(st->free_slots);
         free(st);
@@ -129,19 +138,34 @@ int manager_take_listener(lmm_manager *m, int fd, const char *name) {
 
 /* ---------------------------------------------------------------- records */
 
+/* write_record() - @rec at @offset: copied into the file's own memory, no syscall. */
 static int write_record(manager_state *st, uint64_t offset, const uint8_t *rec) {
-        for (size_t done = 0; done < STATE_RECORD_SIZE;) {
-                ssize_t n = pwrite(st->fd, rec + done, STATE_RECORD_SIZE - done,
-                                   (off_t) (offset + done));
+        if (offset + STATE_RECORD_SIZE > st->map_size)
+                return -EIO;
+        memcpy(st->map + offset, rec, STATE_RECORD_SIZE);
+        return 0;
+}
 
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        return -EIO;
-                done += (size_t) n;
-        }
+/*
+ * map_state() - map @size bytes of the state, which has @file_size: the
+ * file grows first if it must (never shrinks: it is sealed), then the
+ * mapping, moved if need be.
+ */
+static int map_state(manager_state *st, uint64_t size, uint64_t file_size) {
+        void *p;
+
+        if (size > SIZE_MAX)
+                return -EFBIG;
+        if (file_size < size && ftruncate(st->fd, (off_t) size) < 0)
+                return negative_errno();
+        if (st->map)
+                p = mremap(st->map, st->map_size, (size_t) size, MREMAP_MAYMOVE);
+        else
+                p = mmap(NULL, (size_t) size, PROT_READ | PROT_WRITE, MAP_SHARED, st->fd, 0);
+        if (p == MAP_FAILED)
+                return negative_errno();
+        st->map = p;
+        st->map_size = (size_t) size;
         return 0;
 }
 
@@ -196,6 +220,7 @@ static void free_push(manager_state *st, uint32_t idx) {
 static int grow(manager_state *st) {
         uint64_t n = st->n_slots ? MIN(st->n_slots * 2, STATE_SLOTS_MAX) : INITIAL_SLOTS;
         uint64_t old = st->n_slots;
+        struct stat sb;
         int r;
 
         if (n <= old)
@@ -203,8 +228,11 @@ static int grow(manager_state *st) {
         r = free_reserve(st, (size_t) (n - old));
         if (r < 0)
                 return r;
-        if (ftruncate(st->fd, (off_t) state_size(n)) < 0)
+        if (fstat(st->fd, &sb) < 0)
                 return negative_errno();
+        r = map_state(st, state_size(n), (uint64_t) sb.st_size);
+        if (r < 0)
+                return r;
         st->n_slots = n;
         r = header_write(st);
         if (r < 0) { /* the file is larger than announced: harmless */
@@ -345,6 +373,10 @@ static int state_new(lmm_manager *m) {
         st->saved_next_name = m->reg.next_name + COUNTER_RESERVE;
         r = grow(st);
         if (r < 0) {
+                if (st->map)
+                        (void) munmap(st->map, st->map_size);
+                st->map = NULL;
+                st->map_size = 0;
                 st->fd = safe_close(st->fd);
                 return r;
         }
@@ -419,6 +451,15 @@ static int read_state(int fd, uint8_t **ret, size_t *ret_len, char *why, size_t 
         seals = fd_get_seals(fd);
         if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
                 snprintf(why, why_size, "it is not sealed against shrinking");
+                return -EBADMSG;
+        }
+        /* It is written on from here: through a shared mapping, read-write. */
+        if (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE)) {
+                snprintf(why, why_size, "it is sealed against writing");
+                return -EBADMSG;
+        }
+        if ((fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDWR) {
+                snprintf(why, why_size, "it is not open read-write");
                 return -EBADMSG;
         }
         if (fstat(fd, &sb) < 0)
@@ -550,7 +591,7 @@ static int restore_block(lmm_manager *m, uint32_t idx, const state_slot *s, int 
  * @h) and the block fds (consumed) in @blocks; the state memfd is already
  * ours. Every slot that does not come back is cleared and free.
  */
-static int restore_from(restore_ctx *c, const uint8_t *buf, const state_header *h,
+static int restore_from(restore_ctx *c, const uint8_t *buf, size_t len, const state_header *h,
                         stored_block *blocks, size_t n_blocks) {
         lmm_manager *m = c->m;
         manager_state *st = m->state;
@@ -563,7 +604,9 @@ static int restore_from(restore_ctx *c, const uint8_t *buf, const state_header *
 
         st->n_slots = h->n_slots;
         st->generation = h->generation + 1;
-        r = free_reserve(st, (size_t) h->n_slots);
+        r = map_state(st, state_size(h->n_slots), len);
+        if (r >= 0)
+                r = free_reserve(st, (size_t) h->n_slots);
         if (r < 0)
                 goto fail;
         found = calloc(MAX(h->n_slots, (uint64_t) 1), sizeof(*found));
@@ -731,7 +774,7 @@ int manager_state_restore(lmm_manager *m, const int *fds, char *const *names, si
                         return r;
                 } else {
                         st->fd = state_fd;
-                        return restore_from(&c, buf, &h, blocks, n_blocks);
+                        return restore_from(&c, buf, len, &h, blocks, n_blocks);
                 }
                 safe_close(state_fd);
                 store_remove(m, "state");
