@@ -88,7 +88,8 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
         r = manager_state_block_added(m, b);
         if (r < 0) {
                 (void) registry_remove(&m->reg, b); /* @fd is the caller's again */
-                return request_fail(req, r, "cannot keep it for a restart");
+                return r == -E2BIG ? REQUEST_E_RESTART_FULL
+                                   : request_fail(req, r, "cannot keep it for a restart");
         }
         if (seals >= 0)
                 block_to_wire_seals(b, (uint32_t) seals, &req->reply.block);

@@ -242,6 +242,7 @@ static const int error_errno[_REQUEST_ERROR_MAX] = {
         [REQUEST_E_MODE] = EPERM,
         [REQUEST_E_CANNOT_SEAL] = EPERM,
         [REQUEST_E_NO_REEXEC] = EOPNOTSUPP,
+        [REQUEST_E_RESTART_FULL] = EMFILE,
 };
 
 /*
@@ -383,6 +384,12 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
                 break;
         case REQUEST_E_MANAGER_FULL:
                 textf(ret, ": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                      m->reg.n_blocks);
+                break;
+        case REQUEST_E_RESTART_FULL:
+                textf(ret,
+                      ": the manager holds %" PRIu64 " blocks, as many as a restart can hand "
+                      "back (their names fill LISTEN_FDNAMES)",
                       m->reg.n_blocks);
                 break;
         case REQUEST_E_NOT_MEMFD:

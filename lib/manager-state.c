@@ -42,6 +42,12 @@
 #define INITIAL_SLOTS 64
 /* Drops logged one by one at a restore; past this, only counted. */
 #define DROPS_LOGGED_MAX 32
+/* A restart hands the blocks back named in LISTEN_FDNAMES, one environment
+ * string, which execve() takes up to 32 pages long (MAX_ARG_STRLEN: 128 KiB
+ * with 4 KiB pages). Their names must fit, with room for the sockets' and
+ * the state's; past that, neither systemd nor a re-execution could start
+ * lmmd with them at all (E2BIG), and every block would be lost. */
+#define NAMES_MAX (32 * 4096 - sizeof("LISTEN_FDNAMES=") - 1024)
 
 typedef struct manager_state {
         int fd;
@@ -51,6 +57,7 @@ typedef struct manager_state {
         uint32_t *free_slots; /* a stack of free slot indices, the lowest on top after a growth */
         size_t n_free, free_cap;
         uint64_t saved_next_id, saved_next_name, generation; /* what the header says */
+        size_t names_len, names_max; /* of the recorded blocks' names, each with its ':' */
         manager_store_ops ops;
         bool has_store;
         void *userdata;
@@ -78,6 +85,7 @@ int manager_state_enable(lmm_manager *m, const manager_store_ops *ops, void *use
         if (!st)
                 return -ENOMEM;
         st->fd = -EBADF;
+        st->names_max = NAMES_MAX;
         if (ops) {
                 st->ops = *ops;
                 st->has_store = true;
@@ -102,8 +110,9 @@ void manager_state_free(lmm_manager *m) {
 
 /* ---------------------------------------------------------------- names */
 
-static void block_fd_name(uint64_t id, char buf[static 32]) {
-        snprintf(buf, 32, "b%" PRIu64, id);
+/* block_fd_name() - "b<id>". Return: its length. */
+static size_t block_fd_name(uint64_t id, char buf[static 32]) {
+        return (size_t) snprintf(buf, 32, "b%" PRIu64, id);
 }
 
 /* parse_block_fd_name() - the id in "b<id>": decimal, no leading zero, not 0. */
@@ -120,6 +129,10 @@ static bool parse_block_fd_name(const char *name, uint64_t *ret) {
         }
         *ret = id;
         return true;
+}
+
+void manager_state_limit_names(lmm_manager *m, size_t bytes) {
+        m->state->names_max = bytes;
 }
 
 bool manager_state_owns_name(const char *name) {
@@ -278,10 +291,14 @@ int manager_state_block_added(lmm_manager *m, registry_block *b) {
         manager_state *st = m->state;
         char name[32];
         uint32_t idx;
+        size_t len;
         int r;
 
         if (!st || (b->flags & LMM_BLOCK_SCOPE_CONNECTION))
                 return 0;
+        len = block_fd_name(b->id, name) + 1;
+        if (st->names_len + len > st->names_max)
+                return -E2BIG;
         if (st->n_free == 0) {
                 r = grow(st);
                 if (r < 0)
@@ -298,15 +315,16 @@ int manager_state_block_added(lmm_manager *m, registry_block *b) {
                 return r;
         }
         st->n_free--;
-        if (!st->has_store)
-                return 0;
-        block_fd_name(b->id, name);
-        r = st->ops.store(b->fd, name, st->userdata);
-        if (r < 0) {
-                (void) slot_clear(st, idx);
-                b->state_slot = 0;
+        if (st->has_store) {
+                r = st->ops.store(b->fd, name, st->userdata);
+                if (r < 0) {
+                        (void) slot_clear(st, idx);
+                        b->state_slot = 0;
+                        return r;
+                }
         }
-        return r;
+        st->names_len += len;
+        return 0;
 }
 
 int manager_state_block_changed(lmm_manager *m, registry_block *b) {
@@ -322,7 +340,7 @@ void manager_state_block_removed(lmm_manager *m, registry_block *b) {
 
         if (!st || !b->state_slot)
                 return;
-        block_fd_name(b->id, name);
+        st->names_len -= block_fd_name(b->id, name) + 1;
         if (st->has_store) {
                 r = st->ops.remove(name, st->userdata);
                 if (r < 0)
@@ -664,6 +682,7 @@ static int restore_from(restore_ctx *c, const uint8_t *buf, size_t len, const st
                         }
                         done = true;
                         taken[found[i].idx] = true;
+                        st->names_len += block_fd_name(s.id, why) + 1;
                         n_restored++;
                         bytes += s.size;
                         last_id = s.id;

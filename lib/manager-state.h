@@ -49,6 +49,14 @@ typedef struct manager_store_ops {
  */
 int manager_state_enable(lmm_manager *m, const manager_store_ops *ops, void *userdata);
 
+/*
+ * manager_state_limit_names() - record no more blocks than fit @bytes of
+ * names ("b<id>:" each). The default is what one environment string can
+ * carry to the next program (LISTEN_FDNAMES, MAX_ARG_STRLEN); tests lower
+ * it to reach it with few blocks.
+ */
+void manager_state_limit_names(lmm_manager *m, size_t bytes);
+
 /* manager_state_free() - forget the state (lmm_manager_free()); the store is left as it is. */
 void manager_state_free(lmm_manager *m);
 
@@ -76,7 +84,11 @@ int manager_take_listener(lmm_manager *m, int fd, const char *name);
 int manager_state_restore(lmm_manager *m, const int *fds, char *const *names, size_t n);
 
 /* The registry's side, called by the requests. A block that is not recorded is left alone. */
-/* manager_state_block_added() - record @b and store its fd. Return: 0, or nothing recorded. */
+/*
+ * manager_state_block_added() - record @b and store its fd.
+ * Return: 0; -E2BIG when its name would not fit in what a restart can hand
+ * back (manager_state_limit_names()); another error; nothing recorded then.
+ */
 int manager_state_block_added(lmm_manager *m, registry_block *b);
 /* manager_state_block_changed() - write @b's record again (its flags changed). */
 int manager_state_block_changed(lmm_manager *m, registry_block *b);

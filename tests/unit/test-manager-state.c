@@ -344,3 +344,34 @@ Test(manager_state, the_state_grows_and_keeps_every_record) {
                 manager_handover_done(&h);
         }
 }
+
+Test(manager_state, no_more_blocks_than_a_restart_can_hand_back) {
+        int sock;
+        wire_msg r;
+
+        cr_assert_eq(manager_state_restore(mgr, NULL, NULL, 0), 0);
+        /* "b1:b2:b3:" and no more. */
+        manager_state_limit_names(mgr, 9);
+        sock = fixture_manager_connect(mgr, NULL);
+        for (int i = 0; i < 3; i++) {
+                char name[8];
+
+                snprintf(name, sizeof(name), "n%d", i);
+                cr_assert_eq(ask(sock, WIRE_CREATE, name, 0).type, WIRE_REPLY | WIRE_CREATE);
+        }
+        r = ask(sock, WIRE_CREATE, "n3", 0);
+        cr_assert_eq(r.type, WIRE_ERROR);
+        cr_assert_eq(r.error, EMFILE);
+        cr_assert_str_eq(r.text, "cannot create block \"n3\": the manager holds 3 blocks, as many "
+                                 "as a restart can hand back (their names fill LISTEN_FDNAMES)");
+        /* A connection-scoped block is never handed back: it does not count. */
+        cr_assert_eq(ask(sock, WIRE_CREATE, "scoped", LMM_CREATE_SCOPE_CONNECTION).type,
+                     WIRE_REPLY | WIRE_CREATE);
+        /* A release gives its room back: "b6:" takes what "b1:" left. */
+        cr_assert_eq(ask(sock, WIRE_RELEASE, "n0", 0).type, WIRE_REPLY | WIRE_RELEASE);
+        r = ask(sock, WIRE_CREATE, "n3", 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE, "%s", r.text);
+        cr_assert_eq(r.block.id, 6);
+        cr_assert_eq(ask(sock, WIRE_CREATE, "n4", 0).type, WIRE_ERROR);
+        close(sock);
+}
