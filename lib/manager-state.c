@@ -44,9 +44,11 @@
 #define DROPS_LOGGED_MAX 32
 /* A restart hands the blocks back named in LISTEN_FDNAMES, one environment
  * string, which execve() takes up to 32 pages long (MAX_ARG_STRLEN: 128 KiB
- * with 4 KiB pages). Their names must fit, with room for the sockets' and
- * the state's; past that, neither systemd nor a re-execution could start
- * lmmd with them at all (E2BIG), and every block would be lost. */
+ * with 4 KiB pages). With a store, their names must fit, with room for the
+ * sockets' and the state's: past that, the service manager could not start
+ * lmmd with its store at all (E2BIG), and every block would be lost.
+ * Without one, a re-execution past it fails, says why, and lmmd serves on:
+ * nothing is lost, so nothing is refused. */
 #define NAMES_MAX (32 * 4096 - sizeof("LISTEN_FDNAMES=") - 1024)
 
 typedef struct manager_state {
@@ -85,10 +87,11 @@ int manager_state_enable(lmm_manager *m, const manager_store_ops *ops, void *use
         if (!st)
                 return -ENOMEM;
         st->fd = -EBADF;
-        st->names_max = NAMES_MAX;
+        st->names_max = SIZE_MAX;
         if (ops) {
                 st->ops = *ops;
                 st->has_store = true;
+                st->names_max = NAMES_MAX;
         }
         st->userdata = userdata;
         m->state = st;
@@ -408,6 +411,7 @@ static int state_new(lmm_manager *m) {
                             "blocks will not survive a restart of lmmd",
                             strerror(-r));
                 st->has_store = false;
+                st->names_max = SIZE_MAX;
         }
         return 0;
 }
@@ -542,7 +546,9 @@ static int restore_block(lmm_manager *m, uint32_t idx, const state_slot *s, int 
                          (uint64_t) sb.st_dev, (uint64_t) sb.st_ino, s->dev, s->ino);
                 return -EBADMSG;
         }
-        if (!S_ISREG(sb.st_mode) || fd_is_memfd(fd) <= 0) {
+        /* The recorded inode was a memfd of ours; no more syscalls to ask
+         * again: a restore makes 4 per block, each dear on a VM. */
+        if (!S_ISREG(sb.st_mode)) {
                 snprintf(why, why_size, "is not a memfd");
                 return -EBADMSG;
         }
@@ -581,7 +587,10 @@ static int restore_block(lmm_manager *m, uint32_t idx, const state_slot *s, int 
         }
         b->id = s->id;
         b->size = s->size;
-        b->flags = s->flags;
+        /* The kernel is the truth: frozen only if sealed so. */
+        b->flags = s->flags &
+                   (seals & (F_SEAL_WRITE | F_SEAL_FUTURE_WRITE) ? ~UINT32_C(0)
+                                                                 : ~(uint32_t) LMM_BLOCK_FROZEN);
         b->uid = (uid_t) s->uid;
         b->pid = (pid_t) s->pid;
         b->dev = s->dev;

@@ -51,9 +51,10 @@ int manager_state_enable(lmm_manager *m, const manager_store_ops *ops, void *use
 
 /*
  * manager_state_limit_names() - record no more blocks than fit @bytes of
- * names ("b<id>:" each). The default is what one environment string can
- * carry to the next program (LISTEN_FDNAMES, MAX_ARG_STRLEN); tests lower
- * it to reach it with few blocks.
+ * names ("b<id>:" each). The default, with a store, is what one
+ * environment string can carry to the next program (LISTEN_FDNAMES,
+ * MAX_ARG_STRLEN); without one, none. Tests lower it to reach it with few
+ * blocks.
  */
 void manager_state_limit_names(lmm_manager *m, size_t bytes);
 
