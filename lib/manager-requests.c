@@ -149,10 +149,13 @@ static request_error request_freeze(lmm_manager *m, peer *p, request *req) {
         if (b->flags & LMM_BLOCK_FROZEN)
                 return REQUEST_OK;
         b->flags |= LMM_BLOCK_FROZEN;
-        /* Recorded before the reply, as the seal is. */
+        /* Recorded before the reply, as the seal is; not frozen in the
+         * manager's eyes until it is, so that asking again writes it. */
         r = manager_state_block_changed(m, b);
-        if (r < 0)
+        if (r < 0) {
+                b->flags &= ~(uint32_t) LMM_BLOCK_FROZEN;
                 return request_fail(req, r, "cannot record it for a restart");
+        }
         return REQUEST_OK;
 }
 
