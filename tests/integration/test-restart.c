@@ -1205,3 +1205,94 @@ Test(restart, reexec_is_for_the_manager_uid_and_lmmd_only) {
                          "(only lmmd does)");
         lmm_server_unref(smm);
 }
+
+/* cloexec_memfds() - how many of @pid's memfds past stdio are close-on-exec, and how many it has. */
+static int cloexec_memfds(pid_t pid, int *ret_total) {
+        char path[64], link[256], line[256];
+        int n = 0, total = 0;
+
+        for (int fd = 3; fd < 4096; fd++) {
+                FILE *f;
+                ssize_t k;
+
+                snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int) pid, fd);
+                k = readlink(path, link, sizeof(link) - 1);
+                if (k < 0)
+                        continue;
+                link[k] = 0;
+                if (strncmp(link, "/memfd:", 7) != 0)
+                        continue;
+                total++;
+                snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int) pid, fd);
+                f = fopen(path, "re");
+                cr_assert_not_null(f);
+                while (fgets(line, sizeof(line), f)) {
+                        unsigned long flags;
+
+                        if (sscanf(line, "flags: %lo", &flags) == 1 && (flags & O_CLOEXEC))
+                                n++;
+                }
+                fclose(f);
+        }
+        *ret_total = total;
+        return n;
+}
+
+Test(restart, a_reexec_that_fails_serves_on, .timeout = 60) {
+        char dir[] = "/tmp/lmm-upgrade-XXXXXX", bin[64];
+        int log_fd = log_new(), total, n_cloexec, fd;
+        lmm_client *c = NULL;
+        harness_lmmd h;
+        _cleanup_free_ char *log = NULL;
+        const char *argv[4] = { harness_getenv("LMMCTL"), "--socket", NULL, "reexec" };
+        const char *full[5];
+        char out[256], err[512];
+
+        _cleanup_free_ char *built = strdup(harness_getenv("LMMD"));
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(bin, sizeof(bin), "%s/lmmd", dir);
+        copy_file(built, bin);
+        cr_assert_eq(setenv("LMMD", bin, 1), 0);
+        cr_assert_eq(
+                harness_lmmd_start_logged(&h, (const char *const[]){ "--verbose", NULL }, log_fd),
+                0);
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        lmm_segment_unref(create(c, "kept", 4096, 0));
+        fd = lmm_client_get_fd(c);
+
+        /* What is at the path now cannot be executed. */
+        cr_assert_eq(unlink(bin), 0);
+        copy_file("/etc/hostname", bin);
+        cr_assert_eq(chmod(bin, 0644), 0);
+        argv[2] = h.sock;
+        memcpy(full, argv, sizeof(argv));
+        full[4] = NULL;
+        cr_assert_eq(harness_run(full, NULL, out, sizeof(out), err, sizeof(err)), 0, "%s", err);
+        for (int i = 0; i < 1000; i++) {
+                free(log);
+                log = log_text(log_fd);
+                if (strstr(log, "serving on"))
+                        break;
+                usleep(5000);
+        }
+        cr_assert_not_null(strstr(log, ": Permission denied; serving on"), "%s", log);
+
+        /* The same connection goes on, and every fd is close-on-exec again. */
+        cr_assert_eq(lmm_block_stat(c, "kept", &(lmm_block_info){}), 0);
+        cr_assert_eq(lmm_client_get_fd(c), fd);
+        n_cloexec = cloexec_memfds(h.pid, &total);
+        cr_assert_eq(total, 2, "the block and the state: %d", total);
+        cr_assert_eq(n_cloexec, total, "%d of %d memfds close-on-exec", n_cloexec, total);
+
+        /* A binary there again: the next one works, with the same blocks. */
+        cr_assert_eq(unlink(bin), 0);
+        copy_file(built, bin);
+        reexec_and_wait(&h, true, "restart: restored 1 blocks", log_fd, 1);
+        cr_assert_eq(lmm_block_stat(c, "kept", &(lmm_block_info){}), 0);
+        lmm_client_unref(c);
+        cr_assert_eq(harness_lmmd_stop(&h), 0);
+        unlink(bin);
+        rmdir(dir);
+        close(log_fd);
+}
