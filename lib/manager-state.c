@@ -212,23 +212,25 @@ static int counters_sync(lmm_manager *m) {
         return r;
 }
 
-static int free_reserve(manager_state *st, size_t more) {
+/* free_reserve() - room in the free stack for @n_slots: every slot may be free at once. */
+static int free_reserve(manager_state *st, uint64_t n_slots) {
         uint32_t *p;
-        size_t cap;
 
-        if (st->n_free + more <= st->free_cap)
+        if (n_slots <= st->free_cap)
                 return 0;
-        cap = MAX(st->free_cap * 2, st->n_free + more);
-        p = reallocarray(st->free_slots, cap, sizeof(*p));
+        if (n_slots > SIZE_MAX / sizeof(*p))
+                return -ENOMEM;
+        p = reallocarray(st->free_slots, (size_t) n_slots, sizeof(*p));
         if (!p)
                 return -ENOMEM;
         st->free_slots = p;
-        st->free_cap = cap;
+        st->free_cap = (size_t) n_slots;
         return 0;
 }
 
 /* free_push() - slot @idx is free; room for it was reserved (every slot's is). */
 static void free_push(manager_state *st, uint32_t idx) {
+        assert(st->n_free < st->free_cap);
         st->free_slots[st->n_free++] = idx;
 }
 
@@ -241,7 +243,7 @@ static int grow(manager_state *st) {
 
         if (n <= old)
                 return -ENOSPC;
-        r = free_reserve(st, (size_t) (n - old));
+        r = free_reserve(st, n);
         if (r < 0)
                 return r;
         if (fstat(st->fd, &sb) < 0)
@@ -633,7 +635,7 @@ static int restore_from(restore_ctx *c, const uint8_t *buf, size_t len, const st
         st->generation = h->generation + 1;
         r = map_state(st, state_size(h->n_slots), len);
         if (r >= 0)
-                r = free_reserve(st, (size_t) h->n_slots);
+                r = free_reserve(st, h->n_slots);
         if (r < 0)
                 goto fail;
         found = calloc(MAX(h->n_slots, (uint64_t) 1), sizeof(*found));

@@ -311,6 +311,19 @@ Test(manager_state, the_state_grows_and_keeps_every_record) {
                 snprintf(name, sizeof(name), "g%d", i);
                 cr_assert_eq(ask(sock, WIRE_CREATE, name, 0).type, WIRE_REPLY | WIRE_CREATE);
         }
+        /* Every slot free at once, then taken again: the free list holds them all. */
+        for (int i = 0; i < 200; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "g%d", i);
+                cr_assert_eq(ask(sock, WIRE_RELEASE, name, 0).type, WIRE_REPLY | WIRE_RELEASE);
+        }
+        for (int i = 0; i < 200; i++) {
+                char name[16];
+
+                snprintf(name, sizeof(name), "g%d", i);
+                cr_assert_eq(ask(sock, WIRE_CREATE, name, 0).type, WIRE_REPLY | WIRE_CREATE);
+        }
         cr_assert_eq(ask(sock, WIRE_RELEASE, "g7", 0).type, WIRE_REPLY | WIRE_RELEASE);
         close(sock);
         fixture_manager_pump(mgr);
