@@ -1006,6 +1006,7 @@ typedef struct knocker {
         pthread_t thread;
         const char *sock;
         atomic_bool stop;
+        atomic_uint answered;
         unsigned connects, refused, calls, failed;
         int first_error;
 } knocker;
@@ -1029,7 +1030,8 @@ static void *knock(void *arg) {
                 if (r < 0) {
                         k->failed++;
                         k->first_error = k->first_error ?: r;
-                }
+                } else
+                        atomic_fetch_add(&k->answered, 1);
                 lmm_client_unref(c);
         }
         return NULL;
@@ -1085,8 +1087,17 @@ Test(restart, reexec_keeps_every_block_and_never_refuses_a_connection, .timeout 
 
         k.sock = h.sock;
         cr_assert_eq(pthread_create(&k.thread, NULL, knock, &k), 0);
-        for (unsigned i = 1; i <= 10; i++)
+        for (unsigned i = 1; i <= 10; i++) {
+                unsigned answered;
+
                 reexec_and_wait(&h, i % 2 == 0, "restart: restored 2 blocks", log_fd, i);
+                /* The next one only once the new program has answered the client (its
+                 * calls come one after the other): a call is sent again once, so two
+                 * re-executions within one call would fail it. */
+                answered = atomic_load(&k.answered);
+                for (int w = 0; w < 2000 && atomic_load(&k.answered) == answered; w++)
+                        usleep(5000);
+        }
         atomic_store(&k.stop, true);
         pthread_join(k.thread, NULL);
         cr_log_info("during 10 re-executions: %u connects, %u refused, %u calls, %u failed",
