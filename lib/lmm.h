@@ -67,6 +67,22 @@ LMM_EXPORT int lmm_default_socket_path(char *buf, size_t size);
  * @path: socket path, or NULL for lmm_default_socket_path()
  * @ret: receives the client
  *
+ * The client outlives its manager's restarts (lmmd restarted by systemd,
+ * or re-executed: lmm_client_reexec_manager()). Once its connection has
+ * ended (the manager closed it, exited or was killed), the next call
+ * connects to @path again first, under the same fd number (a new socket:
+ * poll() sets stay right, an epoll user adds it again). A blocking call
+ * whose connection ends before its reply comes is sent again on a new
+ * connection, once, when its request never left, or when doing it twice is
+ * doing it once: lmm_segment_open(), lmm_block_stat(), lmm_block_list(),
+ * lmm_block_freeze(). lmm_segment_create(), lmm_segment_adopt(),
+ * lmm_block_release(), lmm_client_shutdown_manager() and
+ * lmm_client_reexec_manager() are not sent again: they fail with
+ * -ECONNRESET, and the manager may or may not have done them (ask with
+ * lmm_block_stat()). Asynchronous calls are never sent again: their
+ * handlers get -ECONNRESET. While nothing listens at @path, calls fail
+ * with -ECONNRESET. A client of lmm_server_get_client() never reconnects.
+ *
  * Return: 0, or a negative errno: -ENOENT/-ECONNREFUSED when no manager
  * listens there, -EACCES when the socket may not be opened.
  */
@@ -112,6 +128,22 @@ LMM_EXPORT int lmm_client_set_timeout(lmm_client *c, uint64_t usec);
  * caller is root or of the manager's uid.
  */
 LMM_EXPORT int lmm_client_shutdown_manager(lmm_client *c);
+
+/**
+ * lmm_client_reexec_manager() - ask lmmd to execute itself again
+ *
+ * lmmd answers, then executes the binary at its path (so an upgraded one
+ * takes over), handing the new program its listening sockets, every block
+ * and its restart state: every block keeps its name, id, memory, seals and
+ * owner, and the socket never stops accepting. Connections are closed,
+ * connection-scoped blocks released; clients reconnect on their next call.
+ * Only the manager's uid and root may.
+ *
+ * Return: 0 once the manager has answered; -EPERM for another uid;
+ * -EOPNOTSUPP for a manager that keeps no restart state (one embedded in a
+ * program, lmm_server_start()'s).
+ */
+LMM_EXPORT int lmm_client_reexec_manager(lmm_client *c);
 
 /* ---------------------------------------------------------------- blocks */
 

@@ -17,6 +17,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "lmm.h"
+#include "lmmd-restart.h"
+#include "manager-state.h"
 #include "socket-path.h"
 #include "util.h"
 
@@ -49,7 +51,8 @@ static void help(void) {
                "\n"
                "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
                "writable mappings, the manager's references are dropped, the socket removed.\n"
-               "Mappings that clients hold keep working.\n");
+               "Mappings that clients hold keep working. SIGHUP re-executes lmmd, keeping\n"
+               "every block (lmmd(8), RESTARTS).\n");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret) {
@@ -123,6 +126,14 @@ int main(int argc, char *argv[]) {
         char default_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
         lmm_manager *m = NULL;
         int c, r, n_activated;
+
+        /* Before anything opens an fd: a re-execution's are put in place. */
+        r = restart_init(argv);
+        if (r < 0) {
+                fprintf(stderr, "lmmd: cannot take over the fds of a re-execution: %s\n",
+                        strerror(-r));
+                return 1;
+        }
 
         while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
                 switch (c) {
@@ -220,28 +231,17 @@ int main(int argc, char *argv[]) {
                 return 1;
         }
         lmm_manager_set_log(m, log_line, NULL);
+        /* The sockets handed over are served; the blocks a restart handed back
+         * are in the registry before anything is served (lmmd-restart.c). */
+        n_activated = restart_take_fds(m);
+        if (n_activated < 0)
+                goto fail;
         /* Signals arrive through the event loop, never asynchronously. */
         r = lmm_manager_handle_signals(m);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot watch SIGTERM and SIGINT: %s\n", strerror(-r));
+                fprintf(stderr, "lmmd: cannot watch SIGTERM, SIGINT and SIGHUP: %s\n",
+                        strerror(-r));
                 goto fail;
-        }
-
-        n_activated = sd_listen_fds(true);
-        if (n_activated < 0) {
-                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n",
-                        strerror(-n_activated));
-                goto fail;
-        }
-        for (int i = 0; i < n_activated; i++) {
-                r = lmm_manager_add_listener(m, SD_LISTEN_FDS_START + i);
-                if (r < 0) {
-                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d: %s\n",
-                                SD_LISTEN_FDS_START + i,
-                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
-                                                      : strerror(-r));
-                        goto fail;
-                }
         }
         if (n_activated == 0) {
                 if (!socket_path) {
@@ -276,7 +276,9 @@ int main(int argc, char *argv[]) {
         }
 
         (void) sd_notify(false, "READY=1\nSTATUS=serving");
-        r = lmm_manager_run(m);
+        /* A re-execution that fails returns, and the manager serves on. */
+        while ((r = lmm_manager_run(m)) >= 0 && manager_reexec_requested(m))
+                restart_reexec(m);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0)
                 fprintf(stderr, "lmmd: the event loop failed: %s\n", strerror(-r));
