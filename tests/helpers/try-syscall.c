@@ -138,13 +138,14 @@ static struct {
         int parent_pidfd;
         int mntns;
         char self[4096];
+        int self_fd; /* the binary itself, for execve */
         int child_pipe; /* closing it ends the ptrace child */
         pid_t child;
         int child_pidfd;
         char **argv; /* for execve: the calls after it */
         int argc;
         int next;
-} prep = { -1, -1, -1, -1, "", -1, 0, -1, NULL, 0, 0 };
+} prep = { -1, -1, -1, -1, "", -1, -1, 0, -1, NULL, 0, 0 };
 
 static volatile sig_atomic_t got_usr1;
 
@@ -483,11 +484,21 @@ static int t_socketpair_inet(const char *arg) {
 }
 
 static int t_execve(const char *arg) {
-        char **argv;
+        char **argv, path[32];
+        const char *exe = prep.self;
         int n = 0;
 
         if (!prep.self[0])
                 return ENOENT;
+        /*
+         * Through the binary opened at the start, not its path: a setns() before
+         * this call sets the root to the mount namespace's, out of a chroot, and
+         * the path read in it names nothing there.
+         */
+        if (prep.self_fd >= 0) {
+                snprintf(path, sizeof(path), "/proc/self/fd/%d", prep.self_fd);
+                exe = path;
+        }
         argv = calloc((size_t) (prep.argc - prep.next) + 3, sizeof(char *));
         if (!argv)
                 return ENOMEM;
@@ -496,7 +507,7 @@ static int t_execve(const char *arg) {
         for (int i = prep.next; i < prep.argc; i++)
                 argv[n++] = prep.argv[i];
         argv[n] = NULL;
-        syscall(SYS_execve, prep.self, argv, environ);
+        syscall(SYS_execve, exe, argv, environ);
         free(argv);
         return err();
 }
@@ -830,6 +841,7 @@ static void prepare(int argc, char **argv, int first) {
         prep.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         prep.parent_pidfd = (int) syscall(SYS_pidfd_open, getppid(), 0);
         prep.mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+        prep.self_fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
         n = readlink("/proc/self/exe", prep.self, sizeof(prep.self) - 1);
         if (n > 0)
                 prep.self[n] = 0;
