@@ -172,6 +172,10 @@ Test(launch, rw_block_is_shared_both_ways_unconfined) {
 }
 
 Test(launch, listen_variables_are_right_and_the_launchers_are_gone) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         lmm_client *c = fixture_client();
         lmm_segment *a = block_with(c, "alpha", "a"), *b = block_with(c, "beta", "b");
         lmm_launch *l = launch_new(false);
@@ -271,6 +275,10 @@ Test(launch, worker_holds_stdio_and_its_blocks_only_unconfined) {
 }
 
 Test(launch, confined_worker_sees_no_proc) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         lmm_launch *l = launch_new(false);
         static const char *const cmds[] = { "proc", NULL };
         char out[1024];
@@ -371,10 +379,18 @@ static void read_only_holds_confined(bool already_rdonly) {
 }
 
 Test(launch, read_only_block_cannot_be_written_by_any_route) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         read_only_holds_confined(false);
 }
 
 Test(launch, read_only_fd_from_the_manager_cannot_be_written_by_any_route) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         read_only_holds_confined(true);
 }
 
@@ -447,6 +463,10 @@ static void read_only_holds_unprivileged(bool dumpable, char *out, size_t size) 
 }
 
 Test(launch, read_only_holds_for_an_unprivileged_launcher) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         char out[8192];
 
         read_only_holds_unprivileged(true, out, sizeof(out));
@@ -456,6 +476,10 @@ Test(launch, read_only_holds_for_an_unprivileged_launcher) {
 /* Not dumpable, it cannot write its worker's uid map: the worker sees
  * itself as nobody, and is the launcher's uid to the kernel all the same. */
 Test(launch, read_only_holds_for_a_launcher_that_is_not_dumpable) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         char out[8192];
 
         read_only_holds_unprivileged(false, out, sizeof(out));
@@ -661,6 +685,10 @@ static void forbid(long nr) {
 /* Once the namespace exists, a step that fails ends the launch: never a
  * worker that runs half-masked. */
 Test(launch, a_mask_that_cannot_be_made_fails_the_launch) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         lmm_launch *l = launch_new(false);
         lmm_worker *w = NULL;
         char msg[512];
@@ -1002,6 +1030,10 @@ static void *hammer(void *arg) {
 }
 
 Test(launch, launching_while_other_threads_malloc_works_200_times, .timeout = 240) {
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): a confined "
+                             "launch cannot hide /proc; test without_user_namespaces_... shows "
+                             "the refusal instead");
         lmm_client *c = fixture_client();
         lmm_segment *s = block_with(c, "frames", "x");
         lmm_launch *l = launch_new(false);
