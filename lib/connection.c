@@ -70,16 +70,25 @@ static void connection_break(connection *c, int error, const char *text) {
         calls_fail(c, error, text);
 }
 
-void connection_done(connection *c) {
-        while (c->out) {
-                connection_out *o = c->out;
+/* out_pop() - forget the first queued message (sent, or never to be): close its fd unless borrowed. */
+static void out_pop(connection *c) {
+        connection_out *o = c->out;
 
-                c->out = o->next;
+        c->out = o->next;
+        if (!c->out)
+                c->out_tail = NULL;
+        c->n_out--;
+        c->out_bytes -= o->len;
+        if (!o->borrowed)
                 safe_close(o->fd);
-                free(o);
-        }
-        c->out_tail = NULL;
-        c->n_out = 0;
+        free(o);
+}
+
+void connection_done(connection *c) {
+        while (c->out)
+                out_pop(c);
+        c->stalled = false;
+        c->corked = false;
         connection_break(c, -ECONNRESET, NULL);
         c->fd = safe_close(c->fd);
 }
@@ -88,27 +97,14 @@ static int send_now(connection *c, const uint8_t *data, size_t len, int fd) {
         return transport_send(c->fd, data, len, fd >= 0 ? &fd : NULL, fd >= 0, c->nonblock);
 }
 
-int connection_send(connection *c, const wire_msg *m, int fd) {
-        _cleanup_close_ int owned = fd;
+/* out_append() - queue the message in c->buf (@len bytes) with @fd: consumed, or @borrowed. */
+static int out_append(connection *c, size_t len, int fd, bool borrowed) {
         connection_out *o;
-        size_t len;
-        int r;
 
-        r = wire_encode(m, c->buf, WIRE_MESSAGE_MAX, &len);
-        if (r < 0)
-                return r;
-        if (!c->out) {
-                r = send_now(c, c->buf, len, fd);
-                if (r != -EAGAIN)
-                        return r;
-        }
-        /* The peer is not reading: keep the message, with its fd, for later. */
         o = malloc(sizeof(*o) + len);
         if (!o)
                 return -ENOMEM;
-        o->next = NULL;
-        o->fd = TAKE_FD(owned);
-        o->len = len;
+        *o = (connection_out){ .fd = fd, .borrowed = borrowed, .len = len };
         memcpy(o->data, c->buf, len);
         if (c->out_tail)
                 c->out_tail->next = o;
@@ -116,25 +112,112 @@ int connection_send(connection *c, const wire_msg *m, int fd) {
                 c->out = o;
         c->out_tail = o;
         c->n_out++;
+        c->out_bytes += len;
+        return 0;
+}
+
+/*
+ * own_borrowed() - give every queued message that borrows its fd a copy of
+ * its own: the queue now waits for the peer, longer than the fd's owner
+ * promised to keep it open.
+ */
+static int own_borrowed(connection *c) {
+        for (connection_out *o = c->out; o; o = o->next) {
+                int copy;
+
+                if (!o->borrowed)
+                        continue;
+                copy = fcntl(o->fd, F_DUPFD_CLOEXEC, 3);
+                if (copy < 0)
+                        return negative_errno();
+                o->fd = copy;
+                o->borrowed = false;
+        }
         return 0;
 }
 
 int connection_flush(connection *c) {
-        while (c->out) {
-                connection_out *o = c->out;
-                int r;
+        transport_msg msgs[TRANSPORT_BATCH_MAX];
+        int r = 0;
 
-                r = send_now(c, o->data, o->len, o->fd);
+        while (c->out) {
+                size_t n = 0;
+
+                for (connection_out *o = c->out; o && n < ELEMENTSOF(msgs); o = o->next)
+                        msgs[n++] = (transport_msg){ .data = o->data, .len = o->len, .fd = o->fd };
+                r = transport_send_many(c->fd, msgs, n, c->nonblock);
                 if (r < 0)
+                        break;
+                for (int i = 0; i < r; i++)
+                        out_pop(c);
+        }
+        if (!c->out) {
+                c->stalled = false;
+                return 0;
+        }
+        if (r == -EAGAIN) {
+                int k;
+
+                c->stalled = true;
+                k = own_borrowed(c);
+                if (k < 0)
+                        return k;
+        }
+        return r;
+}
+
+/* send_or_queue() - the one way a message goes out: @fd is borrowed if @borrowed, else consumed. */
+static int send_or_queue(connection *c, const wire_msg *m, int fd, bool borrowed) {
+        _cleanup_close_ int owned = borrowed ? -EBADF : fd;
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                borrowed = false;
+        r = wire_encode(m, c->buf, WIRE_MESSAGE_MAX, &len);
+        if (r < 0)
+                return r;
+        if (!c->out && !c->corked) {
+                r = send_now(c, c->buf, len, fd);
+                if (r != -EAGAIN)
                         return r;
-                c->out = o->next;
-                if (!c->out)
-                        c->out_tail = NULL;
-                c->n_out--;
-                safe_close(o->fd);
-                free(o);
+                c->stalled = true;
+        }
+        /* Queued: by the cork, until it is pulled; or because the peer is not
+         * reading, for as long as it takes, and then a borrowed fd is copied. */
+        if (borrowed && c->stalled) {
+                owned = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (owned < 0)
+                        return negative_errno();
+                borrowed = false;
+        }
+        r = out_append(c, len, borrowed ? fd : owned, borrowed);
+        if (r < 0)
+                return r;
+        TAKE_FD(owned);
+        if (c->corked && !c->stalled &&
+            (c->n_out >= CONNECTION_CORK_MAX || c->out_bytes >= CONNECTION_CORK_BYTES)) {
+                r = connection_flush(c);
+                return r == -EAGAIN ? 0 : r;
         }
         return 0;
+}
+
+int connection_send(connection *c, const wire_msg *m, int fd) {
+        return send_or_queue(c, m, fd, false);
+}
+
+int connection_send_borrowed(connection *c, const wire_msg *m, int fd) {
+        return send_or_queue(c, m, fd, true);
+}
+
+void connection_cork(connection *c) {
+        c->corked = true;
+}
+
+int connection_uncork(connection *c) {
+        c->corked = false;
+        return c->out ? connection_flush(c) : 0;
 }
 
 ssize_t connection_recv(connection *c, int *ret_fds, size_t max_fds, size_t *ret_n_fds) {

@@ -9,13 +9,17 @@
  *
  * The manager sends replies with connection_send() and, when the peer does
  * not read, keeps them queued (fds and all) until connection_flush() gets
- * them out. The client sends requests with connection_call_start() and
+ * them out. Between connection_cork() and connection_uncork() it queues
+ * them on purpose, and the queue goes out with one sendmmsg(): the replies
+ * to a turn's requests cost one syscall, not one each. The client sends requests with connection_call_start() and
  * collects replies with connection_process(), which completes the call each
  * one answers; a blocking call is a start plus connection_wait(). Replies
  * come in the order of their requests, so the calls in flight are a queue.
  *
  * Guarantees: every fd handed to a connection is closed or sent on every
- * path; an fd in a message that no call wants is given to the dispose
+ * path; a borrowed fd (connection_send_borrowed()) is never closed here and
+ * is sent, or copied, before connection_uncork() returns, so that its owner
+ * may close it afterwards; an fd in a message that no call wants is given to the dispose
  * function; a reply that does not match the oldest call in flight (serial,
  * type, fds) breaks the connection, and every call in flight and every later
  * one fails.
@@ -31,7 +35,8 @@
 
 typedef struct connection_out {
         struct connection_out *next;
-        int fd; /* sent with the message; -EBADF: none */
+        int fd;        /* sent with the message; -EBADF: none */
+        bool borrowed; /* @fd is its owner's (corked only): sent or copied at the uncork */
         size_t len;
         uint8_t data[];
 } connection_out;
@@ -63,7 +68,10 @@ typedef struct connection {
         void *dispose_userdata;
         connection_out *out, *out_tail;
         size_t n_out;
-        uint32_t serial; /* the last serial this end sent */
+        size_t out_bytes; /* of the messages in out */
+        bool corked;      /* queue what is sent until connection_uncork() */
+        bool stalled;     /* a send found the peer's socket full: what is queued waits for it */
+        uint32_t serial;  /* the last serial this end sent */
         connection_call *calls, *calls_tail;
         size_t n_calls;
 } connection;
@@ -81,11 +89,40 @@ void connection_done(connection *c);
 /* connection_send() - send @m with @fd (consumed; -EBADF: none), or queue it. Return: 0, or < 0: the connection is dead. */
 int connection_send(connection *c, const wire_msg *m, int fd);
 
+/*
+ * connection_send_borrowed() - connection_send() with @fd borrowed: it goes
+ * out now, or with the cork's queue; should it have to wait longer, a copy
+ * of it waits. Return: as connection_send().
+ */
+int connection_send_borrowed(connection *c, const wire_msg *m, int fd);
+
 /* connection_flush() - send what is queued. Return: 0 all sent, -EAGAIN some left, < 0 dead. */
 int connection_flush(connection *c);
 
+/*
+ * connection_cork() - queue every message sent from now on, until
+ * connection_uncork(); a queue that grows past a batch (CONNECTION_CORK_MAX
+ * messages or bytes) goes out early. Corking changes no order: messages go
+ * out in the order they were sent.
+ */
+void connection_cork(connection *c);
+
+/* connection_uncork() - send what the cork queued, in as few sendmmsg() as
+ * will take it. Return: as connection_flush(). */
+int connection_uncork(connection *c);
+
+/* The cork's bound: past this many messages or bytes queued, they go out. */
+#define CONNECTION_CORK_MAX 16
+#define CONNECTION_CORK_BYTES (16 * 1024)
+
+/* connection_has_output() - whether messages wait to be sent. */
 static inline bool connection_has_output(const connection *c) {
         return c->out != NULL;
+}
+
+/* connection_is_stalled() - whether messages wait because the peer's socket is full. */
+static inline bool connection_is_stalled(const connection *c) {
+        return c->stalled;
 }
 
 /*

@@ -52,6 +52,47 @@ int transport_send_raw(int sock, const void *buf, size_t len, const int *fds, si
         return 0;
 }
 
+int transport_send_many(int sock, const transport_msg *msgs, size_t n, bool nonblock) {
+        union control {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int))];
+        } control[TRANSPORT_BATCH_MAX];
+        struct mmsghdr mm[TRANSPORT_BATCH_MAX];
+        struct iovec iov[TRANSPORT_BATCH_MAX];
+        int k;
+
+        n = MIN(n, (size_t) TRANSPORT_BATCH_MAX);
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                iov[i] =
+                        (struct iovec){ .iov_base = (void *) msgs[i].data, .iov_len = msgs[i].len };
+                mm[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+                if (msgs[i].fd >= 0) {
+                        struct cmsghdr *c;
+
+                        control[i] = (union control){};
+                        mm[i].msg_hdr.msg_control = control[i].buf;
+                        mm[i].msg_hdr.msg_controllen = sizeof(control[i].buf);
+                        c = CMSG_FIRSTHDR(&mm[i].msg_hdr);
+                        c->cmsg_level = SOL_SOCKET;
+                        c->cmsg_type = SCM_RIGHTS;
+                        c->cmsg_len = CMSG_LEN(sizeof(int));
+                        memcpy(CMSG_DATA(c), &msgs[i].fd, sizeof(int));
+                }
+        }
+
+        do
+                k = sendmmsg(sock, mm, (unsigned) n, MSG_NOSIGNAL | (nonblock ? MSG_DONTWAIT : 0));
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return negative_errno();
+        for (int i = 0; i < k; i++)
+                if (mm[i].msg_len != msgs[i].len) /* SEQPACKET sends whole records or nothing */
+                        return -EIO;
+        return k;
+}
+
 static void dispose_close(int fd, void *userdata) {
         safe_close(fd);
 }

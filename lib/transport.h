@@ -4,7 +4,8 @@
 /*
  * transport — one message and its fds over a SOCK_SEQPACKET socket.
  *
- * The only place where lmm calls sendmsg()/recvmsg(). Sending never raises
+ * The only place where lmm calls sendmsg()/recvmsg() (and sendmmsg(), which
+ * sends a batch of messages with one syscall). Sending never raises
  * SIGPIPE. Receiving caps the fds a message may carry, makes every received
  * fd close-on-exec, and on any anomaly (truncated data, truncated control
  * data, more fds than allowed, foreign control messages) closes every fd that
@@ -25,6 +26,25 @@
  */
 int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
                    bool nonblock);
+
+/* One message of a batch: @len bytes at @data, with @fd (borrowed; -EBADF: none). */
+typedef struct transport_msg {
+        const void *data;
+        size_t len;
+        int fd;
+} transport_msg;
+
+/* Messages one transport_send_many() hands the kernel at most. */
+#define TRANSPORT_BATCH_MAX 64
+
+/*
+ * transport_send_many() - send @n messages, in order, with one sendmmsg():
+ * as many of the first TRANSPORT_BATCH_MAX as the socket takes.
+ * Return: how many went out (> 0; fewer than asked when the socket took no
+ * more, and the next call tells why), or, when none did, -EAGAIN or the
+ * error, as transport_send().
+ */
+int transport_send_many(int sock, const transport_msg *msgs, size_t n, bool nonblock);
 
 /*
  * transport_send_raw() - the same without the protocol's cap: up to
