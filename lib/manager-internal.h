@@ -146,11 +146,12 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
 /* peer_dispatch() - an epoll event of @p: send what waits, and queue @p for its turn. */
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
 /*
- * peer_serve() - read and handle one request of @p: its turn (manager.c).
- * Return: true when @p may have more; false when it has none for now, waits
- * for its peer to read its replies, or was freed.
+ * peer_serve() - @p's turn (manager.c): read and handle up to @budget of its
+ * requests, and send their replies together. Return: the requests read;
+ * *@ret_more: whether @p may have more (false when it has none for now,
+ * waits for its peer to read its replies, is held, or was freed).
  */
-bool peer_serve(lmm_manager *m, peer *p);
+unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more);
 void peer_free(lmm_manager *m, peer *p);
 /* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
  * an ERROR with serial 0, sent without waiting. */
@@ -158,8 +159,19 @@ void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);
 /* peers_closes_done() - account for the closes the closer finished; read again
  * the peers whose uids are back under their limit of pending closes. */
 void peers_closes_done(lmm_manager *m);
-/* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
-int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
+/*
+ * peer_send() - send @msg with @fd to @p, with the other replies of its
+ * turn: @fd is consumed, or borrowed if @borrowed (an fd the registry
+ * keeps: it goes out with the turn's replies, or a copy of it waits).
+ */
+int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed);
+
+/*
+ * peer_send_queued() - send the replies @p's turn has queued so far, before
+ * a request that may close an fd one of them borrowed. Return: 0, or < 0
+ * when the connection must be closed.
+ */
+int peer_send_queued(lmm_manager *m, peer *p);
 
 /* manager-requests.c */
 /*

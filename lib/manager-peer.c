@@ -18,13 +18,20 @@
  *     the peer for ever, see closer.h) is not read until they drain, and its
  *     new connections are refused with EUSERS meanwhile (the manager's uid
  *     and root: held, never refused);
- *   - a peer that does not read its replies holds at most one reply in the
- *     manager: its requests are not read until that reply has gone out, nor
- *     while more than BACKLOG_MAX bytes of replies wait in its socket;
- *   - requests are read one per turn: a peer with requests waiting is
- *     queued in its uid's turn (fair-sched.c) and the loop (manager.c) hands the
- *     turns out, so no peer, and no uid however many connections it has,
- *     is served more than a round's quantum in a row.
+ *   - a peer that does not read its replies holds at most one turn's
+ *     replies in the manager (CONNECTION_CORK_MAX of them, about 16 KiB,
+ *     and one more): its requests are not read until they have gone out,
+ *     nor while more than BACKLOG_MAX bytes of replies wait in its socket;
+ *   - requests are read in turns: a peer with requests waiting is queued in
+ *     its uid's turn (fair-sched.c) and the loop (manager.c) hands the turns
+ *     out, so no peer, and no uid however many connections it has, is served
+ *     more than a round's quantum in a row. A turn reads its requests one
+ *     recvmsg() at a time, so that the limit of fds waiting to be closed is
+ *     checked before each, and sends their replies together at its end;
+ *   - replies go out in the order of their requests, a turn's together
+ *     (connection_cork()), and never carry an fd that was closed meanwhile:
+ *     a reply that borrows a block's fd is sent before any request that
+ *     could release the block is handled (peer_send_queued()).
  */
 
 #include <fcntl.h>
@@ -139,20 +146,25 @@ static int peer_backlog(const peer *p) {
         return n;
 }
 
-int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd) {
+int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed) {
         int r;
 
-        r = connection_send(&p->conn, msg, fd);
-        if (r < 0) {
-                if (r == -EINVAL || r == -ENOBUFS)
-                        manager_log(m, LOG_ERR, "cannot encode a %s reply: %s",
-                                    wire_type_name(msg->type), strerror(-r));
-                return r;
-        }
-        /* The peer is not reading: stop reading its requests until it has. */
-        if (connection_has_output(&p->conn))
-                return peer_watch(m, p, true);
-        return 0;
+        r = borrowed ? connection_send_borrowed(&p->conn, msg, fd)
+                     : connection_send(&p->conn, msg, fd);
+        if (r == -EINVAL || r == -ENOBUFS)
+                manager_log(m, LOG_ERR, "cannot encode a %s reply: %s", wire_type_name(msg->type),
+                            strerror(-r));
+        return r;
+}
+
+int peer_send_queued(lmm_manager *m, peer *p) {
+        int r;
+
+        if (!p->conn.corked)
+                return 0;
+        r = connection_uncork(&p->conn);
+        connection_cork(&p->conn);
+        return r == -EAGAIN ? 0 : r;
 }
 
 /*
@@ -386,58 +398,93 @@ void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
         fair_wake(&m->sched, &p->user->sched, &p->sched);
 }
 
-bool peer_serve(lmm_manager *m, peer *p) {
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n;
-        int r = 0;
+/* peer_close_broken() - log why @p's connection ends (@n: what a read gave, @r: what a request did), and free it. */
+static void peer_close_broken(lmm_manager *m, peer *p, ssize_t n, int r) {
+        if (n < 0 && n != -ECONNRESET)
+                manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                    "closing connection of pid %d: %s", (int) p->creds.pid,
+                                    n == -EBADMSG ? "bad control data or fds" : strerror((int) -n));
+        else if (n > 0 && (r == -EBADMSG || r == -EPROTONOSUPPORT))
+                manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                    "closing connection of pid %d: %s", (int) p->creds.pid,
+                                    r == -EBADMSG ? "malformed message"
+                                                  : "unsupported protocol version");
+        peer_free(m, p);
+}
 
+unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
+        unsigned served = 0;
+        bool more = true, held = false, broken = false;
+        ssize_t n = 0;
+        int r = 0, k;
+
+        *ret_more = false;
         if (connection_has_output(&p->conn))
-                return false; /* its EPOLLOUT wakes it */
+                return 0; /* its EPOLLOUT wakes it */
 
-        /* A peer that pipelines without reading waits until it reads. */
+        /* A peer that pipelines without reading waits until it reads. Asked
+         * once a turn: a turn adds at most its own replies to the backlog. */
         r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
         if (r < 0) {
                 peer_free(m, p);
-                return false;
+                return 0;
         }
         if (p->draining)
-                return false;
-        /* A uid at its limit of fds waiting to be closed sends no more until
-         * they are: each message could bring SCM_MAX_FD. */
-        if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
+                return 0;
+
+        connection_cork(&p->conn);
+        while (served < budget) {
+                int fds[WIRE_FDS_MAX];
+                size_t n_fds = 0;
+
+                /* A uid at its limit of fds waiting to be closed sends no
+                 * more until they are: each message could bring SCM_MAX_FD. */
+                if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
+                        held = true;
+                        break;
+                }
+                /* Whatever the request makes the manager dispose of, the fds
+                 * that came with it first, is charged to the peer's uid. */
+                m->serving = p;
+                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+                if (n > 0)
+                        r = request_dispatch(m, p, (size_t) n, fds, n_fds);
+                m->serving = NULL;
+                if (n == -EAGAIN) {
+                        more = false;
+                        break;
+                }
+                if (n <= 0 || r < 0) {
+                        broken = true;
+                        break;
+                }
+                served++;
+                /* The peer is not reading, or the manager is going: no more now. */
+                if (connection_is_stalled(&p->conn) || m->shutdown_requested)
+                        break;
+        }
+
+        /* The turn's replies, together (a peer that broke the protocol gets
+         * those it had earned); what does not fit waits for EPOLLOUT. */
+        k = connection_uncork(&p->conn);
+        if (broken) {
+                peer_close_broken(m, p, n, r);
+                return served;
+        }
+        if (k < 0 && k != -EAGAIN) {
+                peer_free(m, p);
+                return served;
+        }
+        if (connection_has_output(&p->conn)) {
+                if (peer_watch(m, p, true) < 0)
+                        peer_free(m, p);
+                return served;
+        }
+        if (held) {
                 if (peer_hold(m, p) < 0)
                         peer_free(m, p);
-                return false;
+                return served;
         }
-
-        /* Whatever the request makes the manager dispose of, the fds that
-         * came with it first, is charged to the peer's uid. */
-        m->serving = p;
-        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-        if (n > 0)
-                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
-        m->serving = NULL;
-
-        if (n == -EAGAIN)
-                return false;
-        if (n <= 0) {
-                if (n < 0 && n != -ECONNRESET)
-                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
-                                            "closing connection of pid %d: %s", (int) p->creds.pid,
-                                            n == -EBADMSG ? "bad control data or fds"
-                                                          : strerror((int) -n));
-                peer_free(m, p);
-                return false;
-        }
-        if (r < 0) {
-                if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
-                                            "closing connection of pid %d: %s", (int) p->creds.pid,
-                                            r == -EBADMSG ? "malformed message"
-                                                          : "unsupported protocol version");
-                peer_free(m, p);
-                return false;
-        }
-        return true;
+        *ret_more = more;
+        return served;
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -129,6 +130,46 @@ Test(protocol, pipelined_requests_answered_in_order) {
         cr_assert_eq(recv_msg(&r, &fd), 0);
         cr_assert_eq(r.type, WIRE_REPLY | WIRE_RELEASE);
         cr_assert_eq(r.serial, 14);
+}
+
+/* A turn's replies go out together, and a CREATE's carries the registry's
+ * own fd: a RELEASE of that block later in the same turn closes it, and the
+ * next CREATE gets its number again. Each reply still carries its own
+ * block's memory. */
+Test(protocol, replies_sent_together_carry_the_memory_they_name) {
+        static const struct {
+                const char *name;
+                uint64_t size;
+        } made[] = { { "a", 4096 }, { "b", 8192 }, { "c", 12288 } };
+        uint32_t serial = 1;
+        struct stat st;
+        wire_msg q, r;
+        int fd;
+
+        for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                q = create(serial++, made[i].name, made[i].size, 0);
+                fixture_raw_send(peer, &q, -1);
+                q = named(WIRE_RELEASE, serial++, made[i].name);
+                fixture_raw_send(peer, &q, -1);
+        }
+        cr_assert_eq(lmm_manager_dispatch(mgr, 0), 0, "one pass: all six in one turn");
+
+        for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0, "reply to CREATE %s",
+                             made[i].name);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
+                cr_assert_geq(fd, 0);
+                cr_assert_eq(fstat(fd, &st), 0);
+                cr_assert_eq((uint64_t) st.st_size, made[i].size, "block %s came with %ld bytes",
+                             made[i].name, (long) st.st_size);
+                cr_assert_eq((uint64_t) st.st_ino, r.block.ino, "block %s's own memory",
+                             made[i].name);
+                close(fd);
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_RELEASE);
+                cr_assert_eq(fd, -EBADF);
+        }
+        cr_assert_eq(fixture_raw_recv(peer, &r, &fd), -EAGAIN, "nothing more");
 }
 
 Test(protocol, request_errors_keep_the_connection) {
