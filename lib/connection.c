@@ -27,6 +27,27 @@ void connection_init(connection *c, int fd, uint8_t *buf, bool nonblock,
         };
 }
 
+void connection_set_slots(connection *c, transport_slot *slots, size_t n) {
+        c->slots = slots;
+        c->n_slots = MIN(n, (size_t) TRANSPORT_RECV_BATCH_MAX);
+}
+
+static void dispose_many(connection *c, const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                c->dispose(fds[i], c->dispose_userdata);
+}
+
+/* rx_drop() - forget the replies read ahead: nothing will handle them. */
+static void rx_drop(connection *c) {
+        while (connection_has_pending(c)) {
+                transport_slot *s = &c->slots[c->rx_next++];
+
+                if (s->len > 0) /* a slot with an error kept no fd */
+                        dispose_many(c, s->fds, s->n_fds);
+        }
+        c->rx_next = c->rx_count = 0;
+}
+
 static void call_complete(connection *c, connection_call *call, int result) {
         c->calls = call->next;
         if (!c->calls)
@@ -62,6 +83,7 @@ void connection_drop_calls(connection *c) {
 }
 
 static void connection_break(connection *c, int error, const char *text) {
+        rx_drop(c);
         if (!c->broken) {
                 c->broken = true;
                 c->broken_error = -ECONNRESET;
@@ -225,11 +247,6 @@ ssize_t connection_recv(connection *c, int *ret_fds, size_t max_fds, size_t *ret
                                       true, c->dispose, c->dispose_userdata);
 }
 
-static void dispose_many(connection *c, const int *fds, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                c->dispose(fds[i], c->dispose_userdata);
-}
-
 /*
  * farewell() - after the manager closed on us: the error it left behind, if
  * any (a refused peer is told why, with serial 0, before it is closed), else
@@ -279,6 +296,13 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
                 c->serial = 1;
         q->serial = c->serial;
         call->serial = q->serial;
+        /* Calls in flight: this one waits for the next flush, and goes out
+         * with every call started meanwhile, in one sendmmsg(). Their replies
+         * wake the caller anyway, and the queue makes POLLOUT wanted
+         * (lmm_client_get_events()), so it waits one turn of the caller's
+         * loop at most. */
+        if (c->calls)
+                connection_cork(c);
         r = connection_send(c, q, dup);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
                 /* The manager has closed on us: its last words, if it left
@@ -304,19 +328,16 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
         return 0;
 }
 
-int connection_process(connection *c) {
-        int fds[WIRE_FDS_MAX];
+/*
+ * handle() - the message read into @data (@n bytes, or what the read gave:
+ * 0 at end of stream, < 0 an error) with @fds (consumed): complete the call
+ * it answers. Return: 1, or < 0 when the connection broke.
+ */
+static int handle(connection *c, const uint8_t *data, ssize_t n, int *fds, size_t n_fds) {
         connection_call *call = c->calls;
-        size_t n_fds = 0;
         wire_msg reply;
-        ssize_t n;
         int r;
 
-        if (c->broken)
-                return c->broken_error;
-        n = connection_recv(c, fds, ELEMENTSOF(fds), &n_fds);
-        if (n == -EAGAIN)
-                return 0;
         if (n <= 0) {
                 /* A manager that closes on unread requests makes the kernel
                  * report ECONNRESET once, ahead of what it sent last: look
@@ -327,7 +348,7 @@ int connection_process(connection *c) {
                 return (int) n;
         }
 
-        r = wire_decode(c->buf, (size_t) n, &reply);
+        r = wire_decode(data, (size_t) n, &reply);
         if (r == 0 && reply.type == WIRE_ERROR && reply.serial == 0 && n_fds == 0) {
                 /* Unasked: the manager refuses this connection. */
                 connection_break(c, -reply.error, reply.text);
@@ -353,12 +374,56 @@ int connection_process(connection *c) {
         return 1;
 }
 
+/* small_replies_ahead() - how many of the calls in flight, from the oldest,
+ * have replies that fit a slot: all but LIST's; at most a slot each. */
+static size_t small_replies_ahead(const connection *c) {
+        size_t n = 0;
+
+        for (const connection_call *call = c->calls; call && n < c->n_slots; call = call->next) {
+                if (call->type == WIRE_LIST)
+                        break;
+                n++;
+        }
+        return n;
+}
+
+int connection_process(connection *c) {
+        int fds[WIRE_FDS_MAX];
+        transport_slot *slot;
+        size_t n_fds = 0, k;
+        ssize_t n;
+
+        if (c->broken)
+                return c->broken_error;
+        if (!connection_has_pending(c)) {
+                k = small_replies_ahead(c);
+                if (k < 2) {
+                        /* One at a time: into c->buf, which has room for a LIST reply. */
+                        n = connection_recv(c, fds, ELEMENTSOF(fds), &n_fds);
+                        if (n == -EAGAIN)
+                                return 0;
+                        return handle(c, c->buf, n, fds, n_fds);
+                }
+                n = transport_recv_many(c->fd, c->slots, k, c->dispose, c->dispose_userdata);
+                if (n == -EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return handle(c, NULL, n, NULL, 0);
+                c->rx_next = 0;
+                c->rx_count = (size_t) n;
+        }
+        /* Taken before it is handled: a handler that waits for a call of
+         * its own handles the next ones, in order. */
+        slot = &c->slots[c->rx_next++];
+        return handle(c, slot->data, slot->len, slot->fds, slot->n_fds);
+}
+
 int connection_flush_calls(connection *c) {
         int r;
 
         if (c->broken)
                 return c->broken_error;
-        r = connection_flush(c);
+        r = connection_uncork(c);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
                 return farewell(c);
         if (r < 0 && r != -EAGAIN)
@@ -374,6 +439,12 @@ int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec)
         while (!call->done) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
                 int timeout = -1, r;
+
+                /* Replies read ahead are not on the socket any more. */
+                if (connection_has_pending(c)) {
+                        (void) connection_process(c);
+                        continue;
+                }
 
                 r = connection_flush_calls(c);
                 if (r < 0 && r != -EAGAIN)
