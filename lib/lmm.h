@@ -412,7 +412,10 @@ LMM_EXPORT int lmm_manager_add_listener(lmm_manager *m, int fd);
  * lmm_manager_add_connection() - serve one already connected socket
  * @fd: consumed; SOCK_SEQPACKET
  * @owner: when true the manager shuts down once this connection closes, so
- *         that the process that started it cannot leave it orphaned
+ *         that the process that started it cannot leave it orphaned; at
+ *         shutdown its socket is closed on the calling thread (every other
+ *         peer's on the closer's), so what its peer queued can delay that
+ *         call, and nothing else
  */
 LMM_EXPORT int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner);
 

@@ -58,6 +58,7 @@ typedef struct peer {
         user *user;         /* creds.uid's, refused or not: closes of its fds are charged there */
         fair_entity sched;  /* queued in its uid's turn while it has requests */
         bool owner;         /* its close shuts the manager down */
+        bool close_inline;  /* the owner's, when the manager goes: its socket is closed there */
         bool draining;      /* waiting for the peer to read its replies */
         bool held;          /* until its uid's closes drain: out of epoll and the scheduler */
         struct peer *prev, *next;
@@ -89,6 +90,8 @@ struct lmm_manager {
         source_type closer_source;
         peer *serving; /* the peer being served: fds disposed meanwhile are its uid's */
         peer *held;    /* peers not read until their uids' pending closes drain */
+        bool in_round; /* in fair_round(): a peer freed now is parted, not freed */
+        peer *parted;  /* freed during the round: their charges go when it is over */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -153,6 +156,10 @@ void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
  */
 unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more);
 void peer_free(lmm_manager *m, peer *p);
+
+/* peers_parted() - after a round: release the charges of the peers freed
+ * during it (which may free their uids' records), and the peers. */
+void peers_parted(lmm_manager *m);
 /* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
  * an ERROR with serial 0, sent without waiting. */
 void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);

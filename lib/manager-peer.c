@@ -13,7 +13,8 @@
  *   - a peer that breaks the protocol (malformed message, unexpected fds,
  *     truncated control data) loses its connection and nothing else; every
  *     fd it sent, and its socket with every message still queued in it, is
- *     closed off the serving thread, charged to its uid;
+ *     closed off the serving thread, charged to its uid (the owner's socket
+ *     at shutdown excepted: peer_close_socket());
  *   - a uid whose fds wait to be closed up to its limit (a close can wait on
  *     the peer for ever, see closer.h) is not read until they drain, and its
  *     new connections are refused with EUSERS meanwhile (the manager's uid
@@ -339,6 +340,26 @@ _public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
         return peer_add(m, fd, NULL, owner);
 }
 
+/*
+ * peer_close_socket() - close @p's socket on the closer: its release drops
+ * every message still queued in it, and the last close of an fd in there
+ * may wait on a peer (closer.h). Whether a queue is empty cannot be told:
+ * neither SIOCINQ nor a read tells zero-length records, which may carry
+ * fds, from the end of the stream. The one exception is the owner's socket
+ * when the manager goes (peers_free(), close_inline): closed here, since
+ * its peer is the one party that may end the manager at will, and what it
+ * queued can only delay its own shutdown; a manager that never needed the
+ * closer then exits with no thread but its own.
+ */
+static void peer_close_socket(lmm_manager *m, peer *p) {
+        int fd = TAKE_FD(p->conn.fd);
+
+        if (p->close_inline)
+                safe_close(fd);
+        else
+                manager_close_fd(m, fd, p->user);
+}
+
 void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
 
@@ -354,14 +375,11 @@ void peer_free(lmm_manager *m, peer *p) {
         if (p->conn.fd >= 0 && !p->held)
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL);
         held_unlink(m, p);
-        /* Out of epoll, the socket goes to the closer: its release drops
-         * every message the peer still had queued, and each fd in them,
-         * whose last close may wait on the peer. */
-        manager_close_fd(m, TAKE_FD(p->conn.fd), p->user);
+        /* Out of epoll, the socket goes to the closer (peer_close_socket()). */
+        peer_close_socket(m, p);
         connection_done(&p->conn);
         safe_close(p->pidfd);
         free(p->groups);
-        user_charge_release(&p->charge);
         if (p->prev)
                 p->prev->next = p->next;
         else
@@ -369,11 +387,32 @@ void peer_free(lmm_manager *m, peer *p) {
         if (p->next)
                 p->next->prev = p->prev;
         m->n_peers--;
-        free(p);
 
         if (owner) {
                 manager_log(m, LOG_INFO, "the owner connection closed, shutting down");
                 m->shutdown_requested = true;
+        }
+
+        /* Its charge may be all that keeps its uid's record, and with it the
+         * scheduler's group, alive (when the closer could not take its
+         * socket's charge): in a round, which is in that group now, the
+         * record goes once the round is over (peers_parted()). */
+        if (m->in_round) {
+                p->next = m->parted;
+                m->parted = p;
+                return;
+        }
+        user_charge_release(&p->charge);
+        free(p);
+}
+
+void peers_parted(lmm_manager *m) {
+        while (m->parted) {
+                peer *p = m->parted;
+
+                m->parted = p->next;
+                user_charge_release(&p->charge);
+                free(p);
         }
 }
 

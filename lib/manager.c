@@ -294,8 +294,13 @@ static void on_signal(lmm_manager *m) {
 
 static void peers_free(lmm_manager *m) {
         while (m->peers) {
-                m->peers->owner = false;
-                peer_free(m, m->peers);
+                peer *p = m->peers;
+
+                /* Its socket is closed here, not on the closer: see
+                 * peer_close_socket(). And its going ends nothing more. */
+                p->close_inline = p->owner;
+                p->owner = false;
+                peer_free(m, p);
         }
 }
 
@@ -392,9 +397,13 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 /* SOURCE_PENDING: only there to wake us for the round. */
         }
 
-        if (!m->shutdown_requested)
+        if (!m->shutdown_requested) {
+                m->in_round = true;
                 (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, REQUESTS_PER_TURN,
                                   peer_turn, m);
+                m->in_round = false;
+                peers_parted(m);
+        }
         pending_update(m);
 
         if (m->shutdown_requested) {
