@@ -29,6 +29,9 @@
 #include "user.h"
 #include "wire.h"
 
+/* Requests one recvmmsg() reads at most: a turn's worth (manager.c). */
+#define MANAGER_RECV_SLOTS 16
+
 /* What an epoll event's data.ptr points at: each record starts with its type. */
 typedef enum source_type {
         SOURCE_LISTENER,
@@ -106,6 +109,8 @@ struct lmm_manager {
         void *log_userdata;
         ratelimit log_limit;           /* for the lines peers can make us write again and again */
         uint8_t buf[WIRE_MESSAGE_MAX]; /* the message being received or sent */
+        /* Requests read together, a recvmmsg() at a time (manager-peer.c). */
+        transport_slot slots[MANAGER_RECV_SLOTS];
         wire_block page[WIRE_LIST_MAX];
 };
 
@@ -182,8 +187,9 @@ int peer_send_queued(lmm_manager *m, peer *p);
 
 /* manager-requests.c */
 /*
- * request_dispatch() - decode and handle one request of @p (in m->buf, @len
- * bytes, with @fds, consumed) and send its reply. Return: 0, or < 0 when the
+ * request_dispatch() - decode and handle one request of @p (@len bytes at
+ * @data, with @fds, consumed) and send its reply. Return: 0, or < 0 when the
  * connection must be closed.
  */
-int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds);
+int request_dispatch(lmm_manager *m, peer *p, const uint8_t *data, size_t len, int *fds,
+                     size_t n_fds);

@@ -26,9 +26,11 @@
  *   - requests are read in turns: a peer with requests waiting is queued in
  *     its uid's turn (fair-sched.c) and the loop (manager.c) hands the turns
  *     out, so no peer, and no uid however many connections it has, is served
- *     more than a round's quantum in a row. A turn reads its requests one
- *     recvmsg() at a time, so that the limit of fds waiting to be closed is
- *     checked before each, and sends their replies together at its end;
+ *     more than a round's quantum in a row. A turn reads its requests with
+ *     recvmmsg(), as many at once as cannot take the uid further past its
+ *     limit of fds waiting to be closed than one message could (each may
+ *     bring SCM_MAX_FD), the limit checked before each read, and sends
+ *     their replies together at its end;
  *   - replies go out in the order of their requests, a turn's together
  *     (connection_cork()), and never carry an fd that was closed meanwhile:
  *     a reply that borrows a block's fd is sent before any request that
@@ -472,9 +474,10 @@ unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
                 return 0;
 
         connection_cork(&p->conn);
-        while (served < budget) {
-                int fds[WIRE_FDS_MAX];
-                size_t n_fds = 0;
+        m->serving = p; /* what the requests make the manager dispose of is charged to its uid */
+        while (served < budget && !broken) {
+                size_t want;
+                int got;
 
                 /* A uid at its limit of fds waiting to be closed sends no
                  * more until they are: each message could bring SCM_MAX_FD. */
@@ -482,26 +485,68 @@ unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
                         held = true;
                         break;
                 }
-                /* Whatever the request makes the manager dispose of, the fds
-                 * that came with it first, is charged to the peer's uid. */
-                m->serving = p;
-                n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-                if (n > 0)
-                        r = request_dispatch(m, p, (size_t) n, fds, n_fds);
-                m->serving = NULL;
-                if (n == -EAGAIN) {
-                        more = false;
-                        break;
+                /* As many requests at once as cannot take the uid further
+                 * past that limit than one message could: a recvmmsg() takes
+                 * in every fd of every message it reads. */
+                want = 1 + user_closing_room(&m->users, p->user) / SCM_MAX_FD;
+                want = MIN(MIN(want, (size_t) (budget - served)), ELEMENTSOF(m->slots));
+                if (want == 1) {
+                        int fds[WIRE_FDS_MAX];
+                        size_t n_fds = 0;
+
+                        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+                        if (n == -EAGAIN) {
+                                more = false;
+                                break;
+                        }
+                        if (n > 0)
+                                r = request_dispatch(m, p, m->buf, (size_t) n, fds, n_fds);
+                        if (n <= 0 || r < 0)
+                                broken = true;
+                        else
+                                served++;
+                } else {
+                        got = transport_recv_many(p->conn.fd, m->slots, want, manager_dispose_fd,
+                                                  m);
+                        if (got == -EAGAIN) {
+                                more = false;
+                                break;
+                        }
+                        if (got < 0) {
+                                n = got;
+                                broken = true;
+                                break;
+                        }
+                        for (int i = 0; i < got; i++) {
+                                transport_slot *slot = &m->slots[i];
+
+                                n = slot->len;
+                                if (broken || m->shutdown_requested) {
+                                        /* Read, and never to be handled. */
+                                        for (size_t f = 0; n > 0 && f < slot->n_fds; f++)
+                                                manager_dispose_fd(slot->fds[f], m);
+                                        continue;
+                                }
+                                /* Longer than any request: its header still
+                                 * says which protocol error it is. */
+                                if (n == -EMSGSIZE)
+                                        n = sizeof(slot->data);
+                                if (n > 0)
+                                        r = request_dispatch(m, p, slot->data, (size_t) n,
+                                                             slot->fds, slot->n_fds);
+                                if (n <= 0 || r < 0)
+                                        broken = true;
+                                else
+                                        served++;
+                        }
+                        if ((size_t) got < want)
+                                more = false; /* the socket had no more */
                 }
-                if (n <= 0 || r < 0) {
-                        broken = true;
-                        break;
-                }
-                served++;
                 /* The peer is not reading, or the manager is going: no more now. */
-                if (connection_is_stalled(&p->conn) || m->shutdown_requested)
+                if (!more || connection_is_stalled(&p->conn) || m->shutdown_requested)
                         break;
         }
+        m->serving = NULL;
 
         /* The turn's replies, together (a peer that broke the protocol gets
          * those it had earned); what does not fit waits for EPOLLOUT. */

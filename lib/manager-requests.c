@@ -391,12 +391,13 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
         }
 }
 
-int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds) {
+int request_dispatch(lmm_manager *m, peer *p, const uint8_t *data, size_t len, int *fds,
+                     size_t n_fds) {
         request req = { .fds = fds, .n_fds = n_fds, .reply_fd = -EBADF, .reply_fd_kept = -EBADF };
         request_error e;
         int r;
 
-        r = wire_decode(m->buf, len, &req.q);
+        r = wire_decode(data, len, &req.q);
         if (r == -EPROTONOSUPPORT) {
                 wire_msg v = { .type = WIRE_ERROR, .serial = 0, .error = EPROTONOSUPPORT };
 

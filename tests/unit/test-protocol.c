@@ -335,6 +335,34 @@ Test(protocol, malformed_messages_close_the_connection) {
 }
 
 /* A peer of another version learns ours from an ERROR in our version, with serial 0. */
+/* Requests are read up to 16 at a time, into room for the largest request
+ * of this version: one longer than that is still told apart, a foreign
+ * version (answered with ours) from a malformed message of this one. */
+Test(protocol, a_long_request_is_answered_by_its_version) {
+        static char pad[2000];
+        wire_msg r;
+        raw_msg raw;
+        int fd;
+
+        raw_header(&raw, WIRE_VERSION + 1, WIRE_STAT, 77);
+        raw_str(&raw, pad, sizeof(pad) - 2);
+        raw_fix(&raw);
+        send_raw(&raw, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_ERROR);
+        cr_assert_eq(r.serial, 0);
+        cr_assert_eq(r.error, EPROTONOSUPPORT);
+        expect_closed();
+
+        safe_close(peer);
+        peer = fixture_manager_connect(mgr, NULL);
+        raw_header(&raw, WIRE_VERSION, WIRE_STAT, 78);
+        raw_str(&raw, pad, sizeof(pad) - 2);
+        raw_fix(&raw);
+        send_raw(&raw, -1);
+        expect_closed();
+}
+
 Test(protocol, version_mismatch) {
         wire_msg r;
         raw_msg raw;
