@@ -13,7 +13,7 @@
 
 typedef struct async_call async_call;
 
-/* Replies one read takes at most: about 1.4 KiB each, with room for the fds. */
+/* Replies one read takes at most: about 1.3 KiB each, with room for the fds. */
 #define CLIENT_RECV_SLOTS 8
 
 struct lmm_client {

@@ -199,6 +199,7 @@ static int send_or_queue(connection *c, const wire_msg *m, int fd, bool borrowed
         r = wire_encode(m, c->buf, WIRE_MESSAGE_MAX, &len);
         if (r < 0)
                 return r;
+        c->cork_bytes += len;
         if (!c->out && !c->corked) {
                 r = send_now(c, c->buf, len, fd);
                 if (r != -EAGAIN)
@@ -235,6 +236,7 @@ int connection_send_borrowed(connection *c, const wire_msg *m, int fd) {
 
 void connection_cork(connection *c) {
         c->corked = true;
+        c->cork_bytes = 0;
 }
 
 int connection_uncork(connection *c) {

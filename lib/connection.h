@@ -76,9 +76,10 @@ typedef struct connection {
         void *dispose_userdata;
         connection_out *out, *out_tail;
         size_t n_out;
-        size_t out_bytes; /* of the messages in out */
-        bool corked;      /* queue what is sent until connection_uncork() */
-        bool stalled;     /* a send found the peer's socket full: what is queued waits for it */
+        size_t out_bytes;  /* of the messages in out */
+        bool corked;       /* queue what is sent until connection_uncork() */
+        size_t cork_bytes; /* of the messages sent since connection_cork() */
+        bool stalled;      /* a send found the peer's socket full: what is queued waits for it */
         transport_slot *slots; /* borrowed: replies read ahead, NULL: read one at a time */
         size_t n_slots;
         size_t rx_next, rx_count; /* slots[rx_next..rx_count) wait to be handled */

@@ -179,6 +179,15 @@ void peers_closes_done(lmm_manager *m);
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed);
 
 /*
+ * peer_reply_room() - the longest reply @p's turn may still send, in bytes:
+ * any (WIRE_MESSAGE_MAX) as its first; after that, what is left of
+ * BACKLOG_MAX, so that a peer that pipelines large replies without reading
+ * them cannot make one turn queue one per request. A LIST page is cut to
+ * it (at least one block: a page may always hold fewer than fit).
+ */
+size_t peer_reply_room(const peer *p);
+
+/*
  * peer_send_queued() - send the replies @p's turn has queued so far, before
  * a request that may close an fd one of them borrowed. Return: 0, or < 0
  * when the connection must be closed.

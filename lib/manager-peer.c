@@ -20,9 +20,11 @@
  *     new connections are refused with EUSERS meanwhile (the manager's uid
  *     and root: held, never refused);
  *   - a peer that does not read its replies holds at most one turn's
- *     replies in the manager (CONNECTION_CORK_MAX of them, about 16 KiB,
- *     and one more): its requests are not read until they have gone out,
- *     nor while more than BACKLOG_MAX bytes of replies wait in its socket;
+ *     replies in the manager and its socket beyond BACKLOG_MAX: its
+ *     requests are not read while replies wait in the manager, nor while
+ *     more than BACKLOG_MAX bytes of them wait in its socket, and a turn's
+ *     replies after its first add up to BACKLOG_MAX at most, a LIST page
+ *     cut short to fit (peer_reply_room()), one block at least;
  *   - requests are read in turns: a peer with requests waiting is queued in
  *     its uid's turn (fair-sched.c) and the loop (manager.c) hands the turns
  *     out, so no peer, and no uid however many connections it has, is served
@@ -158,6 +160,14 @@ int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowe
                 manager_log(m, LOG_ERR, "cannot encode a %s reply: %s", wire_type_name(msg->type),
                             strerror(-r));
         return r;
+}
+
+size_t peer_reply_room(const peer *p) {
+        size_t sent = p->conn.cork_bytes;
+
+        if (sent == 0)
+                return WIRE_MESSAGE_MAX;
+        return sent < BACKLOG_MAX ? BACKLOG_MAX - sent : 0;
 }
 
 int peer_send_queued(lmm_manager *m, peer *p) {

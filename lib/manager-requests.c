@@ -167,17 +167,23 @@ static request_error request_release(lmm_manager *m, peer *p, request *req) {
  * A LIST page shows the blocks the peer may see, after the cursor. It looks
  * at no more than LIST_SCAN_MAX blocks, so that a peer who may see few of
  * many blocks costs a bounded amount per request: a page may then hold
- * fewer blocks than fit, even none, with a cursor to go on from.
+ * fewer blocks than fit, even none, with a cursor to go on from. A page
+ * that is not its turn's first reply is also cut to what the turn may
+ * still send (peer_reply_room()).
  */
 #define LIST_SCAN_MAX (4 * WIRE_LIST_MAX)
 
 static request_error request_list(lmm_manager *m, peer *p, request *req) {
         wire_block *page = m->page;
         registry_block *b = registry_after(&m->reg, req->q.cursor);
+        size_t room = peer_reply_room(p), max = WIRE_LIST_MAX;
         uint64_t last = 0;
         size_t n = 0;
 
-        for (size_t scanned = 0; b && n < WIRE_LIST_MAX && scanned < LIST_SCAN_MAX;
+        /* Later in a turn, a page as long as the turn may still send. */
+        if (room < WIRE_MESSAGE_MAX)
+                max = MAX(MIN(room / WIRE_BLOCK_MAX, (size_t) WIRE_LIST_MAX), (size_t) 1);
+        for (size_t scanned = 0; b && n < max && scanned < LIST_SCAN_MAX;
              b = registry_next(b), scanned++) {
                 last = b->id;
                 if (policy_check(&m->policy, &p->creds, POLICY_STAT, b) == POLICY_ALLOW)

@@ -262,6 +262,61 @@ Test(protocol, list_pages_with_a_cursor) {
 }
 
 /* Each of these ends the connection; the manager goes on, leaks nothing. */
+/* LISTs pipelined without reading the replies: the first of a turn gets a
+ * full page, the others of that turn together no more than 16 KiB
+ * (BACKLOG_MAX), a block at least each, so that a turn cannot queue a page
+ * per request. Each page still goes on from where the last one ended. */
+Test(protocol, pipelined_lists_share_one_turns_room) {
+        enum { LISTS = 16 };
+        const size_t n = WIRE_LIST_MAX + 5;
+        size_t bytes = 0, total = 0;
+        uint64_t last_id = 0;
+        wire_msg q, r;
+        int fd;
+
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "b%zu", i);
+                q = create((uint32_t) i, name, 1, 0);
+                fixture_raw_send(peer, &q, -1);
+                cr_assert_eq(recv_msg(&r, &fd), 0);
+                close(fd);
+        }
+        for (uint32_t k = 0; k < LISTS; k++) {
+                q = (wire_msg){ .type = WIRE_LIST, .serial = 1000 + k };
+                fixture_raw_send(peer, &q, -1);
+        }
+        cr_assert_eq(lmm_manager_dispatch(mgr, 0), 0, "one pass, one turn");
+        for (uint32_t k = 0; k < LISTS; k++) {
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0, "reply %u", k);
+                cr_assert_eq(r.serial, 1000 + k);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+                if (k == 0)
+                        cr_assert_eq(r.n_blocks, WIRE_LIST_MAX, "the first: a full page");
+                else {
+                        cr_assert_geq(r.n_blocks, 1, "a block at least");
+                        bytes += r.n_blocks * WIRE_BLOCK_MAX;
+                }
+                cr_assert_gt(r.blocks[0].id, 0);
+                if (k == 1)
+                        last_id = r.blocks[r.n_blocks - 1].id;
+                total += r.n_blocks;
+                wire_msg_done(&r);
+        }
+        cr_assert_leq(bytes, 16 * 1024 + (LISTS - 1) * WIRE_BLOCK_MAX,
+                      "the turn's other pages: %zu bytes of blocks", bytes);
+        cr_assert_lt(total, LISTS * (size_t) WIRE_LIST_MAX / 4, "%zu blocks in all", total);
+
+        /* A page cut short still names where to go on. */
+        q = (wire_msg){ .type = WIRE_LIST, .serial = 2000, .cursor = last_id };
+        fixture_raw_send(peer, &q, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+        cr_assert_gt(r.blocks[0].id, last_id);
+        wire_msg_done(&r);
+}
+
 Test(protocol, malformed_messages_close_the_connection) {
         for (int k = 0; k < 8; k++) {
                 raw_msg r;
