@@ -200,6 +200,7 @@ static int send_or_queue(connection *c, const wire_msg *m, int fd, bool borrowed
         if (r < 0)
                 return r;
         c->cork_bytes += len;
+        c->cork_count++;
         if (!c->out && !c->corked) {
                 r = send_now(c, c->buf, len, fd);
                 if (r != -EAGAIN)
@@ -237,6 +238,7 @@ int connection_send_borrowed(connection *c, const wire_msg *m, int fd) {
 void connection_cork(connection *c) {
         c->corked = true;
         c->cork_bytes = 0;
+        c->cork_count = 0;
 }
 
 int connection_uncork(connection *c) {

@@ -79,6 +79,7 @@ typedef struct connection {
         size_t out_bytes;  /* of the messages in out */
         bool corked;       /* queue what is sent until connection_uncork() */
         size_t cork_bytes; /* of the messages sent since connection_cork() */
+        size_t cork_count; /* messages sent since connection_cork() */
         bool stalled;      /* a send found the peer's socket full: what is queued waits for it */
         transport_slot *slots; /* borrowed: replies read ahead, NULL: read one at a time */
         size_t n_slots;

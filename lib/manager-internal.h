@@ -63,6 +63,7 @@ typedef struct peer {
         bool owner;         /* its close shuts the manager down */
         bool close_inline;  /* the owner's, when the manager goes: its socket is closed there */
         bool draining;      /* waiting for the peer to read its replies */
+        uint64_t backlog;   /* bytes of its replies that may wait in its socket, at most */
         bool held;          /* until its uid's closes drain: out of epoll and the scheduler */
         struct peer *prev, *next;
         struct peer *held_prev, *held_next;

@@ -151,6 +151,16 @@ static int peer_backlog(const peer *p) {
         return n;
 }
 
+/*
+ * backlog_added() - at most how much a turn's replies add to what SIOCOUTQ
+ * counts: the kernel charges each message its buffer's true size, which
+ * rounding to the allocator's sizes keeps under twice its length, plus the
+ * sk_buff and its shared info (about 600 bytes).
+ */
+static uint64_t backlog_added(const connection *c) {
+        return 2 * (uint64_t) c->cork_bytes + 1024 * (uint64_t) c->cork_count;
+}
+
 int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed) {
         int r;
 
@@ -473,9 +483,14 @@ unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
         if (connection_has_output(&p->conn))
                 return 0; /* its EPOLLOUT wakes it */
 
-        /* A peer that pipelines without reading waits until it reads. Asked
-         * once a turn: a turn adds at most its own replies to the backlog. */
-        r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+        /* A peer that pipelines without reading waits until it reads. The
+         * kernel is asked (SIOCOUTQ) only when what was sent since it was
+         * last asked could have taken the backlog past BACKLOG_MAX: a peer
+         * that reads its replies as they come costs one ioctl() in a dozen
+         * turns, not one a turn. */
+        if (p->backlog > BACKLOG_MAX)
+                p->backlog = (uint64_t) peer_backlog(p);
+        r = peer_watch(m, p, p->backlog > BACKLOG_MAX);
         if (r < 0) {
                 peer_free(m, p);
                 return 0;
@@ -561,6 +576,7 @@ unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
         /* The turn's replies, together (a peer that broke the protocol gets
          * those it had earned); what does not fit waits for EPOLLOUT. */
         k = connection_uncork(&p->conn);
+        p->backlog += backlog_added(&p->conn);
         if (broken) {
                 peer_close_broken(m, p, n, r);
                 return served;
