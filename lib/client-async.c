@@ -218,13 +218,21 @@ _public_ int lmm_client_process(lmm_client *c) {
         r = connection_flush_calls(&c->conn);
         if (r == -EAGAIN)
                 r = 0;
-        for (unsigned i = 0; r >= 0 && i < PROCESS_MAX; i++) {
+        /* Replies read ahead are handled to the last, PROCESS_MAX or not:
+         * no poll() would say that they are there. */
+        for (unsigned i = 0; r >= 0 && (i < PROCESS_MAX || connection_has_pending(&c->conn)); i++) {
                 r = connection_process(&c->conn);
                 if (r <= 0)
                         break;
                 did = true;
-                if (!c->conn.calls)
+                if (!c->conn.calls && !connection_has_pending(&c->conn))
                         break; /* nothing more can be waiting for us */
+        }
+        /* What the handlers started goes out now, together. */
+        if (r >= 0 && connection_has_output(&c->conn)) {
+                r = connection_flush_calls(&c->conn);
+                if (r == -EAGAIN)
+                        r = 0;
         }
         lmm_client_unref(c);
         return r < 0 ? r : did;

@@ -60,6 +60,7 @@ int client_new_from_fd(int fd, lmm_client **ret) {
         /* Never wait to send: a request that does not fit waits in the
          * queue, so that asynchronous callers are never blocked. */
         connection_init(&c->conn, fd, c->buf, true, NULL, NULL);
+        connection_set_slots(&c->conn, c->slots, ELEMENTSOF(c->slots));
         c->n_ref = 1;
         c->pid = getpid_cached();
         c->timeout_usec = DEFAULT_TIMEOUT_USEC;

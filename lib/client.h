@@ -13,6 +13,9 @@
 
 typedef struct async_call async_call;
 
+/* Replies one read takes at most: about 1.3 KiB each, with room for the fds. */
+#define CLIENT_RECV_SLOTS 8
+
 struct lmm_client {
         unsigned n_ref; /* the caller's, plus one while handlers run */
         pid_t pid;      /* the process that made it: a forked child's calls fail */
@@ -22,6 +25,8 @@ struct lmm_client {
         async_call *async; /* asynchronous calls in flight, to free at unref */
         char last_error[WIRE_ERROR_TEXT_MAX + 1];
         uint8_t buf[WIRE_MESSAGE_MAX];
+        /* Replies read ahead, a recvmmsg() at a time (connection.h). */
+        transport_slot slots[CLIENT_RECV_SLOTS];
 };
 
 /* client_new_from_fd() - a client on an already connected SOCK_SEQPACKET socket @fd (consumed). */

@@ -50,6 +50,7 @@ struct closer {
         unsigned n_workers, n_idle;
         uint64_t n_taken; /* fds ever taken: the supervisor's measure of progress */
         unsigned refs;    /* closer_free()'s, the supervisor's, one per worker */
+        bool supervised;  /* the supervisor runs: started by the first fd, not before */
         bool stopping;
         int event_fd;
 };
@@ -239,7 +240,7 @@ int closer_new(closer **ret) {
         if (!c)
                 return -ENOMEM;
         c->queue_tail = &c->queue;
-        c->refs = 2; /* closer_free()'s and the supervisor's */
+        c->refs = 1; /* closer_free()'s; the supervisor takes its own when it starts */
         c->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (c->event_fd < 0) {
                 r = negative_errno();
@@ -252,14 +253,31 @@ int closer_new(closer **ret) {
         pthread_cond_init(&c->work, &ca);
         pthread_cond_init(&c->watch, &ca);
         pthread_condattr_destroy(&ca);
-
-        r = start_thread(supervisor_main, c);
-        if (r < 0) {
-                closer_destroy(c);
-                return r;
-        }
         *ret = c;
         return 0;
+}
+
+/*
+ * supervise() - start the supervisor if it does not run yet, with the lock
+ * held (it is dropped and taken again around the start). A closer that is
+ * never given an fd never starts a thread: most managers' connections end
+ * with nothing for it (see peer_free()), and a process with no thread but
+ * its own exits sooner. When no thread can be started, the fds wait, and
+ * the next closer_dispose() or closer_free() tries again.
+ */
+static void supervise(closer *c) {
+        if (c->supervised)
+                return;
+        c->supervised = true;
+        c->refs++;
+        pthread_mutex_unlock(&c->lock);
+        if (start_thread(supervisor_main, c) >= 0) {
+                pthread_mutex_lock(&c->lock);
+                return;
+        }
+        pthread_mutex_lock(&c->lock);
+        c->supervised = false;
+        c->refs--; /* closer_free()'s is still held */
 }
 
 int closer_get_fd(const closer *c) {
@@ -297,6 +315,7 @@ void closer_dispose(closer *c, int fd, user_charge *charge) {
                 pthread_cond_signal(&c->work);
         else
                 pthread_cond_signal(&c->watch);
+        supervise(c);
         pthread_mutex_unlock(&c->lock);
 }
 
@@ -365,6 +384,10 @@ closer *closer_free(closer *c) {
         }
         pthread_cond_broadcast(&c->work);
         pthread_cond_signal(&c->watch);
+        /* Fds that wait for a supervisor that could not start: one more try,
+         * or they stay open for good rather than close here. */
+        if (c->queue)
+                supervise(c);
         unref(c);
         return NULL;
 }

@@ -14,7 +14,7 @@
  * pool of workers that cannot be wedged for good: a supervisor, which never
  * closes anything itself, starts one more worker whenever fds wait and no
  * worker has taken one for a while, up to a bound; a worker idle for long
- * ends, but the last. Nothing is ever closed on the caller's thread, not
+ * ends, but the last. No thread starts before the first fd comes. Nothing is ever closed on the caller's thread, not
  * even when every worker is wedged: the fds wait, and each waits counted
  * against the uid it came from.
  *
@@ -29,7 +29,7 @@
 
 typedef struct closer closer;
 
-/* closer_new() - a closer, its supervisor running. Return: 0 or -errno. */
+/* closer_new() - a closer; its supervisor starts with the first fd it is given. Return: 0 or -errno. */
 int closer_new(closer **ret);
 
 /* closer_get_fd() - an eventfd that is readable when closes have finished

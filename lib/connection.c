@@ -27,6 +27,27 @@ void connection_init(connection *c, int fd, uint8_t *buf, bool nonblock,
         };
 }
 
+void connection_set_slots(connection *c, transport_slot *slots, size_t n) {
+        c->slots = slots;
+        c->n_slots = MIN(n, (size_t) TRANSPORT_RECV_BATCH_MAX);
+}
+
+static void dispose_many(connection *c, const int *fds, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                c->dispose(fds[i], c->dispose_userdata);
+}
+
+/* rx_drop() - forget the replies read ahead: nothing will handle them. */
+static void rx_drop(connection *c) {
+        while (connection_has_pending(c)) {
+                transport_slot *s = &c->slots[c->rx_next++];
+
+                if (s->len > 0) /* a slot with an error kept no fd */
+                        dispose_many(c, s->fds, s->n_fds);
+        }
+        c->rx_next = c->rx_count = 0;
+}
+
 static void call_complete(connection *c, connection_call *call, int result) {
         c->calls = call->next;
         if (!c->calls)
@@ -62,6 +83,7 @@ void connection_drop_calls(connection *c) {
 }
 
 static void connection_break(connection *c, int error, const char *text) {
+        rx_drop(c);
         if (!c->broken) {
                 c->broken = true;
                 c->broken_error = -ECONNRESET;
@@ -70,16 +92,25 @@ static void connection_break(connection *c, int error, const char *text) {
         calls_fail(c, error, text);
 }
 
-void connection_done(connection *c) {
-        while (c->out) {
-                connection_out *o = c->out;
+/* out_pop() - forget the first queued message (sent, or never to be): close its fd unless borrowed. */
+static void out_pop(connection *c) {
+        connection_out *o = c->out;
 
-                c->out = o->next;
+        c->out = o->next;
+        if (!c->out)
+                c->out_tail = NULL;
+        c->n_out--;
+        c->out_bytes -= o->len;
+        if (!o->borrowed)
                 safe_close(o->fd);
-                free(o);
-        }
-        c->out_tail = NULL;
-        c->n_out = 0;
+        free(o);
+}
+
+void connection_done(connection *c) {
+        while (c->out)
+                out_pop(c);
+        c->stalled = false;
+        c->corked = false;
         connection_break(c, -ECONNRESET, NULL);
         c->fd = safe_close(c->fd);
 }
@@ -88,27 +119,14 @@ static int send_now(connection *c, const uint8_t *data, size_t len, int fd) {
         return transport_send(c->fd, data, len, fd >= 0 ? &fd : NULL, fd >= 0, c->nonblock);
 }
 
-int connection_send(connection *c, const wire_msg *m, int fd) {
-        _cleanup_close_ int owned = fd;
+/* out_append() - queue the message in c->buf (@len bytes) with @fd: consumed, or @borrowed. */
+static int out_append(connection *c, size_t len, int fd, bool borrowed) {
         connection_out *o;
-        size_t len;
-        int r;
 
-        r = wire_encode(m, c->buf, WIRE_MESSAGE_MAX, &len);
-        if (r < 0)
-                return r;
-        if (!c->out) {
-                r = send_now(c, c->buf, len, fd);
-                if (r != -EAGAIN)
-                        return r;
-        }
-        /* The peer is not reading: keep the message, with its fd, for later. */
         o = malloc(sizeof(*o) + len);
         if (!o)
                 return -ENOMEM;
-        o->next = NULL;
-        o->fd = TAKE_FD(owned);
-        o->len = len;
+        *o = (connection_out){ .fd = fd, .borrowed = borrowed, .len = len };
         memcpy(o->data, c->buf, len);
         if (c->out_tail)
                 c->out_tail->next = o;
@@ -116,35 +134,121 @@ int connection_send(connection *c, const wire_msg *m, int fd) {
                 c->out = o;
         c->out_tail = o;
         c->n_out++;
+        c->out_bytes += len;
+        return 0;
+}
+
+/*
+ * own_borrowed() - give every queued message that borrows its fd a copy of
+ * its own: the queue now waits for the peer, longer than the fd's owner
+ * promised to keep it open.
+ */
+static int own_borrowed(connection *c) {
+        for (connection_out *o = c->out; o; o = o->next) {
+                int copy;
+
+                if (!o->borrowed)
+                        continue;
+                copy = fcntl(o->fd, F_DUPFD_CLOEXEC, 3);
+                if (copy < 0)
+                        return negative_errno();
+                o->fd = copy;
+                o->borrowed = false;
+        }
         return 0;
 }
 
 int connection_flush(connection *c) {
-        while (c->out) {
-                connection_out *o = c->out;
-                int r;
+        transport_msg msgs[TRANSPORT_BATCH_MAX];
+        int r = 0;
 
-                r = send_now(c, o->data, o->len, o->fd);
+        while (c->out) {
+                size_t n = 0;
+
+                for (connection_out *o = c->out; o && n < ELEMENTSOF(msgs); o = o->next)
+                        msgs[n++] = (transport_msg){ .data = o->data, .len = o->len, .fd = o->fd };
+                r = transport_send_many(c->fd, msgs, n, c->nonblock);
                 if (r < 0)
+                        break;
+                for (int i = 0; i < r; i++)
+                        out_pop(c);
+        }
+        if (!c->out) {
+                c->stalled = false;
+                return 0;
+        }
+        if (r == -EAGAIN) {
+                int k;
+
+                c->stalled = true;
+                k = own_borrowed(c);
+                if (k < 0)
+                        return k;
+        }
+        return r;
+}
+
+/* send_or_queue() - the one way a message goes out: @fd is borrowed if @borrowed, else consumed. */
+static int send_or_queue(connection *c, const wire_msg *m, int fd, bool borrowed) {
+        _cleanup_close_ int owned = borrowed ? -EBADF : fd;
+        size_t len;
+        int r;
+
+        if (fd < 0)
+                borrowed = false;
+        r = wire_encode(m, c->buf, WIRE_MESSAGE_MAX, &len);
+        if (r < 0)
+                return r;
+        c->cork_bytes += len;
+        c->cork_count++;
+        if (!c->out && !c->corked) {
+                r = send_now(c, c->buf, len, fd);
+                if (r != -EAGAIN)
                         return r;
-                c->out = o->next;
-                if (!c->out)
-                        c->out_tail = NULL;
-                c->n_out--;
-                safe_close(o->fd);
-                free(o);
+                c->stalled = true;
+        }
+        /* Queued: by the cork, until it is pulled; or because the peer is not
+         * reading, for as long as it takes, and then a borrowed fd is copied. */
+        if (borrowed && c->stalled) {
+                owned = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (owned < 0)
+                        return negative_errno();
+                borrowed = false;
+        }
+        r = out_append(c, len, borrowed ? fd : owned, borrowed);
+        if (r < 0)
+                return r;
+        TAKE_FD(owned);
+        if (c->corked && !c->stalled &&
+            (c->n_out >= CONNECTION_CORK_MAX || c->out_bytes >= CONNECTION_CORK_BYTES)) {
+                r = connection_flush(c);
+                return r == -EAGAIN ? 0 : r;
         }
         return 0;
+}
+
+int connection_send(connection *c, const wire_msg *m, int fd) {
+        return send_or_queue(c, m, fd, false);
+}
+
+int connection_send_borrowed(connection *c, const wire_msg *m, int fd) {
+        return send_or_queue(c, m, fd, true);
+}
+
+void connection_cork(connection *c) {
+        c->corked = true;
+        c->cork_bytes = 0;
+        c->cork_count = 0;
+}
+
+int connection_uncork(connection *c) {
+        c->corked = false;
+        return c->out ? connection_flush(c) : 0;
 }
 
 ssize_t connection_recv(connection *c, int *ret_fds, size_t max_fds, size_t *ret_n_fds) {
         return transport_recv_dispose(c->fd, c->buf, WIRE_MESSAGE_MAX, ret_fds, max_fds, ret_n_fds,
                                       true, c->dispose, c->dispose_userdata);
-}
-
-static void dispose_many(connection *c, const int *fds, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                c->dispose(fds[i], c->dispose_userdata);
 }
 
 /*
@@ -196,6 +300,13 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
                 c->serial = 1;
         q->serial = c->serial;
         call->serial = q->serial;
+        /* Calls in flight: this one waits for the next flush, and goes out
+         * with every call started meanwhile, in one sendmmsg(). Their replies
+         * wake the caller anyway, and the queue makes POLLOUT wanted
+         * (lmm_client_get_events()), so it waits one turn of the caller's
+         * loop at most. */
+        if (c->calls)
+                connection_cork(c);
         r = connection_send(c, q, dup);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
                 /* The manager has closed on us: its last words, if it left
@@ -221,19 +332,16 @@ int connection_call_start(connection *c, connection_call *call, wire_msg *q, int
         return 0;
 }
 
-int connection_process(connection *c) {
-        int fds[WIRE_FDS_MAX];
+/*
+ * handle() - the message read into @data (@n bytes, or what the read gave:
+ * 0 at end of stream, < 0 an error) with @fds (consumed): complete the call
+ * it answers. Return: 1, or < 0 when the connection broke.
+ */
+static int handle(connection *c, const uint8_t *data, ssize_t n, int *fds, size_t n_fds) {
         connection_call *call = c->calls;
-        size_t n_fds = 0;
         wire_msg reply;
-        ssize_t n;
         int r;
 
-        if (c->broken)
-                return c->broken_error;
-        n = connection_recv(c, fds, ELEMENTSOF(fds), &n_fds);
-        if (n == -EAGAIN)
-                return 0;
         if (n <= 0) {
                 /* A manager that closes on unread requests makes the kernel
                  * report ECONNRESET once, ahead of what it sent last: look
@@ -244,7 +352,7 @@ int connection_process(connection *c) {
                 return (int) n;
         }
 
-        r = wire_decode(c->buf, (size_t) n, &reply);
+        r = wire_decode(data, (size_t) n, &reply);
         if (r == 0 && reply.type == WIRE_ERROR && reply.serial == 0 && n_fds == 0) {
                 /* Unasked: the manager refuses this connection. */
                 connection_break(c, -reply.error, reply.text);
@@ -270,12 +378,56 @@ int connection_process(connection *c) {
         return 1;
 }
 
+/* small_replies_ahead() - how many of the calls in flight, from the oldest,
+ * have replies that fit a slot: all but LIST's; at most a slot each. */
+static size_t small_replies_ahead(const connection *c) {
+        size_t n = 0;
+
+        for (const connection_call *call = c->calls; call && n < c->n_slots; call = call->next) {
+                if (call->type == WIRE_LIST)
+                        break;
+                n++;
+        }
+        return n;
+}
+
+int connection_process(connection *c) {
+        int fds[WIRE_FDS_MAX];
+        transport_slot *slot;
+        size_t n_fds = 0, k;
+        ssize_t n;
+
+        if (c->broken)
+                return c->broken_error;
+        if (!connection_has_pending(c)) {
+                k = small_replies_ahead(c);
+                if (k < 2) {
+                        /* One at a time: into c->buf, which has room for a LIST reply. */
+                        n = connection_recv(c, fds, ELEMENTSOF(fds), &n_fds);
+                        if (n == -EAGAIN)
+                                return 0;
+                        return handle(c, c->buf, n, fds, n_fds);
+                }
+                n = transport_recv_many(c->fd, c->slots, k, c->dispose, c->dispose_userdata);
+                if (n == -EAGAIN)
+                        return 0;
+                if (n < 0)
+                        return handle(c, NULL, n, NULL, 0);
+                c->rx_next = 0;
+                c->rx_count = (size_t) n;
+        }
+        /* Taken before it is handled: a handler that waits for a call of
+         * its own handles the next ones, in order. */
+        slot = &c->slots[c->rx_next++];
+        return handle(c, slot->data, slot->len, slot->fds, slot->n_fds);
+}
+
 int connection_flush_calls(connection *c) {
         int r;
 
         if (c->broken)
                 return c->broken_error;
-        r = connection_flush(c);
+        r = connection_uncork(c);
         if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN)
                 return farewell(c);
         if (r < 0 && r != -EAGAIN)
@@ -291,6 +443,12 @@ int connection_wait(connection *c, connection_call *call, uint64_t timeout_usec)
         while (!call->done) {
                 struct pollfd p = { .fd = c->fd, .events = POLLIN };
                 int timeout = -1, r;
+
+                /* Replies read ahead are not on the socket any more. */
+                if (connection_has_pending(c)) {
+                        (void) connection_process(c);
+                        continue;
+                }
 
                 r = connection_flush_calls(c);
                 if (r < 0 && r != -EAGAIN)

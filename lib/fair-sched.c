@@ -83,7 +83,8 @@ void fair_remove(fair_sched *s, fair_entity *e) {
                 group_pop(s, g);
 }
 
-unsigned fair_round(fair_sched *s, unsigned quantum, fair_serve_fn serve, void *userdata) {
+unsigned fair_round(fair_sched *s, unsigned quantum, unsigned batch, fair_serve_fn serve,
+                    void *userdata) {
         /* The groups queued now, each once: those that stay ready go to the
          * back, behind the last of them. A group that leaves the ring during
          * the round (its last entity freed by another's turn) only lets a
@@ -91,19 +92,24 @@ unsigned fair_round(fair_sched *s, unsigned quantum, fair_serve_fn serve, void *
         unsigned n = s->n_groups, served = 0;
         bool stop = false;
 
+        assert(quantum > 0 && batch > 0);
         while (n-- > 0 && !stop && s->ring.head) {
                 fair_group *g = ring_first(s);
+                unsigned left = quantum;
 
                 group_pop(s, g);
-                for (unsigned i = 0; i < quantum && g->ready.head; i++) {
+                while (left > 0 && g->ready.head) {
                         fair_entity *e = ready_first(g);
+                        unsigned budget = MIN(left, batch), units = 0;
                         fair_result r;
 
                         /* Unqueued during its turn: if @serve frees it, its
                          * fair_remove() finds nothing to undo. */
                         entity_pop(e);
-                        r = serve(e, userdata);
-                        served++;
+                        r = serve(e, budget, &units, userdata);
+                        assert(units <= budget);
+                        served += units;
+                        left -= MAX(units, 1u);
                         if (r == FAIR_IDLE)
                                 continue;
                         if (!e->group)

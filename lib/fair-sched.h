@@ -10,9 +10,11 @@
  * Only groups with a ready entity are in the ring, only ready entities in
  * their group's queue, so every operation is O(1) and a round costs O(turns
  * served), never O(connections). In a round each group that is ready when
- * it starts gets @quantum turns, handed to its entities one at a time in
- * turn: a uid with 200 busy connections gets as many turns per round as a
- * uid with one, and a uid with one connection keeps the whole quantum for it.
+ * it starts gets @quantum units of work (requests), handed to its entities
+ * in turns of at most @batch units, one entity after another: a uid with
+ * 200 busy connections gets as much per round as a uid with one, and a uid
+ * with one connection keeps the whole quantum for it. A turn counts at
+ * least one unit, so a round ends even when every turn finds nothing.
  */
 
 #include <stdbool.h>
@@ -53,8 +55,13 @@ typedef enum fair_result {
         FAIR_STOP,
 } fair_result;
 
-/* One turn of @e: serve one unit of its work. @e may be freed when this returns FAIR_IDLE. */
-typedef fair_result (*fair_serve_fn)(fair_entity *e, void *userdata);
+/*
+ * One turn of @e: serve up to @budget units of its work (at least 1), and
+ * say in *@ret_units how many it served. @e may be freed when this returns
+ * FAIR_IDLE.
+ */
+typedef fair_result (*fair_serve_fn)(fair_entity *e, unsigned budget, unsigned *ret_units,
+                                     void *userdata);
 
 /* fair_wake() - @e, of group @g, has work: queue it (no-op when it is queued). */
 void fair_wake(fair_sched *s, fair_group *g, fair_entity *e);
@@ -69,8 +76,10 @@ static inline bool fair_is_idle(const fair_sched *s) {
 
 /*
  * fair_round() - one round: each group queued when it starts gets up to
- * @quantum turns (calls of @serve), its entities in turn, one turn each.
- * An entity that stays ready goes to the back of its group's queue, a group
- * that stays ready to the back of the ring. Return: the turns served.
+ * @quantum units, in turns (calls of @serve) of at most @batch units, its
+ * entities in turn, one turn each. An entity that stays ready goes to the
+ * back of its group's queue, a group that stays ready to the back of the
+ * ring. Return: the units served.
  */
-unsigned fair_round(fair_sched *s, unsigned quantum, fair_serve_fn serve, void *userdata);
+unsigned fair_round(fair_sched *s, unsigned quantum, unsigned batch, fair_serve_fn serve,
+                    void *userdata);

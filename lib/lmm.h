@@ -523,7 +523,10 @@ LMM_EXPORT int lmm_manager_add_listener(lmm_manager *m, int fd);
  * lmm_manager_add_connection() - serve one already connected socket
  * @fd: consumed; SOCK_SEQPACKET
  * @owner: when true the manager shuts down once this connection closes, so
- *         that the process that started it cannot leave it orphaned
+ *         that the process that started it cannot leave it orphaned; at
+ *         shutdown its socket is closed on the calling thread (every other
+ *         peer's on the closer's), so what its peer queued can delay that
+ *         call, and nothing else
  *
  * Return: as lmm_manager_add_listener().
  */

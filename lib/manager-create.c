@@ -139,12 +139,13 @@ static uint32_t adopted_flags(int fd) {
 
 /* take_name() - the request's name, or a new one for an unnamed block; refused when in use. */
 static request_error take_name(lmm_manager *m, peer *p, request *req) {
-        if (req->q.name[0])
-                req->name = req->q.name;
-        else {
+        if (!req->q.name[0]) {
+                /* Free by construction: registry_make_name() looked it up. */
                 registry_make_name(&m->reg, p->creds.uid, req->name_buf);
                 req->name = req->name_buf;
+                return REQUEST_OK;
         }
+        req->name = req->q.name;
         return registry_find(&m->reg, p->creds.uid, req->name) ? REQUEST_E_NAME_IN_USE : REQUEST_OK;
 }
 
@@ -188,7 +189,9 @@ request_error request_create(lmm_manager *m, peer *p, request *req) {
         if (e != REQUEST_OK)
                 return e;
 
-        snprintf(memfd_name, sizeof(memfd_name), "lmm:%s", req->name);
+        /* "lmm:" and the name, as memfd-inspect shows it; without snprintf(). */
+        memcpy(memfd_name, "lmm:", 4);
+        strcpy(memfd_name + 4, req->name);
         r = memfd_new_sealed_seals(memfd_name, size, huge, &fd, &seals);
         if (r < 0)
                 return request_fail(req, r, NULL);

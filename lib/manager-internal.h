@@ -31,6 +31,9 @@
 #include "user.h"
 #include "wire.h"
 
+/* Requests one recvmmsg() reads at most: a turn's worth (manager.c). */
+#define MANAGER_RECV_SLOTS 16
+
 /* What an epoll event's data.ptr points at: each record starts with its type. */
 typedef enum source_type {
         SOURCE_LISTENER,
@@ -60,7 +63,9 @@ typedef struct peer {
         user *user;         /* creds.uid's, refused or not: closes of its fds are charged there */
         fair_entity sched;  /* queued in its uid's turn while it has requests */
         bool owner;         /* its close shuts the manager down */
+        bool close_inline;  /* the owner's, when the manager goes: its socket is closed there */
         bool draining;      /* waiting for the peer to read its replies */
+        uint64_t backlog;   /* bytes of its replies that may wait in its socket, at most */
         bool held;          /* until its uid's closes drain: out of epoll and the scheduler */
         struct peer *prev, *next;
         struct peer *held_prev, *held_next;
@@ -91,6 +96,8 @@ struct lmm_manager {
         source_type closer_source;
         peer *serving; /* the peer being served: fds disposed meanwhile are its uid's */
         peer *held;    /* peers not read until their uids' pending closes drain */
+        bool in_round; /* in fair_round(): a peer freed now is parted, not freed */
+        peer *parted;  /* freed during the round: their charges go when it is over */
         /* Caps over all users, from RLIMIT_NOFILE: every block is an fd, every
          * connection two (socket, pidfd), and replies in flight carry more. */
         uint64_t max_conns_total;
@@ -110,6 +117,8 @@ struct lmm_manager {
         void *log_userdata;
         ratelimit log_limit;           /* for the lines peers can make us write again and again */
         uint8_t buf[WIRE_MESSAGE_MAX]; /* the message being received or sent */
+        /* Requests read together, a recvmmsg() at a time (manager-peer.c). */
+        transport_slot slots[MANAGER_RECV_SLOTS];
         wire_block page[WIRE_LIST_MAX];
 };
 
@@ -160,25 +169,51 @@ int peer_add(lmm_manager *m, int fd, const peer_creds *creds, bool owner);
 /* peer_dispatch() - an epoll event of @p: send what waits, and queue @p for its turn. */
 void peer_dispatch(lmm_manager *m, peer *p, uint32_t events);
 /*
- * peer_serve() - read and handle one request of @p: its turn (manager.c).
- * Return: true when @p may have more; false when it has none for now, waits
- * for its peer to read its replies, or was freed.
+ * peer_serve() - @p's turn (manager.c): read and handle up to @budget of its
+ * requests, and send their replies together. Return: the requests read;
+ * *@ret_more: whether @p may have more (false when it has none for now,
+ * waits for its peer to read its replies, is held, or was freed).
  */
-bool peer_serve(lmm_manager *m, peer *p);
+unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more);
 void peer_free(lmm_manager *m, peer *p);
+
+/* peers_parted() - after a round: release the charges of the peers freed
+ * during it (which may free their uids' records), and the peers. */
+void peers_parted(lmm_manager *m);
 /* peer_refuse_fd() - tell the peer on @fd (borrowed), not yet a peer, why it is not served:
  * an ERROR with serial 0, sent without waiting. */
 void peer_refuse_fd(lmm_manager *m, int fd, int error, const char *text);
 /* peers_closes_done() - account for the closes the closer finished; read again
  * the peers whose uids are back under their limit of pending closes. */
 void peers_closes_done(lmm_manager *m);
-/* peer_send() - send @msg with @fd (consumed) to @p, or queue it and stop reading @p's requests. */
-int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd);
+/*
+ * peer_send() - send @msg with @fd to @p, with the other replies of its
+ * turn: @fd is consumed, or borrowed if @borrowed (an fd the registry
+ * keeps: it goes out with the turn's replies, or a copy of it waits).
+ */
+int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed);
+
+/*
+ * peer_reply_room() - the longest reply @p's turn may still send, in bytes:
+ * any (WIRE_MESSAGE_MAX) as its first; after that, what is left of
+ * BACKLOG_MAX, so that a peer that pipelines large replies without reading
+ * them cannot make one turn queue one per request. A LIST page is cut to
+ * it (at least one block: a page may always hold fewer than fit).
+ */
+size_t peer_reply_room(const peer *p);
+
+/*
+ * peer_send_queued() - send the replies @p's turn has queued so far, before
+ * a request that may close an fd one of them borrowed. Return: 0, or < 0
+ * when the connection must be closed.
+ */
+int peer_send_queued(lmm_manager *m, peer *p);
 
 /* manager-requests.c */
 /*
- * request_dispatch() - decode and handle one request of @p (in m->buf, @len
- * bytes, with @fds, consumed) and send its reply. Return: 0, or < 0 when the
+ * request_dispatch() - decode and handle one request of @p (@len bytes at
+ * @data, with @fds, consumed) and send its reply. Return: 0, or < 0 when the
  * connection must be closed.
  */
-int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds);
+int request_dispatch(lmm_manager *m, peer *p, const uint8_t *data, size_t len, int *fds,
+                     size_t n_fds);

@@ -13,18 +13,30 @@
  *   - a peer that breaks the protocol (malformed message, unexpected fds,
  *     truncated control data) loses its connection and nothing else; every
  *     fd it sent, and its socket with every message still queued in it, is
- *     closed off the serving thread, charged to its uid;
+ *     closed off the serving thread, charged to its uid (the owner's socket
+ *     at shutdown excepted: peer_close_socket());
  *   - a uid whose fds wait to be closed up to its limit (a close can wait on
  *     the peer for ever, see closer.h) is not read until they drain, and its
  *     new connections are refused with EUSERS meanwhile (the manager's uid
  *     and root: held, never refused);
- *   - a peer that does not read its replies holds at most one reply in the
- *     manager: its requests are not read until that reply has gone out, nor
- *     while more than BACKLOG_MAX bytes of replies wait in its socket;
- *   - requests are read one per turn: a peer with requests waiting is
- *     queued in its uid's turn (fair-sched.c) and the loop (manager.c) hands the
- *     turns out, so no peer, and no uid however many connections it has,
- *     is served more than a round's quantum in a row.
+ *   - a peer that does not read its replies holds at most one turn's
+ *     replies in the manager and its socket beyond BACKLOG_MAX: its
+ *     requests are not read while replies wait in the manager, nor while
+ *     more than BACKLOG_MAX bytes of them wait in its socket, and a turn's
+ *     replies after its first add up to BACKLOG_MAX at most, a LIST page
+ *     cut short to fit (peer_reply_room()), one block at least;
+ *   - requests are read in turns: a peer with requests waiting is queued in
+ *     its uid's turn (fair-sched.c) and the loop (manager.c) hands the turns
+ *     out, so no peer, and no uid however many connections it has, is served
+ *     more than a round's quantum in a row. A turn reads its requests with
+ *     recvmmsg(), as many at once as cannot take the uid further past its
+ *     limit of fds waiting to be closed than one message could (each may
+ *     bring SCM_MAX_FD), the limit checked before each read, and sends
+ *     their replies together at its end;
+ *   - replies go out in the order of their requests, a turn's together
+ *     (connection_cork()), and never carry an fd that was closed meanwhile:
+ *     a reply that borrows a block's fd is sent before any request that
+ *     could release the block is handled (peer_send_queued()).
  */
 
 #include <fcntl.h>
@@ -139,20 +151,43 @@ static int peer_backlog(const peer *p) {
         return n;
 }
 
-int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd) {
+/*
+ * backlog_added() - at most how much a turn's replies add to what SIOCOUTQ
+ * counts: the kernel charges each message its buffer's true size, which
+ * rounding to the allocator's sizes keeps under twice its length, plus the
+ * sk_buff and its shared info (about 600 bytes).
+ */
+static uint64_t backlog_added(const connection *c) {
+        return 2 * (uint64_t) c->cork_bytes + 1024 * (uint64_t) c->cork_count;
+}
+
+int peer_send(lmm_manager *m, peer *p, const wire_msg *msg, int fd, bool borrowed) {
         int r;
 
-        r = connection_send(&p->conn, msg, fd);
-        if (r < 0) {
-                if (r == -EINVAL || r == -ENOBUFS)
-                        manager_log(m, LOG_ERR, "cannot encode a %s reply: %s",
-                                    wire_type_name(msg->type), strerror(-r));
-                return r;
-        }
-        /* The peer is not reading: stop reading its requests until it has. */
-        if (connection_has_output(&p->conn))
-                return peer_watch(m, p, true);
-        return 0;
+        r = borrowed ? connection_send_borrowed(&p->conn, msg, fd)
+                     : connection_send(&p->conn, msg, fd);
+        if (r == -EINVAL || r == -ENOBUFS)
+                manager_log(m, LOG_ERR, "cannot encode a %s reply: %s", wire_type_name(msg->type),
+                            strerror(-r));
+        return r;
+}
+
+size_t peer_reply_room(const peer *p) {
+        size_t sent = p->conn.cork_bytes;
+
+        if (sent == 0)
+                return WIRE_MESSAGE_MAX;
+        return sent < BACKLOG_MAX ? BACKLOG_MAX - sent : 0;
+}
+
+int peer_send_queued(lmm_manager *m, peer *p) {
+        int r;
+
+        if (!p->conn.corked)
+                return 0;
+        r = connection_uncork(&p->conn);
+        connection_cork(&p->conn);
+        return r == -EAGAIN ? 0 : r;
 }
 
 /*
@@ -327,6 +362,26 @@ _public_ int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner) {
         return peer_add(m, fd, NULL, owner);
 }
 
+/*
+ * peer_close_socket() - close @p's socket on the closer: its release drops
+ * every message still queued in it, and the last close of an fd in there
+ * may wait on a peer (closer.h). Whether a queue is empty cannot be told:
+ * neither SIOCINQ nor a read tells zero-length records, which may carry
+ * fds, from the end of the stream. The one exception is the owner's socket
+ * when the manager goes (peers_free(), close_inline): closed here, since
+ * its peer is the one party that may end the manager at will, and what it
+ * queued can only delay its own shutdown; a manager that never needed the
+ * closer then exits with no thread but its own.
+ */
+static void peer_close_socket(lmm_manager *m, peer *p) {
+        int fd = TAKE_FD(p->conn.fd);
+
+        if (p->close_inline)
+                safe_close(fd);
+        else
+                manager_close_fd(m, fd, p->user);
+}
+
 void peer_free(lmm_manager *m, peer *p) {
         bool owner = p->owner;
 
@@ -342,14 +397,11 @@ void peer_free(lmm_manager *m, peer *p) {
         if (p->conn.fd >= 0 && !p->held)
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, p->conn.fd, NULL);
         held_unlink(m, p);
-        /* Out of epoll, the socket goes to the closer: its release drops
-         * every message the peer still had queued, and each fd in them,
-         * whose last close may wait on the peer. */
-        manager_close_fd(m, TAKE_FD(p->conn.fd), p->user);
+        /* Out of epoll, the socket goes to the closer (peer_close_socket()). */
+        peer_close_socket(m, p);
         connection_done(&p->conn);
         safe_close(p->pidfd);
         free(p->groups);
-        user_charge_release(&p->charge);
         if (p->prev)
                 p->prev->next = p->next;
         else
@@ -357,11 +409,32 @@ void peer_free(lmm_manager *m, peer *p) {
         if (p->next)
                 p->next->prev = p->prev;
         m->n_peers--;
-        free(p);
 
         if (owner) {
                 manager_log(m, LOG_INFO, "the owner connection closed, shutting down");
                 m->shutdown_requested = true;
+        }
+
+        /* Its charge may be all that keeps its uid's record, and with it the
+         * scheduler's group, alive (when the closer could not take its
+         * socket's charge): in a round, which is in that group now, the
+         * record goes once the round is over (peers_parted()). */
+        if (m->in_round) {
+                p->next = m->parted;
+                m->parted = p;
+                return;
+        }
+        user_charge_release(&p->charge);
+        free(p);
+}
+
+void peers_parted(lmm_manager *m) {
+        while (m->parted) {
+                peer *p = m->parted;
+
+                m->parted = p->next;
+                user_charge_release(&p->charge);
+                free(p);
         }
 }
 
@@ -386,58 +459,142 @@ void peer_dispatch(lmm_manager *m, peer *p, uint32_t events) {
         fair_wake(&m->sched, &p->user->sched, &p->sched);
 }
 
-bool peer_serve(lmm_manager *m, peer *p) {
-        int fds[WIRE_FDS_MAX];
-        size_t n_fds = 0;
-        ssize_t n;
-        int r = 0;
+/* peer_close_broken() - log why @p's connection ends (@n: what a read gave, @r: what a request did), and free it. */
+static void peer_close_broken(lmm_manager *m, peer *p, ssize_t n, int r) {
+        if (n < 0 && n != -ECONNRESET)
+                manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                    "closing connection of pid %d: %s", (int) p->creds.pid,
+                                    n == -EBADMSG ? "bad control data or fds" : strerror((int) -n));
+        else if (n > 0 && (r == -EBADMSG || r == -EPROTONOSUPPORT))
+                manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
+                                    "closing connection of pid %d: %s", (int) p->creds.pid,
+                                    r == -EBADMSG ? "malformed message"
+                                                  : "unsupported protocol version");
+        peer_free(m, p);
+}
 
+unsigned peer_serve(lmm_manager *m, peer *p, unsigned budget, bool *ret_more) {
+        unsigned served = 0;
+        bool more = true, held = false, broken = false;
+        ssize_t n = 0;
+        int r = 0, k;
+
+        *ret_more = false;
         if (connection_has_output(&p->conn))
-                return false; /* its EPOLLOUT wakes it */
+                return 0; /* its EPOLLOUT wakes it */
 
-        /* A peer that pipelines without reading waits until it reads. */
-        r = peer_watch(m, p, peer_backlog(p) > BACKLOG_MAX);
+        /* A peer that pipelines without reading waits until it reads. The
+         * kernel is asked (SIOCOUTQ) only when what was sent since it was
+         * last asked could have taken the backlog past BACKLOG_MAX: a peer
+         * that reads its replies as they come costs one ioctl() in a dozen
+         * turns, not one a turn. */
+        if (p->backlog > BACKLOG_MAX)
+                p->backlog = (uint64_t) peer_backlog(p);
+        r = peer_watch(m, p, p->backlog > BACKLOG_MAX);
         if (r < 0) {
                 peer_free(m, p);
-                return false;
+                return 0;
         }
         if (p->draining)
-                return false;
-        /* A uid at its limit of fds waiting to be closed sends no more until
-         * they are: each message could bring SCM_MAX_FD. */
-        if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
-                if (peer_hold(m, p) < 0)
-                        peer_free(m, p);
-                return false;
-        }
+                return 0;
 
-        /* Whatever the request makes the manager dispose of, the fds that
-         * came with it first, is charged to the peer's uid. */
-        m->serving = p;
-        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
-        if (n > 0)
-                r = request_dispatch(m, p, (size_t) n, fds, n_fds);
+        connection_cork(&p->conn);
+        m->serving = p; /* what the requests make the manager dispose of is charged to its uid */
+        while (served < budget && !broken) {
+                size_t want;
+                int got;
+
+                /* A uid at its limit of fds waiting to be closed sends no
+                 * more until they are: each message could bring SCM_MAX_FD. */
+                if (user_check_closing(&m->users, p->user) != QUOTA_NONE) {
+                        held = true;
+                        break;
+                }
+                /* As many requests at once as cannot take the uid further
+                 * past that limit than one message could: a recvmmsg() takes
+                 * in every fd of every message it reads. */
+                want = 1 + user_closing_room(&m->users, p->user) / SCM_MAX_FD;
+                want = MIN(MIN(want, (size_t) (budget - served)), ELEMENTSOF(m->slots));
+                if (want == 1) {
+                        int fds[WIRE_FDS_MAX];
+                        size_t n_fds = 0;
+
+                        n = connection_recv(&p->conn, fds, ELEMENTSOF(fds), &n_fds);
+                        if (n == -EAGAIN) {
+                                more = false;
+                                break;
+                        }
+                        if (n > 0)
+                                r = request_dispatch(m, p, m->buf, (size_t) n, fds, n_fds);
+                        if (n <= 0 || r < 0)
+                                broken = true;
+                        else
+                                served++;
+                } else {
+                        got = transport_recv_many(p->conn.fd, m->slots, want, manager_dispose_fd,
+                                                  m);
+                        if (got == -EAGAIN) {
+                                more = false;
+                                break;
+                        }
+                        if (got < 0) {
+                                n = got;
+                                broken = true;
+                                break;
+                        }
+                        for (int i = 0; i < got; i++) {
+                                transport_slot *slot = &m->slots[i];
+
+                                n = slot->len;
+                                if (broken || m->shutdown_requested) {
+                                        /* Read, and never to be handled. */
+                                        for (size_t f = 0; n > 0 && f < slot->n_fds; f++)
+                                                manager_dispose_fd(slot->fds[f], m);
+                                        continue;
+                                }
+                                /* Longer than any request: its header still
+                                 * says which protocol error it is. */
+                                if (n == -EMSGSIZE)
+                                        n = sizeof(slot->data);
+                                if (n > 0)
+                                        r = request_dispatch(m, p, slot->data, (size_t) n,
+                                                             slot->fds, slot->n_fds);
+                                if (n <= 0 || r < 0)
+                                        broken = true;
+                                else
+                                        served++;
+                        }
+                        if ((size_t) got < want)
+                                more = false; /* the socket had no more */
+                }
+                /* The peer is not reading, or the manager is going: no more now. */
+                if (!more || connection_is_stalled(&p->conn) || m->shutdown_requested)
+                        break;
+        }
         m->serving = NULL;
 
-        if (n == -EAGAIN)
-                return false;
-        if (n <= 0) {
-                if (n < 0 && n != -ECONNRESET)
-                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
-                                            "closing connection of pid %d: %s", (int) p->creds.pid,
-                                            n == -EBADMSG ? "bad control data or fds"
-                                                          : strerror((int) -n));
-                peer_free(m, p);
-                return false;
+        /* The turn's replies, together (a peer that broke the protocol gets
+         * those it had earned); what does not fit waits for EPOLLOUT. */
+        k = connection_uncork(&p->conn);
+        p->backlog += backlog_added(&p->conn);
+        if (broken) {
+                peer_close_broken(m, p, n, r);
+                return served;
         }
-        if (r < 0) {
-                if (r == -EBADMSG || r == -EPROTONOSUPPORT)
-                        manager_log_limited(m, p->creds.uid, LOG_REASON_PROTOCOL, LOG_NOTICE,
-                                            "closing connection of pid %d: %s", (int) p->creds.pid,
-                                            r == -EBADMSG ? "malformed message"
-                                                          : "unsupported protocol version");
+        if (k < 0 && k != -EAGAIN) {
                 peer_free(m, p);
-                return false;
+                return served;
         }
-        return true;
+        if (connection_has_output(&p->conn)) {
+                if (peer_watch(m, p, true) < 0)
+                        peer_free(m, p);
+                return served;
+        }
+        if (held) {
+                if (peer_hold(m, p) < 0)
+                        peer_free(m, p);
+                return served;
+        }
+        *ret_more = more;
+        return served;
 }

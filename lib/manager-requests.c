@@ -33,10 +33,13 @@ static request_error request_reexec(lmm_manager *m, peer *p, request *req);
 static const struct {
         request_handler handler;
         unsigned n_fds;
+        /* It may close a block's fd, which a reply queued earlier in the
+         * turn may borrow: those go out first (peer_send_queued()). */
+        bool closes_blocks;
 } handlers[_WIRE_REQUEST_MAX] = {
         [WIRE_CREATE] = { request_create, 0 }, [WIRE_ADOPT] = { request_adopt, 1 },
         [WIRE_OPEN] = { request_open, 0 },     [WIRE_STAT] = { request_stat, 0 },
-        [WIRE_FREEZE] = { request_freeze, 0 }, [WIRE_RELEASE] = { request_release, 0 },
+        [WIRE_FREEZE] = { request_freeze, 0 }, [WIRE_RELEASE] = { request_release, 0, true },
         [WIRE_LIST] = { request_list, 0 },     [WIRE_SHUTDOWN] = { request_shutdown, 0 },
         [WIRE_REEXEC] = { request_reexec, 0 },
 };
@@ -178,17 +181,23 @@ static request_error request_release(lmm_manager *m, peer *p, request *req) {
  * A LIST page shows the blocks the peer may see, after the cursor. It looks
  * at no more than LIST_SCAN_MAX blocks, so that a peer who may see few of
  * many blocks costs a bounded amount per request: a page may then hold
- * fewer blocks than fit, even none, with a cursor to go on from.
+ * fewer blocks than fit, even none, with a cursor to go on from. A page
+ * that is not its turn's first reply is also cut to what the turn may
+ * still send (peer_reply_room()).
  */
 #define LIST_SCAN_MAX (4 * WIRE_LIST_MAX)
 
 static request_error request_list(lmm_manager *m, peer *p, request *req) {
         wire_block *page = m->page;
         registry_block *b = registry_after(&m->reg, req->q.cursor);
+        size_t room = peer_reply_room(p), max = WIRE_LIST_MAX;
         uint64_t last = 0;
         size_t n = 0;
 
-        for (size_t scanned = 0; b && n < WIRE_LIST_MAX && scanned < LIST_SCAN_MAX;
+        /* Later in a turn, a page as long as the turn may still send. */
+        if (room < WIRE_MESSAGE_MAX)
+                max = MAX(MIN(room / WIRE_BLOCK_MAX, (size_t) WIRE_LIST_MAX), (size_t) 1);
+        for (size_t scanned = 0; b && n < max && scanned < LIST_SCAN_MAX;
              b = registry_next(b), scanned++) {
                 last = b->id;
                 if (policy_check(&m->policy, &p->creds, POLICY_STAT, b) == POLICY_ALLOW)
@@ -428,35 +437,13 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
         }
 }
 
-/*
- * reply_send_kept() - send @msg with @fd, which stays the registry's
- * (borrowed). Sending takes a reference of its own, so the fd needs no copy
- * unless the reply must wait in the queue, where the block may be released
- * before it goes out: only then is it dup'ed. That saves a dup and a close
- * per create, a sixth of the manager's syscalls for it.
- */
-static int reply_send_kept(lmm_manager *m, peer *p, const wire_msg *msg, int fd) {
-        size_t len;
-        int copy, r;
-
-        if (!connection_has_output(&p->conn) &&
-            wire_encode(msg, m->buf, sizeof(m->buf), &len) >= 0) {
-                r = transport_send(p->conn.fd, m->buf, len, &fd, 1, true);
-                if (r != -EAGAIN)
-                        return r;
-        }
-        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (copy < 0)
-                return negative_errno();
-        return peer_send(m, p, msg, copy);
-}
-
-int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds) {
+int request_dispatch(lmm_manager *m, peer *p, const uint8_t *data, size_t len, int *fds,
+                     size_t n_fds) {
         request req = { .fds = fds, .n_fds = n_fds, .reply_fd = -EBADF, .reply_fd_kept = -EBADF };
         request_error e;
         int r;
 
-        r = wire_decode(m->buf, len, &req.q);
+        r = wire_decode(data, len, &req.q);
         if (r == -EPROTONOSUPPORT) {
                 wire_msg v = { .type = WIRE_ERROR, .serial = 0, .error = EPROTONOSUPPORT };
 
@@ -477,6 +464,15 @@ int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds
                 return r < 0 ? r : -EBADMSG;
         }
 
+        if (handlers[req.q.type].closes_blocks) {
+                r = peer_send_queued(m, p);
+                if (r < 0) {
+                        for (size_t i = 0; i < n_fds; i++)
+                                manager_dispose_fd(fds[i], m);
+                        wire_msg_done(&req.q);
+                        return r;
+                }
+        }
         /* A name is data, not framing: a bad one is answered, and the connection stays. */
         e = req.q.name_invalid ? REQUEST_E_BAD_NAME : handlers[req.q.type].handler(m, p, &req);
         for (size_t i = 0; i < n_fds; i++) /* what the handler did not keep */
@@ -489,11 +485,16 @@ int request_dispatch(lmm_manager *m, peer *p, size_t len, int *fds, size_t n_fds
         if (e == REQUEST_OK) {
                 req.reply.type = WIRE_REPLY | req.q.type;
                 req.reply.serial = req.q.serial;
+                /* The registry's own fd goes out to the creator (see
+                 * block_insert()): the kernel takes a reference of its own
+                 * for the message, so no copy is made unless the reply has to
+                 * wait beyond the turn, where the block may be released
+                 * first. That saves a dup and a close per create. */
                 if (req.reply_fd_kept >= 0)
-                        return reply_send_kept(m, p, &req.reply, req.reply_fd_kept);
-                return peer_send(m, p, &req.reply, TAKE_FD(req.reply_fd));
+                        return peer_send(m, p, &req.reply, req.reply_fd_kept, true);
+                return peer_send(m, p, &req.reply, TAKE_FD(req.reply_fd), false);
         }
         safe_close(req.reply_fd);
         error_reply(m, p, &req, e, &req.reply);
-        return peer_send(m, p, &req.reply, -EBADF);
+        return peer_send(m, p, &req.reply, -EBADF, false);
 }

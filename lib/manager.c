@@ -10,9 +10,9 @@
  * Fairness: epoll only says which connections have requests; they wait in
  * the scheduler (fair-sched.c), and each pass of the loop is one round of it:
  * every uid with requests waiting gets REQUESTS_PER_UID_PER_ROUND of them
- * read, split among its connections one at a time, however many
- * connections it has. A well-behaved uid waits at most one round of each
- * other uid's quantum, not one of every connection's.
+ * read, split among its connections in turns of at most REQUESTS_PER_TURN,
+ * however many connections it has. A well-behaved uid waits at most one
+ * round of each other uid's quantum, not one of every connection's.
  *
  * Guarantees: shutdown stops accepting before it seals, so nobody gets a
  * block that is about to be sealed; every block is sealed SHRINK, GROW,
@@ -45,6 +45,11 @@
  * one per turn of its connections: what one connection used to get per
  * wake-up, now shared by all of the uid's connections. */
 #define REQUESTS_PER_UID_PER_ROUND 16
+/* Requests one connection's turn reads at most, answered together: one
+ * SIOCOUTQ and one sendmmsg() for all of them (manager-peer.c). The whole
+ * quantum, so that a lone pipelining connection is served with one turn a
+ * round; a uid's other connections take the next turns. */
+#define REQUESTS_PER_TURN 16
 /* Events taken per epoll_wait(): every connection of a uid at its default
  * cap, so that a newly ready uid joins the very next round. */
 #define EVENTS_PER_WAIT 256
@@ -299,8 +304,13 @@ static void on_signal(lmm_manager *m) {
 
 static void peers_free(lmm_manager *m) {
         while (m->peers) {
-                m->peers->owner = false;
-                peer_free(m, m->peers);
+                peer *p = m->peers;
+
+                /* Its socket is closed here, not on the closer: see
+                 * peer_close_socket(). And its going ends nothing more. */
+                p->close_inline = p->owner;
+                p->owner = false;
+                peer_free(m, p);
         }
 }
 
@@ -339,12 +349,14 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
 }
 
 /* The scheduler's turn of one connection (fair_serve_fn). */
-static fair_result peer_turn(fair_entity *e, void *userdata) {
+static fair_result peer_turn(fair_entity *e, unsigned budget, unsigned *ret_units, void *userdata) {
         lmm_manager *m = userdata;
+        bool more;
 
         if (m->shutdown_requested || m->reexec_requested)
                 return FAIR_STOP;
-        return peer_serve(m, container_of(e, peer, sched)) ? FAIR_READY : FAIR_IDLE;
+        *ret_units = peer_serve(m, container_of(e, peer, sched), budget, &more);
+        return more ? FAIR_READY : FAIR_IDLE;
 }
 
 /* pending_update() - make the epoll fd readable exactly while connections
@@ -398,8 +410,13 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 /* SOURCE_PENDING: only there to wake us for the round. */
         }
 
-        if (!m->shutdown_requested && !m->reexec_requested)
-                (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, peer_turn, m);
+        if (!m->shutdown_requested && !m->reexec_requested) {
+                m->in_round = true;
+                (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, REQUESTS_PER_TURN,
+                                  peer_turn, m);
+                m->in_round = false;
+                peers_parted(m);
+        }
         pending_update(m);
 
         if (m->shutdown_requested) {

@@ -111,7 +111,13 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, co
         safe_close(ready_fd);
         if (r >= 0)
                 r = lmm_manager_run(m);
-        lmm_manager_free(m); /* the socket is gone now */
+        /* Shut down, the manager has let go of its socket and its blocks, and
+         * what it still has, memory and fds, the exit takes back at once:
+         * freeing them first only adds to what the owner waits for (an
+         * munmap() of the manager's buffers, the closer's farewells). On any
+         * other way out it is freed, which removes the socket. */
+        if (!lmm_manager_is_shut_down(m))
+                lmm_manager_free(m);
         /* And so must be its directory: when the owner was killed, nobody
          * else is left to remove it. */
         if (dir)

@@ -4,7 +4,8 @@
 /*
  * transport — one message and its fds over a SOCK_SEQPACKET socket.
  *
- * The only place where lmm calls sendmsg()/recvmsg(). Sending never raises
+ * The only place where lmm calls sendmsg()/recvmsg() (and sendmmsg() and
+ * recvmmsg(), which move a batch of messages with one syscall). Sending never raises
  * SIGPIPE. Receiving caps the fds a message may carry, makes every received
  * fd close-on-exec, and on any anomaly (truncated data, truncated control
  * data, more fds than allowed, foreign control messages) closes every fd that
@@ -16,7 +17,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "missing.h"
+#include "wire.h"
 
 /*
  * transport_send() - send @len bytes and @n_fds fds (borrowed) as one message.
@@ -25,6 +31,25 @@
  */
 int transport_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds,
                    bool nonblock);
+
+/* One message of a batch: @len bytes at @data, with @fd (borrowed; -EBADF: none). */
+typedef struct transport_msg {
+        const void *data;
+        size_t len;
+        int fd;
+} transport_msg;
+
+/* Messages one transport_send_many() hands the kernel at most. */
+#define TRANSPORT_BATCH_MAX 64
+
+/*
+ * transport_send_many() - send @n messages, in order, with one sendmmsg():
+ * as many of the first TRANSPORT_BATCH_MAX as the socket takes.
+ * Return: how many went out (> 0; fewer than asked when the socket took no
+ * more, and the next call tells why), or, when none did, -EAGAIN or the
+ * error, as transport_send().
+ */
+int transport_send_many(int sock, const transport_msg *msgs, size_t n, bool nonblock);
 
 /*
  * transport_send_raw() - the same without the protocol's cap: up to
@@ -54,3 +79,32 @@ typedef void (*transport_dispose_fn)(int fd, void *userdata);
 ssize_t transport_recv_dispose(int sock, void *buf, size_t size, int *ret_fds, size_t max_fds,
                                size_t *ret_n_fds, bool nonblock, transport_dispose_fn dispose,
                                void *userdata);
+
+/*
+ * Room for one message of transport_recv_many(): any message but a LIST
+ * reply, and control data for every fd one can carry (as transport_recv(),
+ * so that the kernel drops none); then what arrived in it.
+ */
+typedef struct transport_slot {
+        uint8_t data[WIRE_SMALL_MESSAGE_MAX];
+        union {
+                struct cmsghdr h;
+                uint8_t buf[CMSG_SPACE(sizeof(int) * SCM_MAX_FD)];
+        } control;
+        ssize_t len; /* as transport_recv() returns it: the length, 0 at end of stream, or -errno */
+        int fds[WIRE_FDS_MAX];
+        size_t n_fds;
+} transport_slot;
+
+/* Messages one transport_recv_many() takes at most. */
+#define TRANSPORT_RECV_BATCH_MAX 16
+
+/*
+ * transport_recv_many() - receive, without waiting, up to @n messages (at
+ * most TRANSPORT_RECV_BATCH_MAX) with one recvmmsg(), each into its slot
+ * and checked there as transport_recv_dispose() checks one (a message
+ * longer than a slot is -EMSGSIZE in its slot). Return: how many slots
+ * were filled (> 0), -EAGAIN when nothing waits, or the error.
+ */
+int transport_recv_many(int sock, transport_slot *slots, size_t n, transport_dispose_fn dispose,
+                        void *userdata);

@@ -158,6 +158,10 @@ quota user_check_closing(const user_registry *r, const user *u) {
         return u->n_closing >= r->limits.max_closing ? QUOTA_CLOSES : QUOTA_NONE;
 }
 
+uint64_t user_closing_room(const user_registry *r, const user *u) {
+        return u->n_closing >= r->limits.max_closing ? 0 : r->limits.max_closing - u->n_closing;
+}
+
 void user_charge_release(user_charge *c) {
         user *u = c->user;
 

@@ -120,5 +120,8 @@ void user_charge_closing(user_charge *c, user *u, uint64_t n);
  * its limit allows, else QUOTA_NONE. */
 quota user_check_closing(const user_registry *r, const user *u);
 
+/* user_closing_room() - how many more fds may wait to be closed for @u before its limit. */
+uint64_t user_closing_room(const user_registry *r, const user *u);
+
 /* user_charge_release() - give back what @c holds; @c then holds nothing. */
 void user_charge_release(user_charge *c);

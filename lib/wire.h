@@ -27,6 +27,10 @@
 #define WIRE_BLOCK_MAX (8 + 8 + 4 + 4 + 4 + 4 + 8 + 8 + 2 + LMM_NAME_MAX)
 /* Most fds that any message carries. */
 #define WIRE_FDS_MAX 1
+/* Largest message but a LIST reply: a reply with a block record (an error,
+ * and every request, are smaller). What a client can read replies into
+ * when no LIST is among the calls it waits for. */
+#define WIRE_SMALL_MESSAGE_MAX (WIRE_HEADER_SIZE + WIRE_BLOCK_MAX)
 
 typedef enum wire_type {
         WIRE_CREATE = 1,

@@ -25,6 +25,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -494,6 +495,35 @@ static double bare_rate(size_t k) {
         return (double) k / ((double) t0 / 1e9);
 }
 
+/*
+ * manager_floor_rate() - what a manager must do for each block, whoever
+ * asks and however: make the memfd mode 0600, size and seal it, learn its
+ * inode, and keep it; in one process, with no request and no reply. No
+ * manager's throughput can pass this.
+ */
+static double manager_floor_rate(size_t k) {
+        int *fds = calloc(k, sizeof(int));
+        uint64_t t0;
+
+        if (!fds)
+                bench_die("out of memory");
+        t0 = now_ns();
+        for (size_t i = 0; i < k; i++) {
+                struct stat st;
+
+                fds[i] = memfd_create("bench", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+                if (fds[i] < 0 || fchmod(fds[i], 0600) < 0 || ftruncate(fds[i], BLOCK) < 0 ||
+                    fcntl(fds[i], F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0 ||
+                    fstat(fds[i], &st) < 0)
+                        bench_die("memfd: %s", strerror(errno));
+        }
+        t0 = now_ns() - t0;
+        for (size_t i = 0; i < k; i++)
+                close(fds[i]);
+        free(fds);
+        return (double) k / ((double) t0 / 1e9);
+}
+
 /* Unnamed creates through the asynchronous client, WINDOW in flight. */
 /* ...and the CPU time the manager and this process spent per create, in ns. */
 static double pipelined_rate(size_t k, uint64_t *ret_manager_ns, uint64_t *ret_client_ns) {
@@ -511,7 +541,7 @@ static double pipelined_rate(size_t k, uint64_t *ret_manager_ns, uint64_t *ret_c
 }
 
 static void bench_pipeline(const config *cfg, placement p) {
-        samples bare = {}, lmm = {}, bare_us = {}, manager = {}, client = {};
+        samples bare = {}, lmm = {}, bare_us = {}, manager = {}, client = {}, floor = {};
 
         fprintf(stderr, "bench: pipelined creates, %s\n", placement_name[p]);
         place(p);
@@ -522,16 +552,19 @@ static void bench_pipeline(const config *cfg, placement p) {
 
                 samples_add(&bare, (uint64_t) rate);
                 samples_add(&bare_us, (uint64_t) (1e9 / rate));
+                samples_add(&floor, (uint64_t) manager_floor_rate(cfg->pipe_ops));
                 samples_add(&lmm, (uint64_t) pipelined_rate(cfg->pipe_ops, &m, &c));
                 samples_add(&manager, m);
                 samples_add(&client, c);
         }
         put_stats("pipeline", "bare", p, &bare, 1);
+        put_stats("pipeline", "manager_floor", p, &floor, 1);
         put_stats("pipeline", "lmm", p, &lmm, 1);
         put_stats("pipeline", "bare_cpu", p, &bare_us, 1000.0);
         put_stats("pipeline", "manager_cpu", p, &manager, 1000.0);
         put_stats("pipeline", "client_cpu", p, &client, 1000.0);
         samples_free(&bare);
+        samples_free(&floor);
         samples_free(&lmm);
         samples_free(&bare_us);
         samples_free(&manager);
@@ -861,10 +894,13 @@ static const struct {
         { "ratio", "python_lmm", "Python create / lmm create, both from Python", "x" },
         { "pipeline", "bare", "bare syscalls, one process: memfd+seal+sendmsg+recvmsg",
           "blocks/s" },
+        { "pipeline", "manager_floor", "a manager's own syscalls per block, kept, no messages",
+          "blocks/s" },
         { "pipeline", "lmm",
           "lmm unnamed creates, " STRINGIFY(WINDOW) " in flight (asynchronous client)",
           "blocks/s" },
         { "pipeline", "ratio", "lmm / bare", "x" },
+        { "pipeline", "ratio_floor", "lmm / a manager's own syscalls", "x" },
         { "pipeline", "bare_cpu", "  bare: µs per create, all of it in one process", "us" },
         { "pipeline", "manager_cpu", "  lmm: the manager's CPU µs per create", "us" },
         { "pipeline", "client_cpu", "  lmm: the client's CPU µs per create", "us" },
@@ -970,6 +1006,9 @@ static void targets(const config *cfg) {
                 b = table_get(&T, "pipeline", "bare", p);
                 if (a > 0 && b > 0)
                         table_put(&T, "pipeline", "ratio", p, a / b, 0, 0);
+                b = table_get(&T, "pipeline", "manager_floor", p);
+                if (a > 0 && b > 0)
+                        table_put(&T, "pipeline", "ratio_floor", p, a / b, 0, 0);
         }
         for (int p = 0; p < _PLACEMENT_MAX; p++) {
                 char w[128];

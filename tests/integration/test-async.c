@@ -3,8 +3,9 @@
  * test-async — the asynchronous client against a real lmmd, driven the way
  * a service's own loop drives it (poll the fd for its events, process):
  * many creates in flight complete in order; failures reach their handlers
- * with the manager's words; a blocking call made meanwhile runs the handlers
- * that come before it; a handler may unref the client; calls in flight when
+ * with the manager's words; a blocking call made meanwhile, even inside a
+ * handler, runs the handlers that come before it; calls started together
+ * wait for the caller's loop and leave together; a handler may unref the client; calls in flight when
  * the client goes never run their handlers; a manager that dies fails them.
  */
 
@@ -149,6 +150,62 @@ Test(async, a_blocking_call_runs_the_handlers_before_it) {
         cr_assert_eq(t.done, 50);
         cr_assert_not(t.out_of_order);
         cr_assert_eq(lmm_client_get_n_pending(c), 0);
+        lmm_client_unref(c);
+}
+
+/* The handler of call 3 makes a blocking call whose reply comes after
+ * those of calls 4 to 39: replies the client read ahead, in one batch, are
+ * handled in order inside it, and the rest after it. */
+static lmm_block_info nested_info;
+static int nested_result = 1;
+
+static void stat_inside(lmm_client *c, int error, lmm_segment *s, void *userdata) {
+        on_segment(c, error, s, userdata);
+        if ((uintptr_t) userdata == 3) {
+                nested_result = lmm_block_stat(c, "lmm_0000000000000028", &nested_info);
+                cr_assert_eq(t.done, 40, "every handler before the blocking call's reply ran");
+        }
+}
+
+Test(async, a_blocking_call_inside_a_handler_keeps_the_order) {
+        lmm_client *c = fixture_client();
+
+        t = (tally){};
+        for (unsigned i = 0; i < 40; i++)
+                cr_assert_eq(lmm_segment_create_async(c, &(lmm_segment_opts){ .size = 4096 },
+                                                      stat_inside, (void *) (uintptr_t) i),
+                             0);
+        drive(c);
+        cr_assert_eq(nested_result, 0, "the block of the 40th create: %s",
+                     strerror(-nested_result));
+        cr_assert_str_eq(nested_info.name, "lmm_0000000000000028");
+        cr_assert_eq(t.done, 40);
+        cr_assert_not(t.out_of_order);
+        cr_assert_eq(lmm_client_get_n_pending(c), 0);
+        lmm_client_unref(c);
+}
+
+/* Calls started while others are in flight wait for the caller's loop and
+ * leave together: POLLOUT is asked for until lmm_client_process() sent them. */
+Test(async, calls_started_together_leave_together) {
+        lmm_client *c = fixture_client();
+
+        t = (tally){};
+        cr_assert_eq(lmm_segment_create_async(c, &(lmm_segment_opts){ .size = 4096 }, on_segment,
+                                              (void *) 0),
+                     0);
+        cr_assert_eq(lmm_client_get_events(c), POLLIN, "the first goes out at once");
+        for (unsigned i = 1; i < 10; i++)
+                cr_assert_eq(lmm_segment_create_async(c, &(lmm_segment_opts){ .size = 4096 },
+                                                      on_segment, (void *) (uintptr_t) i),
+                             0);
+        cr_assert_eq(lmm_client_get_events(c), POLLIN | POLLOUT, "the others wait to be sent");
+        cr_assert_eq(lmm_client_wait(c, 0), 1, "and the fd says so at once");
+        cr_assert_geq(lmm_client_process(c), 0);
+        cr_assert_eq(lmm_client_get_events(c), POLLIN, "sent");
+        drive(c);
+        cr_assert_eq(t.done, 10);
+        cr_assert_not(t.out_of_order);
         lmm_client_unref(c);
 }
 

@@ -279,6 +279,43 @@ Test(fairness, one_pass_of_the_loop_serves_every_uid_with_requests) {
         lmm_manager_free(m);
 }
 
+/* A turn reads at most REQUESTS_PER_TURN (16) requests of a connection and
+ * answers them together: a lone connection that pipelines 40 gets 16 per
+ * pass of the loop, in order, and the rest in the passes after. */
+static void lone_connection(const lmm_manager_opts *o) {
+        enum { DEPTH = 40 };
+        lmm_manager *m = fixture_manager_new(o);
+        int fd = fixture_manager_connect(m, NULL);
+        unsigned got = 0;
+        wire_msg r;
+
+        for (uint32_t k = 1; k <= DEPTH; k++)
+                fixture_raw_send(fd, &(wire_msg){ .type = WIRE_STAT, .serial = k, .name = "x" },
+                                 -1);
+        for (unsigned pass = 1; got < DEPTH; pass++) {
+                unsigned before = got;
+
+                cr_assert_leq(pass, 3, "40 requests in 3 passes");
+                cr_assert_eq(lmm_manager_dispatch(m, 0), 0);
+                while (fixture_raw_recv(fd, &r, NULL) == 0) {
+                        cr_assert_eq(r.serial, ++got, "replies in the order of their requests");
+                        wire_msg_done(&r);
+                }
+                cr_assert_eq(got - before, MIN(16u, DEPTH - before), "pass %u answered %u", pass,
+                             got - before);
+        }
+        close(fd);
+        lmm_manager_free(m);
+}
+
+/* With the default limits a turn reads its requests two at a time (a uid may
+ * have 320 fds waiting to be closed, and a message can bring 253); with room
+ * for 16 messages' fds, all 16 at once. Either way: 16 a pass, in order. */
+Test(fairness, a_lone_connection_gets_a_turn_of_16_per_pass) {
+        lone_connection(NULL);
+        lone_connection(&(lmm_manager_opts){ .max_conns_per_uid = 4096 });
+}
+
 /* ---- a refused uid that connects in a loop ---- */
 
 TestSuite(log_flood, .fini = fixture_lmmd_stop, .timeout = 60);

@@ -5,6 +5,7 @@
  */
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -67,6 +68,52 @@ Test(server, start_serves_other_processes_and_shutdown_seals) {
                      F_SEAL_SEAL | 0x10);
         cr_assert_eq(lmm_server_shutdown(smm), 0, "idempotent");
         lmm_segment_unref(s);
+        lmm_server_unref(smm);
+}
+
+/* threads_of() - how many threads process @pid runs. */
+static int threads_of(pid_t pid) {
+        char path[64];
+        int n = 0;
+        DIR *d;
+
+        snprintf(path, sizeof(path), "/proc/%d/task", (int) pid);
+        d = opendir(path);
+        cr_assert_not_null(d);
+        for (struct dirent *e; (e = readdir(d));)
+                n += e->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+/* A manager whose peers send it nothing to close starts no closer thread:
+ * one thread while it serves, and its shutdown (which closes the owner's
+ * socket itself) starts none either, so that it exits alone. A connection
+ * that ends does hand its socket to the closer, whose threads then run. */
+Test(server, a_manager_that_closes_nothing_runs_one_thread) {
+        lmm_server *smm = NULL;
+        lmm_client *other = NULL;
+        lmm_segment *s = NULL;
+        pid_t mpid;
+
+        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+        mpid = lmm_server_get_pid(smm);
+        for (int i = 0; i < 20; i++) {
+                cr_assert_eq(lmm_segment_create(lmm_server_get_client(smm),
+                                                &(lmm_segment_opts){ .size = 4096 }, &s),
+                             0);
+                lmm_segment_unref(s);
+        }
+        cr_assert_eq(threads_of(mpid), 1, "one thread while it serves");
+
+        cr_assert_eq(lmm_client_connect(lmm_server_get_address(smm), &other), 0);
+        cr_assert_eq(lmm_block_stat(other, "lmm_0000000000000001", &(lmm_block_info){}), 0);
+        other = lmm_client_unref(other);
+        for (int i = 0; i < 500 && threads_of(mpid) == 1; i++)
+                usleep(10000);
+        cr_assert_geq(threads_of(mpid), 2, "a connection that ended went to the closer");
+
+        cr_assert_eq(lmm_server_shutdown(smm), 0);
         lmm_server_unref(smm);
 }
 

@@ -3,7 +3,8 @@
  * test-closer — fds closed off the calling thread by a pool that a close
  * waiting for ever cannot stop: the caller never waits, later closes go on
  * past a wedged one, one user's wedged closes leave the pool to the others,
- * and every charge comes back, through closer_process() or closer_free().
+ * every charge comes back, through closer_process() or closer_free(), and
+ * no thread starts before there is something to close.
  * The close that waits is a real one: a TCP socket over 127.0.0.1 that
  * lingers with a full send queue (harness.h); closing the sink ends it.
  */
@@ -136,8 +137,8 @@ Test(closer, one_user_cannot_wedge_the_pool) {
         settle(MANY);
         cr_assert_eq(a->n_closing, MANY);
         cr_assert_eq(b->n_closing, 0, "another user's closes are done");
-        /* 4 workers wedged by a (closer.c), and at most one more for b. */
-        cr_assert_leq(count_threads(), threads + 5, "%d threads, were %d", count_threads(),
+        /* The supervisor, 4 workers wedged by a (closer.c), and at most one more for b. */
+        cr_assert_leq(count_threads(), threads + 6, "%d threads, were %d", count_threads(),
                       threads);
 
         sink = safe_close(sink);
@@ -145,6 +146,23 @@ Test(closer, one_user_cannot_wedge_the_pool) {
         cr_assert_eq(a->n_closing, 0);
         user_charge_release(&keep_a);
         user_charge_release(&keep_b);
+}
+
+/* A closer that is never given an fd starts no thread; the first fd starts
+ * its supervisor, and that a worker, which closes it. */
+Test(closer, no_thread_starts_before_the_first_fd) {
+        int threads = count_threads(), before = harness_count_fds(0);
+        closer *idle = NULL;
+
+        cr_assert_eq(closer_new(&idle), 0);
+        cr_assert_eq(count_threads(), threads, "a new closer runs no thread");
+        idle = closer_free(idle);
+        cr_assert_eq(count_threads(), threads, "nor does freeing one that never ran");
+
+        dispose(open("/dev/null", O_RDONLY | O_CLOEXEC), NULL);
+        settle(0);
+        cr_assert_eq(harness_count_fds(0), before, "closed, on a thread of its own");
+        cr_assert_geq(count_threads(), threads + 2, "the supervisor and a worker");
 }
 
 /* Freed with closes wedged, the closer gives every charge back at once; its

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -131,6 +132,46 @@ Test(protocol, pipelined_requests_answered_in_order) {
         cr_assert_eq(r.serial, 14);
 }
 
+/* A turn's replies go out together, and a CREATE's carries the registry's
+ * own fd: a RELEASE of that block later in the same turn closes it, and the
+ * next CREATE gets its number again. Each reply still carries its own
+ * block's memory. */
+Test(protocol, replies_sent_together_carry_the_memory_they_name) {
+        static const struct {
+                const char *name;
+                uint64_t size;
+        } made[] = { { "a", 4096 }, { "b", 8192 }, { "c", 12288 } };
+        uint32_t serial = 1;
+        struct stat st;
+        wire_msg q, r;
+        int fd;
+
+        for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                q = create(serial++, made[i].name, made[i].size, 0);
+                fixture_raw_send(peer, &q, -1);
+                q = named(WIRE_RELEASE, serial++, made[i].name);
+                fixture_raw_send(peer, &q, -1);
+        }
+        cr_assert_eq(lmm_manager_dispatch(mgr, 0), 0, "one pass: all six in one turn");
+
+        for (size_t i = 0; i < ELEMENTSOF(made); i++) {
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0, "reply to CREATE %s",
+                             made[i].name);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_CREATE);
+                cr_assert_geq(fd, 0);
+                cr_assert_eq(fstat(fd, &st), 0);
+                cr_assert_eq((uint64_t) st.st_size, made[i].size, "block %s came with %ld bytes",
+                             made[i].name, (long) st.st_size);
+                cr_assert_eq((uint64_t) st.st_ino, r.block.ino, "block %s's own memory",
+                             made[i].name);
+                close(fd);
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_RELEASE);
+                cr_assert_eq(fd, -EBADF);
+        }
+        cr_assert_eq(fixture_raw_recv(peer, &r, &fd), -EAGAIN, "nothing more");
+}
+
 Test(protocol, request_errors_keep_the_connection) {
         wire_msg q, r;
         int fd, p[2];
@@ -221,6 +262,61 @@ Test(protocol, list_pages_with_a_cursor) {
 }
 
 /* Each of these ends the connection; the manager goes on, leaks nothing. */
+/* LISTs pipelined without reading the replies: the first of a turn gets a
+ * full page, the others of that turn together no more than 16 KiB
+ * (BACKLOG_MAX), a block at least each, so that a turn cannot queue a page
+ * per request. Each page still goes on from where the last one ended. */
+Test(protocol, pipelined_lists_share_one_turns_room) {
+        enum { LISTS = 16 };
+        const size_t n = WIRE_LIST_MAX + 5;
+        size_t bytes = 0, total = 0;
+        uint64_t last_id = 0;
+        wire_msg q, r;
+        int fd;
+
+        for (size_t i = 0; i < n; i++) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "b%zu", i);
+                q = create((uint32_t) i, name, 1, 0);
+                fixture_raw_send(peer, &q, -1);
+                cr_assert_eq(recv_msg(&r, &fd), 0);
+                close(fd);
+        }
+        for (uint32_t k = 0; k < LISTS; k++) {
+                q = (wire_msg){ .type = WIRE_LIST, .serial = 1000 + k };
+                fixture_raw_send(peer, &q, -1);
+        }
+        cr_assert_eq(lmm_manager_dispatch(mgr, 0), 0, "one pass, one turn");
+        for (uint32_t k = 0; k < LISTS; k++) {
+                cr_assert_eq(fixture_raw_recv(peer, &r, &fd), 0, "reply %u", k);
+                cr_assert_eq(r.serial, 1000 + k);
+                cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+                if (k == 0)
+                        cr_assert_eq(r.n_blocks, WIRE_LIST_MAX, "the first: a full page");
+                else {
+                        cr_assert_geq(r.n_blocks, 1, "a block at least");
+                        bytes += r.n_blocks * WIRE_BLOCK_MAX;
+                }
+                cr_assert_gt(r.blocks[0].id, 0);
+                if (k == 1)
+                        last_id = r.blocks[r.n_blocks - 1].id;
+                total += r.n_blocks;
+                wire_msg_done(&r);
+        }
+        cr_assert_leq(bytes, 16 * 1024 + (LISTS - 1) * WIRE_BLOCK_MAX,
+                      "the turn's other pages: %zu bytes of blocks", bytes);
+        cr_assert_lt(total, LISTS * (size_t) WIRE_LIST_MAX / 4, "%zu blocks in all", total);
+
+        /* A page cut short still names where to go on. */
+        q = (wire_msg){ .type = WIRE_LIST, .serial = 2000, .cursor = last_id };
+        fixture_raw_send(peer, &q, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_REPLY | WIRE_LIST);
+        cr_assert_gt(r.blocks[0].id, last_id);
+        wire_msg_done(&r);
+}
+
 Test(protocol, malformed_messages_close_the_connection) {
         for (int k = 0; k < 8; k++) {
                 raw_msg r;
@@ -294,6 +390,34 @@ Test(protocol, malformed_messages_close_the_connection) {
 }
 
 /* A peer of another version learns ours from an ERROR in our version, with serial 0. */
+/* Requests are read up to 16 at a time, into room for the largest request
+ * of this version: one longer than that is still told apart, a foreign
+ * version (answered with ours) from a malformed message of this one. */
+Test(protocol, a_long_request_is_answered_by_its_version) {
+        static char pad[2000];
+        wire_msg r;
+        raw_msg raw;
+        int fd;
+
+        raw_header(&raw, WIRE_VERSION + 1, WIRE_STAT, 77);
+        raw_str(&raw, pad, sizeof(pad) - 2);
+        raw_fix(&raw);
+        send_raw(&raw, -1);
+        cr_assert_eq(recv_msg(&r, &fd), 0);
+        cr_assert_eq(r.type, WIRE_ERROR);
+        cr_assert_eq(r.serial, 0);
+        cr_assert_eq(r.error, EPROTONOSUPPORT);
+        expect_closed();
+
+        safe_close(peer);
+        peer = fixture_manager_connect(mgr, NULL);
+        raw_header(&raw, WIRE_VERSION, WIRE_STAT, 78);
+        raw_str(&raw, pad, sizeof(pad) - 2);
+        raw_fix(&raw);
+        send_raw(&raw, -1);
+        expect_closed();
+}
+
 Test(protocol, version_mismatch) {
         wire_msg r;
         raw_msg raw;

@@ -7,6 +7,8 @@
  */
 
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdio.h>
 
@@ -85,6 +87,18 @@ Test(registry, generated_names_skip_taken_ones) {
         add("lmm_0000000000000001", 1, 0);
         registry_make_name(&reg, 0, name);
         cr_assert_str_eq(name, "lmm_0000000000000002");
+}
+
+Test(registry, generated_names_are_lmm_and_16_hex_digits) {
+        char name[LMM_NAME_MAX + 1], want[32];
+
+        for (uint64_t n = 1; n < 40; n++) {
+                registry_make_name(&reg, 0, name);
+                cr_assert_str_eq(name, (snprintf(want, sizeof(want), "lmm_%016" PRIx64, n), want));
+        }
+        reg.next_name = UINT64_C(0xfedcba9876543210);
+        registry_make_name(&reg, 0, name);
+        cr_assert_str_eq(name, "lmm_fedcba9876543210");
 }
 
 Test(registry, inode_and_scope_indexes) {
