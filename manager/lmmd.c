@@ -13,20 +13,14 @@
 #include <sys/resource.h>
 #include <string.h>
 #include <sys/un.h>
-#include <syslog.h>
 #include <systemd/sd-daemon.h>
 
 #include "lmm.h"
+#include "log.h"
 #include "socket-path.h"
 #include "util.h"
 
 static int arg_log_level = LOG_INFO;
-
-static void log_line(int level, const char *line, void *userdata) {
-        if (level > arg_log_level)
-                return;
-        fprintf(stderr, "lmmd: %s\n", line);
-}
 
 static void help(void) {
         printf("Usage: lmmd [OPTIONS]\n"
@@ -49,7 +43,7 @@ static void help(void) {
                "\n"
                "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
                "writable mappings, the manager's references are dropped, the socket removed.\n"
-               "Mappings that clients hold keep working.\n");
+               "Mappings that clients hold keep working.");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret) {
@@ -124,6 +118,8 @@ int main(int argc, char *argv[]) {
         lmm_manager *m = NULL;
         int c, r, n_activated;
 
+        log_setup();
+
         while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
@@ -131,24 +127,22 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_ALLOW_UID:
                         if (o.n_allow_uids >= ELEMENTSOF(uids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-uid options\n",
-                                        ELEMENTSOF(uids));
+                                log_error("at most %zu --allow-uid options", ELEMENTSOF(uids));
                                 return 2;
                         }
                         if (parse_uid(optarg, &uids[o.n_allow_uids]) < 0) {
-                                fprintf(stderr, "lmmd: --allow-uid %s: no such user\n", optarg);
+                                log_error("--allow-uid %s: no such user", optarg);
                                 return 2;
                         }
                         o.n_allow_uids++;
                         break;
                 case ARG_ALLOW_GID:
                         if (o.n_allow_gids >= ELEMENTSOF(gids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-gid options\n",
-                                        ELEMENTSOF(gids));
+                                log_error("at most %zu --allow-gid options", ELEMENTSOF(gids));
                                 return 2;
                         }
                         if (parse_gid(optarg, &gids[o.n_allow_gids]) < 0) {
-                                fprintf(stderr, "lmmd: --allow-gid %s: no such group\n", optarg);
+                                log_error("--allow-gid %s: no such group", optarg);
                                 return 2;
                         }
                         o.n_allow_gids++;
@@ -156,26 +150,21 @@ int main(int argc, char *argv[]) {
                 case ARG_MAX_BYTES:
                         if (parse_size(optarg, &o.max_bytes_per_uid) < 0 ||
                             o.max_bytes_per_uid == 0) {
-                                fprintf(stderr,
-                                        "lmmd: --max-bytes %s: not a size (try 512M or 4G)\n",
-                                        optarg);
+                                log_error("--max-bytes %s: not a size (try 512M or 4G)", optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_BLOCKS:
                         if (parse_uint32(optarg, &o.max_blocks_per_uid) < 0 ||
                             o.max_blocks_per_uid == 0) {
-                                fprintf(stderr, "lmmd: --max-blocks %s: not a positive number\n",
-                                        optarg);
+                                log_error("--max-blocks %s: not a positive number", optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_CONNS:
                         if (parse_uint32(optarg, &o.max_conns_per_uid) < 0 ||
                             o.max_conns_per_uid == 0) {
-                                fprintf(stderr,
-                                        "lmmd: --max-connections %s: not a positive number\n",
-                                        optarg);
+                                log_error("--max-connections %s: not a positive number", optarg);
                                 return 2;
                         }
                         break;
@@ -189,18 +178,18 @@ int main(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ARG_VERSION:
-                        printf("lmmd %s\n", LMM_VERSION);
+                        printf("lmmd %s", LMM_VERSION);
                         return 0;
                 default:
-                        fprintf(stderr, "lmmd: try 'lmmd --help'\n");
+                        log_error("try 'lmmd --help'");
                         return 2;
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, "lmmd: unexpected argument '%s'; try 'lmmd --help'\n",
-                        argv[optind]);
+                log_error("unexpected argument '%s'; try 'lmmd --help'", argv[optind]);
                 return 2;
         }
+        log_set_max_level(arg_log_level);
 
         signal(SIGPIPE, SIG_IGN);
 
@@ -216,30 +205,29 @@ int main(int argc, char *argv[]) {
 
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot set up the manager: %s\n", strerror(-r));
+                log_error("cannot set up the manager: %s", strerror(-r));
                 return 1;
         }
-        lmm_manager_set_log(m, log_line, NULL);
+        lmm_manager_set_log(m, log_manager_line, NULL);
         /* Signals arrive through the event loop, never asynchronously. */
         r = lmm_manager_handle_signals(m);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot watch SIGTERM and SIGINT: %s\n", strerror(-r));
+                log_error("cannot watch SIGTERM and SIGINT: %s", strerror(-r));
                 goto fail;
         }
 
         n_activated = sd_listen_fds(true);
         if (n_activated < 0) {
-                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n",
-                        strerror(-n_activated));
+                log_error("cannot take socket-activation fds: %s", strerror(-n_activated));
                 goto fail;
         }
         for (int i = 0; i < n_activated; i++) {
                 r = lmm_manager_add_listener(m, SD_LISTEN_FDS_START + i);
                 if (r < 0) {
-                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d: %s\n",
-                                SD_LISTEN_FDS_START + i,
-                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
-                                                      : strerror(-r));
+                        log_error("cannot serve socket-activation fd %d: %s",
+                                  SD_LISTEN_FDS_START + i,
+                                  r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
+                                                        : strerror(-r));
                         goto fail;
                 }
         }
@@ -247,8 +235,8 @@ int main(int argc, char *argv[]) {
                 if (!socket_path) {
                         r = lmm_default_socket_path(default_path, sizeof(default_path));
                         if (r < 0) {
-                                fprintf(stderr, "lmmd: no socket path: XDG_RUNTIME_DIR is not set; "
-                                                "use --socket PATH\n");
+                                log_error("no socket path: XDG_RUNTIME_DIR is not set; "
+                                          "use --socket PATH");
                                 goto fail;
                         }
                         socket_path = default_path;
@@ -263,23 +251,21 @@ int main(int argc, char *argv[]) {
                         if (r == -EPERM)
                                 (void) socket_path_check(socket_path, geteuid(), false, 0, NULL,
                                                          why, sizeof(why));
-                        fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
-                                why[0]             ? why
-                                : r == -EADDRINUSE ? "another manager is serving it"
-                                : r == -ENOTSOCK   ? "the path exists and is not a socket"
-                                                   : strerror(-r));
+                        log_error("cannot listen on %s: %s", socket_path,
+                                  why[0]             ? why
+                                  : r == -EADDRINUSE ? "another manager is serving it"
+                                  : r == -ENOTSOCK   ? "the path exists and is not a socket"
+                                                     : strerror(-r));
                         goto fail;
                 }
-                log_line(LOG_INFO, "listening", NULL);
-                if (arg_log_level >= LOG_INFO)
-                        fprintf(stderr, "lmmd: serving %s\n", socket_path);
+                log_info("serving %s", socket_path);
         }
 
         (void) sd_notify(false, "READY=1\nSTATUS=serving");
         r = lmm_manager_run(m);
         (void) sd_notify(false, "STOPPING=1");
         if (r < 0)
-                fprintf(stderr, "lmmd: the event loop failed: %s\n", strerror(-r));
+                log_error("the event loop failed: %s", strerror(-r));
         m = lmm_manager_free(m);
         return r < 0 ? 1 : 0;
 
