@@ -10,15 +10,18 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
 
+#include "activation.h"
 #include "lmm.h"
 #include "log.h"
 #include "socket-path.h"
 #include "util.h"
+
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *) 0)->sun_path) - 1)
 
 static int arg_log_level = LOG_INFO;
 
@@ -29,8 +32,8 @@ static void help(void) {
                "\n"
                "  -s, --socket PATH        listen on PATH (default: "
                "$XDG_RUNTIME_DIR/lmm/lmmd.sock,\n"
-               "                           /run/lmm/lmmd.sock for root); ignored under socket "
-               "activation\n"
+               "                           /run/lmm/lmmd.sock for root); relative to the current\n"
+               "                           directory; ignored under socket activation\n"
                "      --allow-uid UID      also serve this user (name or number; repeatable)\n"
                "      --allow-gid GID      also serve members of this group (repeatable)\n"
                "      --max-bytes SIZE     bytes per user (default 8G; suffixes K, M, G, T)\n"
@@ -39,11 +42,11 @@ static void help(void) {
                "  -v, --verbose            log every request\n"
                "  -q, --quiet              log warnings and errors only\n"
                "  -h, --help               show this help\n"
-               "      --version            show the version\n"
+               "  -V, --version            show the version\n"
                "\n"
                "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
                "writable mappings, the manager's references are dropped, the socket removed.\n"
-               "Mappings that clients hold keep working.");
+               "Mappings that clients hold keep working.\n");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret) {
@@ -88,6 +91,102 @@ static int parse_gid(const char *s, gid_t *ret) {
         return 0;
 }
 
+/* socket_path_absolute() - @path (from @what, for the log), made absolute
+ * against the current directory when it is relative: the manager core takes
+ * absolute paths only, and a Unix socket's path must fit in sun_path. Logs
+ * why not. */
+static int socket_path_absolute(const char *what, const char *path, char *ret, size_t size) {
+        const char *sep = "";
+        char cwd[PATH_MAX] = "";
+        int n;
+
+        if (path[0] != '/') {
+                if (!getcwd(cwd, sizeof(cwd))) {
+                        int r = -errno;
+
+                        log_error("%s %s: cannot make it absolute: the current directory: %s", what,
+                                  path, strerror(-r));
+                        return r;
+                }
+                sep = strcmp(cwd, "/") == 0 ? "" : "/";
+        }
+        n = snprintf(ret, size, "%s%s%s", cwd, sep, path);
+        if (n < 0 || (size_t) n >= size || (size_t) n > SUN_PATH_MAX) {
+                if (path[0] == '/')
+                        log_error("%s %s: the path is %d bytes, a Unix socket's at most %zu", what,
+                                  path, n, SUN_PATH_MAX);
+                else
+                        log_error("%s %s: made absolute (%s%s%s) the path is %d bytes, a Unix "
+                                  "socket's at most %zu",
+                                  what, path, cwd, sep, path, n, SUN_PATH_MAX);
+                return -ENAMETOOLONG;
+        }
+        return 0;
+}
+
+/* socket_name() - the path @fd (borrowed) is bound to, for the log. */
+static void socket_name(int fd, char *ret, size_t size) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 ||
+            len <= offsetof(struct sockaddr_un, sun_path))
+                snprintf(ret, size, "fd %d", fd);
+        else if (sa.sun_path[0] == 0)
+                snprintf(ret, size, "@%.*s",
+                         (int) (len - offsetof(struct sockaddr_un, sun_path) - 1), sa.sun_path + 1);
+        else
+                snprintf(ret, size, "%.*s", (int) sizeof(sa.sun_path), sa.sun_path);
+}
+
+/* check_activated_fd() - whether @fd (borrowed), passed by socket
+ * activation, is what lmmd serves: a listening AF_UNIX SOCK_SEQPACKET
+ * socket. A .socket unit with ListenStream= by mistake would otherwise
+ * fail obscurely at the first client. Logs why not. */
+static int check_activated_fd(int fd) {
+        int domain = 0, type = 0, listening = 0;
+        socklen_t len;
+
+        len = sizeof(domain);
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+                log_error("socket-activation fd %d: %s", fd,
+                          errno == ENOTSOCK ? "not a socket: lmmd needs a SOCK_SEQPACKET socket"
+                                            : strerror(errno));
+                return -ENOTSOCK;
+        }
+        len = sizeof(type);
+        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+                type = -1;
+        if (type != SOCK_SEQPACKET) {
+                char name[32];
+
+                snprintf(name, sizeof(name), "type %d", type);
+                log_error("socket-activation fd %d is a %s socket: lmmd needs a SOCK_SEQPACKET "
+                          "socket (ListenSequentialPacket= in the .socket unit, or "
+                          "systemd-socket-activate --seqpacket)",
+                          fd,
+                          type == SOCK_STREAM  ? "SOCK_STREAM"
+                          : type == SOCK_DGRAM ? "SOCK_DGRAM"
+                          : type == SOCK_RAW   ? "SOCK_RAW"
+                                               : name);
+                return -ESOCKTNOSUPPORT;
+        }
+        if (domain != AF_UNIX) {
+                log_error("socket-activation fd %d is not an AF_UNIX socket: lmmd needs a "
+                          "SOCK_SEQPACKET socket on a path",
+                          fd);
+                return -EAFNOSUPPORT;
+        }
+        len = sizeof(listening);
+        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
+                log_error("socket-activation fd %d is not listening: lmmd needs a listening "
+                          "socket (Accept=no in the .socket unit)",
+                          fd);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         enum {
                 ARG_ALLOW_UID = 0x100,
@@ -95,7 +194,6 @@ int main(int argc, char *argv[]) {
                 ARG_MAX_BYTES,
                 ARG_MAX_BLOCKS,
                 ARG_MAX_CONNS,
-                ARG_VERSION
         };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -107,23 +205,23 @@ int main(int argc, char *argv[]) {
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                { "version", no_argument, NULL, 'V' },
                 {}
         };
         uid_t uids[64];
         gid_t gids[64];
         lmm_manager_opts o = { .allow_uids = uids, .allow_gids = gids };
-        const char *socket_path = NULL;
-        char default_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+        const char *arg_socket = NULL;
+        char socket_path[PATH_MAX], default_path[PATH_MAX];
         lmm_manager *m = NULL;
         int c, r, n_activated;
 
         log_setup();
 
-        while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "s:vqhV", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
-                        socket_path = optarg;
+                        arg_socket = optarg;
                         break;
                 case ARG_ALLOW_UID:
                         if (o.n_allow_uids >= ELEMENTSOF(uids)) {
@@ -177,8 +275,8 @@ int main(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
-                case ARG_VERSION:
-                        printf("lmmd %s", LMM_VERSION);
+                case 'V':
+                        printf("lmmd %s\n", lmm_version());
                         return 0;
                 default:
                         log_error("try 'lmmd --help'");
@@ -203,6 +301,16 @@ int main(int argc, char *argv[]) {
                 }
         }
 
+        /* Before anything else has an fd: the passed ones start at 3. */
+        n_activated = activation_listen_fds();
+        if (n_activated < 0) {
+                log_error("cannot take socket-activation fds: %s", strerror(-n_activated));
+                return 1;
+        }
+        for (int i = 0; i < n_activated; i++)
+                if (check_activated_fd(ACTIVATION_FDS_START + i) < 0)
+                        return 1;
+
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
                 log_error("cannot set up the manager: %s", strerror(-r));
@@ -216,31 +324,35 @@ int main(int argc, char *argv[]) {
                 goto fail;
         }
 
-        n_activated = sd_listen_fds(true);
-        if (n_activated < 0) {
-                log_error("cannot take socket-activation fds: %s", strerror(-n_activated));
-                goto fail;
-        }
         for (int i = 0; i < n_activated; i++) {
-                r = lmm_manager_add_listener(m, SD_LISTEN_FDS_START + i);
+                int fd = ACTIVATION_FDS_START + i;
+
+                socket_name(fd, socket_path, sizeof(socket_path));
+                r = lmm_manager_add_listener(m, fd);
                 if (r < 0) {
-                        log_error("cannot serve socket-activation fd %d: %s",
-                                  SD_LISTEN_FDS_START + i,
-                                  r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
-                                                        : strerror(-r));
+                        log_error("cannot serve socket-activation fd %d: %s", fd, strerror(-r));
                         goto fail;
                 }
+                log_info("serving %s (socket activation)", socket_path);
         }
         if (n_activated == 0) {
-                if (!socket_path) {
+                const char *path = arg_socket;
+
+                if (!path) {
                         r = lmm_default_socket_path(default_path, sizeof(default_path));
                         if (r < 0) {
-                                log_error("no socket path: XDG_RUNTIME_DIR is not set; "
-                                          "use --socket PATH");
+                                log_error("no socket path: %s",
+                                          r == -ENXIO ? "XDG_RUNTIME_DIR is not set; use --socket "
+                                                        "PATH"
+                                                      : strerror(-r));
                                 goto fail;
                         }
-                        socket_path = default_path;
+                        path = default_path;
                 }
+                r = socket_path_absolute(arg_socket ? "--socket" : "$LMM_SOCKET", path, socket_path,
+                                         sizeof(socket_path));
+                if (r < 0)
+                        goto fail;
                 r = lmm_manager_listen(m, socket_path);
                 if (r < 0) {
                         char why[PATH_MAX + 128] = "";
@@ -261,9 +373,9 @@ int main(int argc, char *argv[]) {
                 log_info("serving %s", socket_path);
         }
 
-        (void) sd_notify(false, "READY=1\nSTATUS=serving");
+        (void) activation_notify("READY=1\nSTATUS=serving");
         r = lmm_manager_run(m);
-        (void) sd_notify(false, "STOPPING=1");
+        (void) activation_notify("STOPPING=1");
         if (r < 0)
                 log_error("the event loop failed: %s", strerror(-r));
         m = lmm_manager_free(m);
