@@ -28,6 +28,10 @@ if [ -z "${LMM_UNITS_TMP:-}" ]; then
   for p in systemd-analyze systemd-socket-activate systemd-sysusers setpriv unshare; do
     command -v "$p" >/dev/null || skip "$p is not installed"
   done
+  # Nothing mounted here may reach the rest of the system: in a chroot, /
+  # is no mount point to make private, and a mount could propagate out.
+  unshare --mount --propagation private true 2>/dev/null ||
+    skip "no private mount namespace here (in a chroot, / is not a mount point)"
   tmp=$(mktemp -d /tmp/lmm-units-XXXXXX)
   trap 'rm -rf "$tmp"' EXIT
   meson install -C "$build" --destdir "$tmp/dest" --no-rebuild --quiet >/dev/null
