@@ -200,7 +200,7 @@ int client_create_request(lmm_client *c, const lmm_segment_opts *o, wire_msg *re
         r = client_enter(c);
         if (r < 0)
                 return r;
-        if (!o || o->size == 0 || o->size > INT64_MAX)
+        if (!o || o->size == 0 || o->size > INT64_MAX || !OPTS_RESERVED_IS_ZERO(o))
                 return -EINVAL;
         *ret = (wire_msg){ .type = WIRE_CREATE, .size = o->size, .flags = o->flags };
         return client_name_arg(o->name, ret->name, true);

@@ -17,6 +17,7 @@
  *     lmm_client_unref() in the child frees only the child's copy.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,18 @@ typedef struct lmm_manager lmm_manager;
 LMM_EXPORT const char *lmm_version(void);
 
 /* ---------------------------------------------------------------- client */
+
+/*
+ * A client is one connection to a manager. Besides the errors each call
+ * lists, any call that asks the manager something may fail with: -EINVAL
+ * for a NULL or bad argument; -ECHILD in a forked child; -ESHUTDOWN once
+ * lmm_server_shutdown() ran on the client's server; -ETIMEDOUT when the
+ * manager did not answer in time (the connection is then given up);
+ * -ECONNRESET once the manager has closed the connection; -EACCES when the
+ * manager does not serve the caller's uid, -EUSERS past its connection
+ * limits (its first answer, after which it closes); -EBADMSG for a reply
+ * that breaks the protocol; -ENOMEM.
+ */
 
 /**
  * lmm_default_socket_path() - the manager socket a client uses by default
@@ -96,6 +109,8 @@ LMM_EXPORT const char *lmm_client_last_error(const lmm_client *c);
 /**
  * lmm_client_set_timeout() - bound the time a call waits for the manager
  * @usec: microseconds; 0 waits forever. The default is 25 s.
+ *
+ * Return: 0, -EINVAL.
  */
 LMM_EXPORT int lmm_client_set_timeout(lmm_client *c, uint64_t usec);
 
@@ -104,10 +119,20 @@ LMM_EXPORT int lmm_client_set_timeout(lmm_client *c, uint64_t usec);
  *
  * The manager seals every block against writable mappings, drops its
  * references and exits. Mappings that exist keep working.
+ *
+ * Return: 0 once the manager has taken the request; -EPERM unless the
+ * caller is root or of the manager's uid.
  */
 LMM_EXPORT int lmm_client_shutdown_manager(lmm_client *c);
 
 /* ---------------------------------------------------------------- blocks */
+
+/*
+ * A block is a memfd the manager keeps, by name; an lmm_segment is one
+ * process's fd to it, and its mapping. A call that asks the manager may
+ * also fail as every client call may (see "client": -ECHILD, -ETIMEDOUT,
+ * -ECONNRESET, -EACCES, ...).
+ */
 
 enum {
         /* Back the block with huge pages (MFD_HUGETLB). The size is rounded up
@@ -162,6 +187,11 @@ typedef struct lmm_segment_opts {
         const char *name; /* NULL: the manager makes one up: "lmm_" and 16 hex
                            * digits of a counter of its own, not the id */
         uint32_t flags;   /* LMM_CREATE_* */
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_segment_opts;
 
 typedef struct lmm_block_info {
@@ -174,6 +204,9 @@ typedef struct lmm_block_info {
         uint64_t device;   /* st_dev of the memfd ... */
         uint64_t inode;    /* ... and its st_ino: which memory it is, to match it in /proc */
         char name[LMM_NAME_MAX + 1];
+        /* Room for the fields of later versions (docs/abi.md); the library
+         * zeroes it. */
+        uint64_t reserved_[8];
 } lmm_block_info;
 
 /**
@@ -256,16 +289,21 @@ enum {
  */
 LMM_EXPORT int lmm_segment_map(lmm_segment *s, uint32_t flags, void **ret_addr);
 
-/** lmm_segment_unmap() - drop the mapping; the fd stays open. */
+/**
+ * lmm_segment_unmap() - drop the mapping; the fd stays open.
+ * Return: 0 (also when not mapped), -EINVAL, or munmap()'s error.
+ */
 LMM_EXPORT int lmm_segment_unmap(lmm_segment *s);
 
-/** lmm_segment_get_fd() - the block's fd, owned by @s (borrow it). */
+/** lmm_segment_get_fd() - the block's fd, owned by @s (borrow it). Return: the fd, -EINVAL. */
 LMM_EXPORT int lmm_segment_get_fd(const lmm_segment *s);
+/** lmm_segment_get_size() - the block's size. Return: bytes; 0 for NULL. */
 LMM_EXPORT uint64_t lmm_segment_get_size(const lmm_segment *s);
+/** lmm_segment_get_name() - the block's name. Return: owned by @s; NULL when it has none. */
 LMM_EXPORT const char *lmm_segment_get_name(const lmm_segment *s);
-/** lmm_segment_get_data() - address of the mapping, or NULL when unmapped. */
+/** lmm_segment_get_data() - the mapping. Return: its address; NULL when unmapped. */
 LMM_EXPORT void *lmm_segment_get_data(const lmm_segment *s);
-/** lmm_segment_is_writable() - whether the current mapping is writable. */
+/** lmm_segment_is_writable() - whether the mapping is writable. Return: false when unmapped. */
 LMM_EXPORT bool lmm_segment_is_writable(const lmm_segment *s);
 
 /**
@@ -286,7 +324,10 @@ LMM_EXPORT int lmm_block_release(lmm_client *c, const char *name);
  */
 LMM_EXPORT int lmm_block_freeze(lmm_client *c, const char *name);
 
-/** lmm_block_stat() - what the manager knows of one block (@name: NAME or UID/NAME). */
+/**
+ * lmm_block_stat() - what the manager knows of one block (@name: NAME or UID/NAME)
+ * Return: 0, -ENOENT.
+ */
 LMM_EXPORT int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *ret);
 
 /**
@@ -294,6 +335,8 @@ LMM_EXPORT int lmm_block_stat(lmm_client *c, const char *name, lmm_block_info *r
  * other users share (the manager's uid and root: every block)
  * @ret_blocks: receives an array, free() it
  * @ret_n: receives its length
+ *
+ * Return: 0; -EBADMSG when the manager's answers do not move forward.
  */
 LMM_EXPORT int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *ret_n);
 
@@ -328,19 +371,35 @@ typedef void (*lmm_stat_handler)(lmm_client *c, int error, const lmm_block_info 
 /* For calls that return nothing but their outcome: 0 or a negative errno. */
 typedef void (*lmm_done_handler)(lmm_client *c, int error, void *userdata);
 
-/** lmm_segment_create_async() - lmm_segment_create(), completed by @handler. */
+/**
+ * lmm_segment_create_async() - lmm_segment_create(), completed by @handler.
+ * Return: 0 when started; -EINVAL (as the blocking call would, and for
+ * a NULL handler where one is needed), -ECHILD, -ESHUTDOWN, -ECONNRESET.
+ */
 LMM_EXPORT int lmm_segment_create_async(lmm_client *c, const lmm_segment_opts *o,
                                         lmm_segment_handler handler, void *userdata);
-/** lmm_segment_open_async() - lmm_segment_open(), completed by @handler. */
+/**
+ * lmm_segment_open_async() - lmm_segment_open(), completed by @handler.
+ * Return: as lmm_segment_create_async().
+ */
 LMM_EXPORT int lmm_segment_open_async(lmm_client *c, const char *name, uint32_t flags,
                                       lmm_segment_handler handler, void *userdata);
-/** lmm_block_stat_async() - lmm_block_stat(), completed by @handler. */
+/**
+ * lmm_block_stat_async() - lmm_block_stat(), completed by @handler.
+ * Return: as lmm_segment_create_async().
+ */
 LMM_EXPORT int lmm_block_stat_async(lmm_client *c, const char *name, lmm_stat_handler handler,
                                     void *userdata);
-/** lmm_block_release_async() - lmm_block_release(), completed by @handler (may be NULL). */
+/**
+ * lmm_block_release_async() - lmm_block_release(), completed by @handler (may be NULL).
+ * Return: as lmm_segment_create_async().
+ */
 LMM_EXPORT int lmm_block_release_async(lmm_client *c, const char *name, lmm_done_handler handler,
                                        void *userdata);
-/** lmm_block_freeze_async() - lmm_block_freeze(), completed by @handler (may be NULL). */
+/**
+ * lmm_block_freeze_async() - lmm_block_freeze(), completed by @handler (may be NULL).
+ * Return: as lmm_segment_create_async().
+ */
 LMM_EXPORT int lmm_block_freeze_async(lmm_client *c, const char *name, lmm_done_handler handler,
                                       void *userdata);
 
@@ -371,10 +430,16 @@ LMM_EXPORT int lmm_client_process(lmm_client *c);
  */
 LMM_EXPORT int lmm_client_wait(lmm_client *c, uint64_t usec);
 
-/** lmm_client_get_n_pending() - calls started and not yet completed. */
+/** lmm_client_get_n_pending() - calls started and not yet completed. Return: their number. */
 LMM_EXPORT size_t lmm_client_get_n_pending(const lmm_client *c);
 
 /* ---------------------------------------------------------------- manager */
+
+/*
+ * The manager core, as lmmd runs it, for a service that serves blocks from
+ * its own event loop. Its calls that return an int fail with -EINVAL for a
+ * NULL manager.
+ */
 
 typedef struct lmm_manager_opts {
         const uid_t *allow_uids; /* besides the manager's own uid */
@@ -384,11 +449,20 @@ typedef struct lmm_manager_opts {
         uint64_t max_bytes_per_uid;  /* 0: default (8 GiB) */
         uint32_t max_blocks_per_uid; /* 0: default (4096) */
         uint32_t max_conns_per_uid;  /* 0: default (256) */
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_manager_opts;
 
 /**
  * lmm_manager_new() - a manager core, to embed in a service
  * @o: NULL for the defaults
+ *
+ * Return: 0; -EINVAL for a NULL @ret, a NULL list with a count, or
+ * reserved space that is not zero; -ENOMEM; -EMFILE and the other errors
+ * of making its fds and its thread.
  */
 LMM_EXPORT int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret);
 
@@ -407,7 +481,9 @@ LMM_EXPORT lmm_manager *lmm_manager_free(lmm_manager *m);
  * manager checks SO_PEERCRED). A stale socket is replaced; a live one gives
  * -EADDRINUSE. The manager removes the socket at shutdown.
  *
- * Return: -EPERM when a user other than root and the manager's could
+ * Return: 0; -EINVAL for a relative path; -ENAMETOOLONG; -EADDRINUSE;
+ * -ENOTSOCK when something else than a socket is there; -ESHUTDOWN after
+ * lmm_manager_shutdown(); -EPERM when a user other than root and the manager's could
  * replace the socket: a directory on the way (symbolic links followed) is
  * owned by another uid, or writable by its group or others without the
  * sticky bit; or a socket file of another uid is already there.
@@ -417,6 +493,9 @@ LMM_EXPORT int lmm_manager_listen(lmm_manager *m, const char *path);
 /**
  * lmm_manager_add_listener() - serve an already listening socket
  * @fd: consumed; a SOCK_SEQPACKET socket (socket activation)
+ *
+ * Return: 0; -ESOCKTNOSUPPORT for another type of socket; -ESHUTDOWN after
+ * lmm_manager_shutdown(); -ENOMEM.
  */
 LMM_EXPORT int lmm_manager_add_listener(lmm_manager *m, int fd);
 
@@ -425,12 +504,14 @@ LMM_EXPORT int lmm_manager_add_listener(lmm_manager *m, int fd);
  * @fd: consumed; SOCK_SEQPACKET
  * @owner: when true the manager shuts down once this connection closes, so
  *         that the process that started it cannot leave it orphaned
+ *
+ * Return: as lmm_manager_add_listener().
  */
 LMM_EXPORT int lmm_manager_add_connection(lmm_manager *m, int fd, bool owner);
 
 /**
  * lmm_manager_get_fd() - an epoll fd that is readable when the manager has
- * work; call lmm_manager_dispatch() then. Borrowed.
+ * work; call lmm_manager_dispatch() then. Borrowed. Return: the fd.
  */
 LMM_EXPORT int lmm_manager_get_fd(const lmm_manager *m);
 
@@ -438,12 +519,13 @@ LMM_EXPORT int lmm_manager_get_fd(const lmm_manager *m);
  * lmm_manager_dispatch() - handle what is pending, waiting at most
  * @timeout_usec (0: do not wait; UINT64_MAX: wait forever)
  *
- * Return: 0, or 1 once the manager has shut down.
+ * Return: 0, or 1 once the manager has shut down; epoll_wait()'s error.
  */
 LMM_EXPORT int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec);
 
 /**
  * lmm_manager_run() - serve until shut down (Python's serve_forever())
+ * Return: 0; as lmm_manager_dispatch() and lmm_manager_shutdown().
  */
 LMM_EXPORT int lmm_manager_run(lmm_manager *m);
 
@@ -451,10 +533,15 @@ LMM_EXPORT int lmm_manager_run(lmm_manager *m);
  * lmm_manager_shutdown() - the documented shutdown: stop accepting, seal
  * every block shrink|grow|future_write|seal, drop the manager's fds, remove
  * the socket. Idempotent.
+ *
+ * Return: 0; -EIO when a block could not be sealed (the others were).
  */
 LMM_EXPORT int lmm_manager_shutdown(lmm_manager *m);
 
-/** lmm_manager_is_shut_down() - whether lmm_manager_shutdown() has run. */
+/**
+ * lmm_manager_is_shut_down() - whether lmm_manager_shutdown() has run.
+ * Return: true once it has.
+ */
 LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
 
 /**
@@ -464,17 +551,24 @@ LMM_EXPORT bool lmm_manager_is_shut_down(const lmm_manager *m);
  * signalfd on the manager's epoll fd. A SIGINT the process ignores (SIG_IGN)
  * when this is called is left alone and stays ignored. For a process whose
  * only job is to be the manager (lmmd, lmm_server_start()).
+ *
+ * Return: 0 (also when called again); signalfd()'s or epoll_ctl()'s error.
  */
 LMM_EXPORT int lmm_manager_handle_signals(lmm_manager *m);
 
 /** Log callback: one line, no newline; level as syslog's LOG_*. */
 typedef void (*lmm_log_func)(int level, const char *line, void *userdata);
+/** lmm_manager_set_log() - where the manager's log lines go: @f, or nowhere for NULL. */
 LMM_EXPORT void lmm_manager_set_log(lmm_manager *m, lmm_log_func f, void *userdata);
 
 /** Statistics for tests and status output. */
 typedef struct lmm_manager_stats {
         uint64_t n_blocks, n_bytes, n_connections;
+        /* Room for the fields of later versions (docs/abi.md); the library
+         * zeroes it. */
+        uint64_t reserved_[8];
 } lmm_manager_stats;
+/** lmm_manager_get_stats() - fill in @ret; nothing for a NULL @m or @ret. */
 LMM_EXPORT void lmm_manager_get_stats(const lmm_manager *m, lmm_manager_stats *ret);
 
 /* ---------------------------------------------------------------- server */
@@ -503,6 +597,11 @@ typedef struct lmm_server_opts {
         const char *socket_path; /* NULL: a fresh private directory in $XDG_RUNTIME_DIR or /tmp */
         lmm_initializer initializer;
         void *initargs;
+        /* Room for the fields of later versions (docs/abi.md): leave it zero,
+         * as designated initialisers and {0} do. The library refuses any
+         * other content with -EINVAL. */
+        uint64_t reserved_[8];
+        void *reserved_ptr_[8];
 } lmm_server_opts;
 
 /**
@@ -524,7 +623,9 @@ typedef struct lmm_server_opts {
  *
  * Return: 0 once the manager accepts connections; the initializer's error;
  * -EADDRINUSE when @o->socket_path is served already; -ECHILD when the
- * manager died before it could say why.
+ * manager died before it could say why; -EINVAL for a relative
+ * @o->socket_path or reserved space that is not zero; lmm_manager_new()'s
+ * and lmm_manager_listen()'s errors; -ENOMEM.
  */
 LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
 
@@ -535,7 +636,7 @@ LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
  * forked child. While the manager is stopped, connecting there still works
  * but calls time out. Once it has ended nothing listens there: it removes
  * its socket (and a private directory) itself, unless it was killed, and
- * then lmm_server_shutdown() removes them.
+ * then lmm_server_shutdown() removes them. Return: NULL for a NULL @s.
  */
 LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
 
@@ -548,7 +649,7 @@ LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
  * or hung, a call fails with -ETIMEDOUT after the client's timeout
  * (lmm_client_set_timeout()) and the connection is given up: later calls
  * fail with -ECONNRESET, as they do once the manager is dead. The client's
- * timeout also bounds lmm_server_shutdown().
+ * timeout also bounds lmm_server_shutdown(). Return: NULL for a NULL @s.
  */
 LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
 
@@ -558,7 +659,7 @@ LMM_EXPORT lmm_client *lmm_server_get_client(const lmm_server *s);
  * The caller's child until lmm_server_shutdown() reaps it, so until then
  * the pid stays the manager's, stopped or even dead (a zombie), and may be
  * signalled; after that it may belong to another process. In a forked child
- * it is the parent's child, not the caller's: leave it alone.
+ * it is the parent's child, not the caller's: leave it alone. Return: -1 for NULL.
  */
 LMM_EXPORT pid_t lmm_server_get_pid(const lmm_server *s);
 
@@ -753,7 +854,7 @@ LMM_EXPORT int lmm_list_from_segment(lmm_segment *s, lmm_list **ret);
 /** lmm_list_unref() - unmap, close and free (single owner). Return: NULL. */
 LMM_EXPORT lmm_list *lmm_list_unref(lmm_list *l);
 
-/** lmm_list_len() - number of items, fixed at create; 0 for NULL. */
+/** lmm_list_len() - number of items, fixed at create. Return: it; 0 for NULL. */
 LMM_EXPORT size_t lmm_list_len(const lmm_list *l);
 
 /**
@@ -799,12 +900,71 @@ LMM_EXPORT int lmm_list_count(lmm_list *l, const lmm_item *v);
  */
 LMM_EXPORT int lmm_list_index(lmm_list *l, const lmm_item *v, size_t *ret);
 
-/** lmm_list_get_name() - the block's name (owned by @l). */
+/** lmm_list_get_name() - the block's name (owned by @l). Return: NULL when it has none. */
 LMM_EXPORT const char *lmm_list_get_name(const lmm_list *l);
-/** lmm_list_get_segment() - the block (owned by @l, borrow it). */
+/** lmm_list_get_segment() - the block (owned by @l, borrow it). Return: NULL for NULL. */
 LMM_EXPORT lmm_segment *lmm_list_get_segment(const lmm_list *l);
-/** lmm_list_is_writable() - whether lmm_list_set() can succeed. */
+/** lmm_list_is_writable() - whether lmm_list_set() can succeed. Return: false for NULL. */
 LMM_EXPORT bool lmm_list_is_writable(const lmm_list *l);
+
+/* ---------------------------------------------------------------- sandbox */
+
+/*
+ * A worker can be confined with a seccomp filter (docs/workers.md has each
+ * profile's table of calls, with reasons):
+ *   "compute" — what a program enters itself once it has mapped its blocks:
+ *               reading and writing the fds it holds, memory (never
+ *               executable), threads, clocks, waiting. No opening files, no
+ *               sockets, no exec, no new process, no other process.
+ *   "launch"  — what a launcher applies to an arbitrary program at exec: it
+ *               can still exec and load its libraries, but makes no socket
+ *               (AF_UNIX socketpairs aside), mounts nothing, enters no
+ *               namespace, reaches no other process's memory or fds, adds no
+ *               seal to a block.
+ * In every profile, a call through a foreign ABI (i386's int 0x80, x32)
+ * kills the process, and clone3() fails with ENOSYS, so that glibc falls
+ * back to clone(), whose flags a filter can see.
+ */
+
+/*
+ * A call the sandbox denies fails with this errno. The kernel's own code
+ * never returns it (Linux 6.12's source uses ENOSTR nowhere but in the list
+ * of errno names), so a denied call cannot be mistaken for one the kernel
+ * refused; only a FUSE daemon, a ptrace or seccomp supervisor, or another
+ * filter can make a call fail with any errno it likes. EOPNOTSUPP would
+ * not do: mmap() (MAP_SYNC) and socketpair() (AF_INET) return it.
+ */
+#define LMM_SANDBOX_ERRNO ENOSTR
+
+enum {
+        /* A denied call kills the process with SIGSYS instead of failing. */
+        LMM_SANDBOX_KILL = 1u << 0,
+};
+
+/**
+ * lmm_sandbox_enter() - confine the calling process with a profile
+ * @profile: "compute" or "launch"
+ * @flags: LMM_SANDBOX_*
+ *
+ * Every thread of the process is confined (SECCOMP_FILTER_FLAG_TSYNC),
+ * threads made later too, and so is every program it execs (where the
+ * profile lets it exec). It cannot be undone; entering again adds a filter,
+ * and the stricter answer of the two wins. Sets PR_SET_NO_NEW_PRIVS. For
+ * "compute" it also clears READ_IMPLIES_EXEC from the personality, which
+ * would make every readable mapping executable.
+ *
+ * Under "compute", kill() and tgkill() reach the process itself (raise(),
+ * abort() and pthread_kill() work) and nothing else; newfstatat() is
+ * allowed with AT_EMPTY_PATH, as glibc's fstat() calls it, and a filter
+ * cannot see the path, so a process can still learn a reachable file's
+ * metadata (never open it).
+ *
+ * Return: 0; -EINVAL for an unknown profile or flag; -EBUSY when another
+ * thread has a seccomp filter of its own; -ENOMEM; another -errno from
+ * building or loading the filter (under "compute" already, building fails:
+ * it needs memfd_create()).
+ */
+LMM_EXPORT int lmm_sandbox_enter(const char *profile, uint32_t flags);
 
 #ifdef __cplusplus
 }

@@ -158,7 +158,8 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 return -EINVAL;
         if (!o)
                 o = &defaults;
-        if ((o->n_allow_uids && !o->allow_uids) || (o->n_allow_gids && !o->allow_gids))
+        if ((o->n_allow_uids && !o->allow_uids) || (o->n_allow_gids && !o->allow_gids) ||
+            !OPTS_RESERVED_IS_ZERO(o))
                 return -EINVAL;
 
         m = calloc(1, sizeof(*m));

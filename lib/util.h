@@ -75,6 +75,25 @@ static inline void closedirp(DIR **d) {
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
 
+/* memeqzero() - whether the @n bytes at @p are all zero. */
+static inline bool memeqzero(const void *p, size_t n) {
+        const unsigned char *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
+}
+
+/*
+ * OPTS_RESERVED_IS_ZERO() - whether an options struct of lmm.h (@o, not NULL)
+ * leaves its reserved space zero, as docs/abi.md asks of callers: a field
+ * that a newer lmm.h put there must fail on this library, not be ignored.
+ */
+#define OPTS_RESERVED_IS_ZERO(o)                              \
+        (memeqzero((o)->reserved_, sizeof((o)->reserved_)) && \
+         memeqzero((o)->reserved_ptr_, sizeof((o)->reserved_ptr_)))
+
 /* Close every fd in @fds (borrowed array, fds consumed). */
 void close_many(const int *fds, size_t n);
 

@@ -21,8 +21,9 @@ pc=$(find "$dest" -name liblmm.pc)
 [ -n "$pc" ] || { echo "no liblmm.pc installed"; exit 1; }
 echo "installed: $(cd "$dest" && find . -type f -o -type l | sed 's|^\.||' | sort | tr '\n' ' ')"
 
-# Nothing of this machine's own: only the DESTDIR's .pc files, its paths.
-export PKG_CONFIG_LIBDIR=${pc%/*} PKG_CONFIG_PATH= PKG_CONFIG_SYSROOT_DIR=$dest
+# The DESTDIR's liblmm.pc first, the paths in it under the DESTDIR; what it
+# requires (libseccomp) from this machine.
+export PKG_CONFIG_PATH=${pc%/*} PKG_CONFIG_SYSROOT_DIR=$dest
 [ "$(pkg-config --modversion liblmm)" = "$version" ] ||
   { echo "liblmm.pc says version $(pkg-config --modversion liblmm), not $version"; exit 1; }
 read -ra cflags <<<"$(pkg-config --cflags liblmm)"
