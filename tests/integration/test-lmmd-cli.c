@@ -69,13 +69,22 @@ static void read_all(int fd, char *buf, size_t size) {
         buf[n] = 0;
 }
 
+/* unix_address() - the address of the socket at @path, which must fit. */
+static struct sockaddr_un unix_address(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        size_t n = strlen(path);
+
+        cr_assert_lt(n, sizeof(sa.sun_path), "%s: too long for a socket", path);
+        memcpy(sa.sun_path, path, n);
+        return sa;
+}
+
 /* wait_for_socket() - until @path accepts a connection, or lmmd @pid exits. */
 static void wait_for_socket(const char *path, pid_t pid) {
         for (int i = 0; i < 500; i++) {
-                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                struct sockaddr_un sa = unix_address(path);
                 int fd, r;
 
-                snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
                 fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
                 r = connect(fd, (struct sockaddr *) &sa, sizeof(sa));
                 close(fd);
@@ -90,12 +99,12 @@ static void wait_for_socket(const char *path, pid_t pid) {
 /* listening() - a socket of @type bound at @dir/@name (into @ret_path),
  * listening if @listen_too. */
 static int listening(int type, const char *dir, const char *name, bool listen_too, char *ret_path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa;
         int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
 
         cr_assert_geq(fd, 0);
-        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
-        strcpy(ret_path, sa.sun_path);
+        snprintf(ret_path, PATH_MAX, "%s/%s", dir, name);
+        sa = unix_address(ret_path);
         cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0, "%m");
         if (listen_too)
                 cr_assert_eq(listen(fd, 16), 0, "%m");
@@ -181,7 +190,7 @@ Test(lmmd_cli, a_relative_socket_path_too_long_once_absolute_says_so) {
 Test(lmmd_cli, socket_activation_serves_and_says_ready) {
         char dir[] = "/tmp/lmm-cli-XXXXXX", path[PATH_MAX], notify[PATH_MAX], msg[256], log[4096],
              want[PATH_MAX + 64];
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa;
         struct pollfd pfd;
         int lfd, nfd, p[2];
         ssize_t n;
@@ -190,7 +199,7 @@ Test(lmmd_cli, socket_activation_serves_and_says_ready) {
         cr_assert_not_null(mkdtemp(dir));
         lfd = listening(SOCK_SEQPACKET, dir, "lmmd.sock", true, path);
         snprintf(notify, sizeof(notify), "%s/notify", dir);
-        strcpy(sa.sun_path, notify);
+        sa = unix_address(notify);
         nfd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         cr_assert_eq(bind(nfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
         setenv("NOTIFY_SOCKET", notify, 1);
