@@ -79,6 +79,22 @@ LMM_EXPORT int lmm_default_socket_path(char *buf, size_t size);
  * @path: socket path, or NULL for lmm_default_socket_path()
  * @ret: receives the client
  *
+ * The client outlives its manager's restarts (lmmd restarted by systemd,
+ * or re-executed: lmm_client_reexec_manager()). Once its connection has
+ * ended (the manager closed it, exited or was killed), the next call
+ * connects to @path again first, under the same fd number (a new socket:
+ * poll() sets stay right, an epoll user adds it again). A blocking call
+ * whose connection ends before its reply comes is sent again on a new
+ * connection, once, when its request never left, or when doing it twice is
+ * doing it once: lmm_segment_open(), lmm_block_stat(), lmm_block_list(),
+ * lmm_block_freeze(). lmm_segment_create(), lmm_segment_adopt(),
+ * lmm_block_release(), lmm_client_shutdown_manager() and
+ * lmm_client_reexec_manager() are not sent again: they fail with
+ * -ECONNRESET, and the manager may or may not have done them (ask with
+ * lmm_block_stat()). Asynchronous calls are never sent again: their
+ * handlers get -ECONNRESET. While nothing listens at @path, calls fail
+ * with -ECONNRESET. A client of lmm_server_get_client() never reconnects.
+ *
  * Return: 0, or a negative errno: -ENOENT/-ECONNREFUSED when no manager
  * listens there, -EACCES when the socket may not be opened.
  */
@@ -124,6 +140,22 @@ LMM_EXPORT int lmm_client_set_timeout(lmm_client *c, uint64_t usec);
  * caller is root or of the manager's uid.
  */
 LMM_EXPORT int lmm_client_shutdown_manager(lmm_client *c);
+
+/**
+ * lmm_client_reexec_manager() - ask lmmd to execute itself again
+ *
+ * lmmd answers, then executes the binary at its path (so an upgraded one
+ * takes over), handing the new program its listening sockets, every block
+ * and its restart state: every block keeps its name, id, memory, seals and
+ * owner, and the socket never stops accepting. Connections are closed,
+ * connection-scoped blocks released; clients reconnect on their next call.
+ * Only the manager's uid and root may.
+ *
+ * Return: 0 once the manager has answered; -EPERM for another uid;
+ * -EOPNOTSUPP for a manager that keeps no restart state (one embedded in a
+ * program, lmm_server_start()'s).
+ */
+LMM_EXPORT int lmm_client_reexec_manager(lmm_client *c);
 
 /* ---------------------------------------------------------------- blocks */
 
@@ -965,6 +997,249 @@ enum {
  * it needs memfd_create()).
  */
 LMM_EXPORT int lmm_sandbox_enter(const char *profile, uint32_t flags);
+/* ---------------------------------------------------------------- workers
+ *
+ * A worker is a program started with blocks already open: fds 3, 4, ... in
+ * the order they were added, described as systemd's socket activation
+ * describes its fds (LISTEN_FDS, LISTEN_FDNAMES with the blocks' names,
+ * LISTEN_PID), so that it finds them with lmm_segment_from_listen_fds() or
+ * sd_listen_fds_with_names(). It holds no other fd of its launcher's but 0,
+ * 1 and 2. By default it is confined: in a user and mount namespace of its
+ * own where an empty read-only tmpfs covers every procfs, with no
+ * capabilities, and under the "launch" seccomp profile. docs/workers.md
+ * says what that leaves a worker, and how to write one.
+ */
+
+typedef struct lmm_launch lmm_launch; /* what to launch with: blocks, confinement */
+typedef struct lmm_worker lmm_worker; /* a launched process */
+
+enum {
+        /* Pass the block read-only: the worker's fd is O_RDONLY (reopened
+         * so through /proc/self/fd when the segment's is read-write), and
+         * it cannot write the block by any route. A block that is not
+         * frozen (F_SEAL_WRITE or F_SEAL_FUTURE_WRITE) is then passed only
+         * to a confined worker in a user namespace, where /proc is hidden:
+         * anywhere else a process of the block's owner could reopen its fd
+         * read-write through /proc. */
+        LMM_LAUNCH_READ_ONLY = 1u << 0,
+};
+
+/** lmm_launch_new() - an empty launch: no blocks, confined, "launch" profile. Return: 0, -EINVAL, -ENOMEM. */
+LMM_EXPORT int lmm_launch_new(lmm_launch **ret);
+
+/** lmm_launch_free() - close the launch's fds and free it; workers live on. Return: NULL. */
+LMM_EXPORT lmm_launch *lmm_launch_free(lmm_launch *l);
+
+/**
+ * lmm_launch_last_error() - why the last call on @l failed, in one line
+ * naming the block or program and the cause, for a tool to print after its
+ * own name: "cannot launch /bin/foo: mount tmpfs over /proc: Operation not
+ * permitted".
+ *
+ * Return: the message (owned by @l, valid until the next call on it), or
+ * NULL when the last call succeeded, or failed on a bad argument or for
+ * want of memory.
+ */
+LMM_EXPORT const char *lmm_launch_last_error(const lmm_launch *l);
+
+/**
+ * lmm_launch_add_block() - pass a block to the workers of this launch
+ * @s: borrowed; the launch keeps an fd of its own (so @s may be unref'd)
+ * @flags: LMM_LAUNCH_*
+ *
+ * The block becomes the next fd from 3 up, named by @s's name in
+ * LISTEN_FDNAMES. A segment whose fd is read-only (LMM_OPEN_RDONLY) is
+ * passed read-only, LMM_LAUNCH_READ_ONLY or not.
+ *
+ * Return: 0; -EINVAL for a block without a name or with ':' in it (which
+ * separates LISTEN_FDNAMES), or an unknown flag; -EEXIST when a block of
+ * that name was added already; the errno of reopening it read-only.
+ */
+LMM_EXPORT int lmm_launch_add_block(lmm_launch *l, lmm_segment *s, uint32_t flags);
+
+/**
+ * lmm_launch_set_profile() - the seccomp profile of a confined worker
+ * @profile: "launch" (the default; NULL means it too)
+ *
+ * Return: 0; -EINVAL for an unknown name, and for "compute", which forbids
+ * execve(): a program enters it itself once set up, with lmm_sandbox_enter().
+ */
+LMM_EXPORT int lmm_launch_set_profile(lmm_launch *l, const char *profile);
+
+/**
+ * lmm_launch_set_unconfined() - launch without any confinement: no
+ * namespaces, no seccomp filter. Must be asked for; a block passed
+ * read-only then has to be frozen.
+ *
+ * Return: 0, -EINVAL for NULL.
+ */
+LMM_EXPORT int lmm_launch_set_unconfined(lmm_launch *l, bool unconfined);
+
+/**
+ * lmm_launch_set_kill_on_violation() - a call the profile forbids kills the
+ * worker (SIGSYS) instead of failing with LMM_SANDBOX_ERRNO.
+ *
+ * Return: 0, -EINVAL for NULL.
+ */
+LMM_EXPORT int lmm_launch_set_kill_on_violation(lmm_launch *l, bool kill);
+
+/**
+ * lmm_launch_set_stdio() - the worker's stdin, stdout and stderr
+ * @in, @out, @err: borrowed (the launch keeps its own copies); -1 leaves the
+ * launcher's own fd in place, as without this call.
+ *
+ * Return: 0, -EBADF.
+ */
+LMM_EXPORT int lmm_launch_set_stdio(lmm_launch *l, int in, int out, int err);
+
+/**
+ * lmm_launch_spawn() - start a worker
+ * @path: the program; no $PATH search
+ * @argv: its arguments, argv[0] first, NULL-terminated; NULL: { @path, NULL }
+ * @envp: its environment; NULL: the launcher's (environ). LISTEN_FDS,
+ *        LISTEN_PID, LISTEN_FDNAMES, LISTEN_PIDFDID and NOTIFY_SOCKET are
+ *        taken out and the first three set anew for the blocks.
+ * @ret: receives the worker
+ *
+ * Safe in a multithreaded launcher: between the clone and execve() the
+ * child allocates nothing and takes no lock. Returns once the program runs,
+ * or with the error of the step that failed (the child is reaped).
+ *
+ * Confined, the worker runs as the launcher's uid and gid, mapped to
+ * themselves in its user namespace; a launcher that is not dumpable (it
+ * changed uid without an exec(), or set PR_SET_DUMPABLE to 0) cannot write
+ * that map, and its worker sees itself as the overflow uid (65534) while
+ * the kernel treats it as the launcher's uid all the same.
+ *
+ * The worker dies (SIGKILL) when the *thread* that called this ends, not
+ * only the process: PR_SET_PDEATHSIG. A launcher that may end the thread
+ * before the worker should launch from a thread that lives as long.
+ * Unconfined, a set-user-ID program loses that link at execve().
+ *
+ * Return: 0; -EPERM when a read-only block is not frozen and the launch is
+ * unconfined; the errno of unshare() when it is confined but user
+ * namespaces are unavailable to hide /proc for such a block; otherwise
+ * the errno of the failing step (-ENOENT, -EACCES from execve() ...).
+ * lmm_launch_last_error() says which step, on what, and why.
+ */
+LMM_EXPORT int lmm_launch_spawn(lmm_launch *l, const char *path, char *const argv[],
+                                char *const envp[], lmm_worker **ret);
+
+/** lmm_worker_get_pid() - the worker's pid (the caller's child until reaped). Return: it, -EINVAL for NULL. */
+LMM_EXPORT pid_t lmm_worker_get_pid(const lmm_worker *w);
+
+/** lmm_worker_get_pidfd() - a pidfd of the worker, owned by @w (borrow it). Return: it, -EINVAL for NULL. */
+LMM_EXPORT int lmm_worker_get_pidfd(const lmm_worker *w);
+
+/**
+ * lmm_worker_wait() - wait for the worker to end, and reap it
+ * @ret_status: its exit code, or 128+N when signal N ended it, as shells
+ *              report (may be NULL)
+ *
+ * Blocks. Once reaped, later calls give the same status at once.
+ * Return: 0; -ECHILD when someone else reaped it (a waitpid(-1), SIGCHLD
+ * ignored), or in a forked child of the launcher.
+ */
+LMM_EXPORT int lmm_worker_wait(lmm_worker *w, int *ret_status);
+
+/**
+ * lmm_worker_kill() - send @sig through the pidfd, never to a reused pid
+ * Return: 0; -ESRCH once the worker has been reaped.
+ */
+LMM_EXPORT int lmm_worker_kill(lmm_worker *w, int sig);
+
+/**
+ * lmm_worker_free() - close the pidfd and free @w
+ *
+ * Does not stop the worker: it runs on until it ends, or until the thread
+ * that launched it ends (see lmm_launch_spawn()). It stays the launcher's
+ * child: once it has ended it is a zombie until the launcher reaps it
+ * (waitpid() on lmm_worker_get_pid(), taken before this call) or ignores
+ * SIGCHLD. Return: NULL.
+ */
+LMM_EXPORT lmm_worker *lmm_worker_free(lmm_worker *w);
+
+/**
+ * lmm_segment_from_listen_fds() - in a worker: the block called @name
+ *
+ * Looks @name up in LISTEN_FDNAMES, once LISTEN_PID has said that
+ * LISTEN_FDS are this process's, and wraps a duplicate of its fd (3 + its
+ * index) as a segment, checked as lmm_segment_from_fd() checks: a segment
+ * that maps read-only when the fd is. The fd at 3 + index stays open,
+ * close-on-exec from then on, as sd_listen_fds() leaves it. Works where
+ * /proc is hidden.
+ *
+ * Return: 0; -ENXIO when the process was not launched with fds (no
+ * LISTEN_PID, or another process's); -EINVAL when LISTEN_FDS,
+ * LISTEN_FDNAMES or LISTEN_PID are malformed or disagree; -ENOENT when no
+ * block has that name; -EBADF when its fd is closed; what
+ * lmm_segment_from_fd() returns.
+ */
+LMM_EXPORT int lmm_segment_from_listen_fds(const char *name, lmm_segment **ret);
+
+/* ---------------------------------------------------------------- passing a block */
+
+/*
+ * A block sent to a process that is already running, over any connected
+ * AF_UNIX socket (stream, seqpacket or datagram): one message of a small
+ * header, the name and exactly one fd. The format is in docs/workers.md, so
+ * that a program without liblmm can speak it.
+ */
+
+enum {
+        /* Send an O_RDONLY fd (reopened so through /proc/self/fd when the
+         * segment's is read-write) and say so in the header. As for
+         * LMM_OPEN_RDONLY, that holds against a receiver of another uid, a
+         * confined one, and for a frozen block: a process of the block's
+         * owner can reopen the fd read-write through /proc. */
+        LMM_SEND_READ_ONLY = 1u << 0,
+};
+
+/**
+ * lmm_block_send() - send @s's fd, name, size and mode over @sock
+ * @sock: borrowed; blocking or not, the whole message is sent
+ * @flags: LMM_SEND_*
+ *
+ * A read-only fd is always announced read-only. Never raises SIGPIPE.
+ * Return: 0; -EINVAL; -EPIPE, -ECONNRESET, -ENOTCONN when nobody receives;
+ * -EAGAIN when a non-blocking socket can take nothing now (nothing was sent;
+ * once a stream took part of the message, the rest is waited for); the
+ * errno of reopening it read-only.
+ */
+LMM_EXPORT int lmm_block_send(int sock, lmm_segment *s, uint32_t flags);
+
+/**
+ * lmm_block_recv() - receive one block sent with lmm_block_send()
+ * @sock: borrowed. On a stream socket the call reads exactly one message,
+ *        waiting for its rest once it has begun (also when @sock is
+ *        non-blocking); after a failure the stream is out of step, close it.
+ * @flags: 0
+ * @ret: receives the segment, read-only when its fd is
+ *
+ * The fd arrives close-on-exec. Every fd that came with a refused message
+ * is closed. Return: 0, or for a refusal:
+ *   -ECONNRESET  the peer closed the socket before a message began;
+ *   -EAGAIN      nothing there yet on a non-blocking socket;
+ *   -EBADMSG     not such a message: magic, length, name, reserved bits;
+ *   -EPROTONOSUPPORT  a version of the format this library does not know;
+ *   -ETIMEDOUT   a blocking stream's SO_RCVTIMEO ran out inside a message;
+ *   -ENOBUFS     fds were lost on the way (MSG_CTRUNC: this process's fd
+ *                table was full);
+ *   -ENODATA     no fd came with it;
+ *   -ETOOMANYREFS  more than one fd came with it;
+ *   -EMEDIUMTYPE the fd is not a memfd;
+ *   -EPERM       the memfd's size is not sealed (F_SEAL_SHRINK|F_SEAL_GROW);
+ *   -EIO         its size is not the one the header announces;
+ *   -EROFS       the header says read-only but the fd is writable.
+ */
+LMM_EXPORT int lmm_block_recv(int sock, uint32_t flags, lmm_segment **ret);
+
+static inline void lmm_launch_freep(lmm_launch **p) {
+        *p = lmm_launch_free(*p);
+}
+static inline void lmm_worker_freep(lmm_worker **p) {
+        *p = lmm_worker_free(*p);
+}
 
 #ifdef __cplusplus
 }

@@ -124,7 +124,8 @@ int fd_get_seals(int fd);
 /* fd_add_seals() - F_ADD_SEALS on @fd (borrowed). */
 int fd_add_seals(int fd, unsigned seals);
 
-/* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
+/* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:"
+ * (where /proc is hidden: a file on the internal mount memfds live on). */
 int fd_is_memfd(int fd);
 
 /* fd_is_hugetlb() - whether @fd (borrowed) is a file on hugetlbfs (a memfd made with MFD_HUGETLB). */

@@ -17,7 +17,9 @@
 
 #include "activation.h"
 #include "lmm.h"
+#include "lmmd-restart.h"
 #include "log.h"
+#include "manager-state.h"
 #include "socket-path.h"
 #include "util.h"
 
@@ -46,7 +48,8 @@ static void help(void) {
                "\n"
                "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
                "writable mappings, the manager's references are dropped, the socket removed.\n"
-               "Mappings that clients hold keep working.\n");
+               "Mappings that clients hold keep working. SIGHUP re-executes lmmd, keeping\n"
+               "every block (lmmd(8), RESTARTS).\n");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret) {
@@ -124,69 +127,6 @@ static int socket_path_absolute(const char *what, const char *path, char *ret, s
         return 0;
 }
 
-/* socket_name() - the path @fd (borrowed) is bound to, for the log. */
-static void socket_name(int fd, char *ret, size_t size) {
-        struct sockaddr_un sa = {};
-        socklen_t len = sizeof(sa);
-
-        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 ||
-            len <= offsetof(struct sockaddr_un, sun_path))
-                snprintf(ret, size, "fd %d", fd);
-        else if (sa.sun_path[0] == 0)
-                snprintf(ret, size, "@%.*s",
-                         (int) (len - offsetof(struct sockaddr_un, sun_path) - 1), sa.sun_path + 1);
-        else
-                snprintf(ret, size, "%.*s", (int) sizeof(sa.sun_path), sa.sun_path);
-}
-
-/* check_activated_fd() - whether @fd (borrowed), passed by socket
- * activation, is what lmmd serves: a listening AF_UNIX SOCK_SEQPACKET
- * socket. A .socket unit with ListenStream= by mistake would otherwise
- * fail obscurely at the first client. Logs why not. */
-static int check_activated_fd(int fd) {
-        int domain = 0, type = 0, listening = 0;
-        socklen_t len;
-
-        len = sizeof(domain);
-        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
-                log_error("socket-activation fd %d: %s", fd,
-                          errno == ENOTSOCK ? "not a socket: lmmd needs a SOCK_SEQPACKET socket"
-                                            : strerror(errno));
-                return -ENOTSOCK;
-        }
-        len = sizeof(type);
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
-                type = -1;
-        if (type != SOCK_SEQPACKET) {
-                char name[32];
-
-                snprintf(name, sizeof(name), "type %d", type);
-                log_error("socket-activation fd %d is a %s socket: lmmd needs a SOCK_SEQPACKET "
-                          "socket (ListenSequentialPacket= in the .socket unit, or "
-                          "systemd-socket-activate --seqpacket)",
-                          fd,
-                          type == SOCK_STREAM  ? "SOCK_STREAM"
-                          : type == SOCK_DGRAM ? "SOCK_DGRAM"
-                          : type == SOCK_RAW   ? "SOCK_RAW"
-                                               : name);
-                return -ESOCKTNOSUPPORT;
-        }
-        if (domain != AF_UNIX) {
-                log_error("socket-activation fd %d is not an AF_UNIX socket: lmmd needs a "
-                          "SOCK_SEQPACKET socket on a path",
-                          fd);
-                return -EAFNOSUPPORT;
-        }
-        len = sizeof(listening);
-        if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0 || !listening) {
-                log_error("socket-activation fd %d is not listening: lmmd needs a listening "
-                          "socket (Accept=no in the .socket unit)",
-                          fd);
-                return -EINVAL;
-        }
-        return 0;
-}
-
 int main(int argc, char *argv[]) {
         enum {
                 ARG_ALLOW_UID = 0x100,
@@ -217,6 +157,12 @@ int main(int argc, char *argv[]) {
         int c, r, n_activated;
 
         log_setup();
+        /* Before anything opens an fd: a re-execution's are put in place. */
+        r = restart_init(argv);
+        if (r < 0) {
+                log_error("cannot take over the fds of a re-execution: %s", strerror(-r));
+                return 1;
+        }
 
         while ((c = getopt_long(argc, argv, "s:vqhV", options, NULL)) >= 0) {
                 switch (c) {
@@ -301,39 +247,22 @@ int main(int argc, char *argv[]) {
                 }
         }
 
-        /* Before anything else has an fd: the passed ones start at 3. */
-        n_activated = activation_listen_fds();
-        if (n_activated < 0) {
-                log_error("cannot take socket-activation fds: %s", strerror(-n_activated));
-                return 1;
-        }
-        for (int i = 0; i < n_activated; i++)
-                if (check_activated_fd(ACTIVATION_FDS_START + i) < 0)
-                        return 1;
-
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
                 log_error("cannot set up the manager: %s", strerror(-r));
                 return 1;
         }
         lmm_manager_set_log(m, log_manager_line, NULL);
+        /* The sockets handed over are served; the blocks a restart handed back
+         * are in the registry before anything is served (lmmd-restart.c). */
+        n_activated = restart_take_fds(m);
+        if (n_activated < 0)
+                goto fail;
         /* Signals arrive through the event loop, never asynchronously. */
         r = lmm_manager_handle_signals(m);
         if (r < 0) {
-                log_error("cannot watch SIGTERM and SIGINT: %s", strerror(-r));
+                log_error("cannot watch SIGTERM, SIGINT and SIGHUP: %s", strerror(-r));
                 goto fail;
-        }
-
-        for (int i = 0; i < n_activated; i++) {
-                int fd = ACTIVATION_FDS_START + i;
-
-                socket_name(fd, socket_path, sizeof(socket_path));
-                r = lmm_manager_add_listener(m, fd);
-                if (r < 0) {
-                        log_error("cannot serve socket-activation fd %d: %s", fd, strerror(-r));
-                        goto fail;
-                }
-                log_info("serving %s (socket activation)", socket_path);
         }
         if (n_activated == 0) {
                 const char *path = arg_socket;
@@ -374,7 +303,9 @@ int main(int argc, char *argv[]) {
         }
 
         (void) activation_notify("READY=1\nSTATUS=serving");
-        r = lmm_manager_run(m);
+        /* A re-execution that fails returns, and the manager serves on. */
+        while ((r = lmm_manager_run(m)) >= 0 && manager_reexec_requested(m))
+                restart_reexec(m);
         (void) activation_notify("STOPPING=1");
         if (r < 0)
                 log_error("the event loop failed: %s", strerror(-r));

@@ -124,6 +124,8 @@ int cli_parse(const cli_program *p, int argc, char *argv[], void *userdata, cli_
                         break;
                 if (opt == 1) {
                         a.args[a.n_args++] = optarg;
+                        if (p->stop_at_first_argument)
+                                break;
                         continue;
                 }
                 if (opt == '?' || opt == ':') {

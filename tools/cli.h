@@ -56,6 +56,9 @@ typedef struct cli_program {
          */
         int (*option)(int opt, const char *arg, const char *spelling, void *userdata);
         void (*help)(FILE *f);
+        /* Options end at the first argument that is not one: what follows is a program's
+         * command line to run, its options its own (lmm-run PROGRAM ARGS..., as env(1)). */
+        bool stop_at_first_argument;
 } cli_program;
 
 /* What a command line said, once cli_parse() has gone through it. */

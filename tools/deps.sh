@@ -14,7 +14,8 @@ lmm_packages=(
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
   systemd          # pkg-config systemd (where the units go), and the units test's
                    # systemd-analyze, systemd-socket-activate, systemd-sysusers
-  python3          # a strict JSON parser for memfd-inspect's --json tests
+  python3          # the Python package lmm (ctypes) and its tests; a strict JSON
+                   # parser for memfd-inspect's --json tests
   bash-completion  # where completions/ installs (pkg-config), and what its tests source
   # and what a script that sources this asks for besides (tests/bench/run: gnuplot)
   ${lmm_extra_packages[@]+"${lmm_extra_packages[@]}"}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lmmctl — talk to a manager from the shell: create, list, stat, write, cat,
- * freeze, release, shutdown.
+ * freeze, release, shutdown, reexec.
  *
  * The command line follows cli.h (options anywhere, --version, one-line usage
  * errors). list and stat name their columns and JSON fields as memfd-inspect
@@ -101,6 +101,8 @@ static void help(FILE *f) {
                 "  freeze NAME         seal the block against new writable mappings\n"
                 "  release NAME        drop the manager's reference and the name\n"
                 "  shutdown            seal every block and stop the manager\n"
+                "  reexec              make lmmd execute itself again (an upgrade), keeping\n"
+                "                      every block\n"
                 "  help                show this help\n"
                 "\n"
                 "Options (before or after the command; '--' ends them):\n"
@@ -743,6 +745,16 @@ static int verb_shutdown(int argc, char *argv[], void *userdata) {
         return r < 0 ? fail(c, r, "cannot shut the manager down") : 0;
 }
 
+static int verb_reexec(int argc, char *argv[], void *userdata) {
+        _cleanup_client_ lmm_client *c = NULL;
+        int r;
+
+        if (connect_manager(&c) < 0)
+                return 1;
+        r = lmm_client_reexec_manager(c);
+        return r < 0 ? fail(c, r, "cannot re-execute the manager") : 0;
+}
+
 #define OUTPUT_OPTIONS "json noheadings raw output bytes"
 
 static const cli_verb verbs[] = {
@@ -754,6 +766,7 @@ static const cli_verb verbs[] = {
         { "freeze", 1, 1, "NAME", NULL, verb_freeze },
         { "release", 1, 1, "NAME", NULL, verb_release },
         { "shutdown", 0, 0, NULL, NULL, verb_shutdown },
+        { "reexec", 0, 0, NULL, NULL, verb_reexec },
         { "help", 0, 0, NULL, NULL, verb_help },
 };
 

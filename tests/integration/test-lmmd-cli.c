@@ -187,13 +187,31 @@ Test(lmmd_cli, a_relative_socket_path_too_long_once_absolute_says_so) {
         rmdir(dir);
 }
 
+/* wait_for_line() - messages on the datagram socket @fd until one holds
+ * @line. The fds the fd store's messages carry are closed by the kernel:
+ * recv() takes none. */
+static void wait_for_line(int fd, const char *line) {
+        char msg[4096];
+
+        for (;;) {
+                struct pollfd pfd = { .fd = fd, .events = POLLIN };
+                ssize_t n;
+
+                cr_assert_eq(poll(&pfd, 1, 10000), 1, "no %s within 10 s", line);
+                n = recv(fd, msg, sizeof(msg) - 1, 0);
+                cr_assert_gt(n, 0);
+                msg[n] = 0;
+                for (char *l = strtok(msg, "\n"); l; l = strtok(NULL, "\n"))
+                        if (strcmp(l, line) == 0)
+                                return;
+        }
+}
+
 Test(lmmd_cli, socket_activation_serves_and_says_ready) {
-        char dir[] = "/tmp/lmm-cli-XXXXXX", path[PATH_MAX], notify[PATH_MAX], msg[256], log[4096],
+        char dir[] = "/tmp/lmm-cli-XXXXXX", path[PATH_MAX], notify[PATH_MAX], log[4096],
              want[PATH_MAX + 64];
         struct sockaddr_un sa;
-        struct pollfd pfd;
         int lfd, nfd, p[2];
-        ssize_t n;
         pid_t pid;
 
         cr_assert_not_null(mkdtemp(dir));
@@ -209,20 +227,11 @@ Test(lmmd_cli, socket_activation_serves_and_says_ready) {
         unsetenv("NOTIFY_SOCKET");
         close(p[1]);
         close(lfd);
-        pfd = (struct pollfd){ .fd = nfd, .events = POLLIN };
-        cr_assert_eq(poll(&pfd, 1, 10000), 1, "no READY=1 within 10 s");
-        n = recv(nfd, msg, sizeof(msg) - 1, 0);
-        cr_assert_gt(n, 0);
-        msg[n] = 0;
-        cr_assert(strstr(msg, "READY=1"), "%s", msg);
+        wait_for_line(nfd, "READY=1");
         create_one(path, "activated");
 
         kill(pid, SIGTERM);
-        cr_assert_eq(poll(&pfd, 1, 10000), 1, "no STOPPING=1");
-        n = recv(nfd, msg, sizeof(msg) - 1, 0);
-        cr_assert_gt(n, 0);
-        msg[n] = 0;
-        cr_assert(strstr(msg, "STOPPING=1"), "%s", msg);
+        wait_for_line(nfd, "STOPPING=1");
         cr_assert_eq(harness_wait_exit(pid, 5000), 0);
         read_all(p[0], log, sizeof(log));
         close(p[0]);
@@ -269,9 +278,6 @@ Test(lmmd_cli, socket_activation_of_a_stream_socket_says_what_lmmd_needs) {
         refused(fd, "socket-activation fd 3 is not listening");
         close(fd);
         unlink(path);
-        fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        refused(fd, "socket-activation fd 3: not a socket: lmmd needs a SOCK_SEQPACKET socket");
-        close(fd);
         rmdir(dir);
 }
 

@@ -4,7 +4,8 @@
  * that it serves: under systemd-socket-activate --seqpacket, with
  * $NOTIFY_SOCKET pointing at a datagram socket of ours. The first client
  * starts it (as systemd does); it must say READY=1, from its own pid,
- * serve a block, and on SIGTERM say STOPPING=1 and exit 0.
+ * serve a block, and on SIGTERM say STOPPING=1 and exit 0. What it hands
+ * to the fd store on the way (FDSTORE=1 with an fd) is counted and closed.
  *
  *   activate-check [OPTIONS] -- COMMAND [ARGUMENT...]
  *     --socket-group NAME  give the socket to group NAME, mode 0660, as
@@ -61,12 +62,15 @@ static long now_ms(void) {
         return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* notify_recv() - one message on @fd within the timeout, NUL-terminated
- * into @buf, and the pid the kernel says sent it. */
-static int notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid) {
+/* notify_recv() - one message on @fd, waited for until @deadline (ms),
+ * NUL-terminated into @buf; the pid the kernel says sent it; and the fds
+ * that came with it (the fd store's), which are counted into *@n_fds and
+ * closed. */
+static int notify_recv(int fd, char *buf, size_t size, long deadline, pid_t *ret_pid,
+                       unsigned *n_fds) {
         union {
                 struct cmsghdr cmsg;
-                char buf[CMSG_SPACE(sizeof(struct ucred))];
+                char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(16 * sizeof(int))];
         } control = {};
         struct iovec iov = { .iov_base = buf, .iov_len = size - 1 };
         struct msghdr mh = {
@@ -76,21 +80,31 @@ static int notify_recv(int fd, char *buf, size_t size, pid_t *ret_pid) {
                 .msg_controllen = sizeof(control),
         };
         struct pollfd p = { .fd = fd, .events = POLLIN };
+        long left = deadline - now_ms();
         ssize_t n;
 
-        if (poll(&p, 1, TIMEOUT_MS) <= 0)
+        if (left <= 0 || poll(&p, 1, (int) left) <= 0)
                 return fail("no message on $NOTIFY_SOCKET within %d ms", TIMEOUT_MS);
         n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
         if (n < 0)
                 return fail("recvmsg on $NOTIFY_SOCKET: %m");
         buf[n] = 0;
         *ret_pid = 0;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) {
                         struct ucred uc;
                         memcpy(&uc, CMSG_DATA(c), sizeof(uc));
                         *ret_pid = uc.pid;
+                } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+                        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        for (size_t i = 0; i < k; i++) {
+                                int got;
+                                memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+                                close(got);
+                                (*n_fds)++;
+                        }
                 }
+        }
         return 0;
 }
 
@@ -101,6 +115,19 @@ static int has_line(const char *msg, const char *line) {
         for (const char *p = msg; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
                 if (strncmp(p, line, n) == 0 && (p[n] == '\n' || p[n] == 0))
                         return 1;
+        return 0;
+}
+
+/* notify_wait() - messages on @fd until one holds the line @want, from
+ * *@ret_pid; the fd store's on the way are counted into *@n_fds. */
+static int notify_wait(int fd, const char *want, pid_t *ret_pid, unsigned *n_fds) {
+        long deadline = now_ms() + TIMEOUT_MS;
+        char msg[4096];
+
+        do {
+                if (notify_recv(fd, msg, sizeof(msg), deadline, ret_pid, n_fds) < 0)
+                        return fail("waiting for %s", want);
+        } while (!has_line(msg, want));
         return 0;
 }
 
@@ -192,7 +219,8 @@ static int as_user(uid_t uid, const gid_t *gids, size_t n_gids, int member) {
 
 static int run(char **cmd, const char *group, uid_t member, uid_t stranger) {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        char msg[4096], env[300];
+        unsigned n_stored = 0;
+        char env[300];
         lmm_client *c = NULL;
         gid_t gid = 0;
         pid_t pid, from;
@@ -260,12 +288,8 @@ static int run(char **cmd, const char *group, uid_t member, uid_t stranger) {
                 fail("connect to %s: %s", sock_path, strerror(-r));
                 goto kill;
         }
-        if (notify_recv(nfd, msg, sizeof(msg), &from) < 0)
+        if (notify_wait(nfd, "READY=1", &from, &n_stored) < 0)
                 goto kill;
-        if (!has_line(msg, "READY=1")) {
-                fail("the first message on $NOTIFY_SOCKET is not READY=1: \"%s\"", msg);
-                goto kill;
-        }
         if (from != pid) {
                 fail("READY=1 came from pid %d, not from the main process %d", (int) from,
                      (int) pid);
@@ -283,16 +307,15 @@ static int run(char **cmd, const char *group, uid_t member, uid_t stranger) {
 
         if (kill(pid, SIGTERM) < 0)
                 return fail("kill: %m");
-        if (notify_recv(nfd, msg, sizeof(msg), &from) < 0 || !has_line(msg, "STOPPING=1")) {
-                fail("no STOPPING=1 after SIGTERM");
+        if (notify_wait(nfd, "STOPPING=1", &from, &n_stored) < 0)
                 goto kill;
-        }
         if (waitpid(pid, &status, 0) < 0)
                 return fail("waitpid: %m");
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
                 return fail("the manager did not exit 0 after SIGTERM (status %#x)",
                             (unsigned) status);
-        printf("STOPPING=1, then exit 0 after SIGTERM\n");
+        printf("STOPPING=1, then exit 0 after SIGTERM; %u fds handed to the fd store meanwhile\n",
+               n_stored);
         close(nfd);
         return 0;
 
