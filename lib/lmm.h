@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lmm-version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,6 +37,16 @@ extern "C" {
 typedef struct lmm_client lmm_client;
 typedef struct lmm_segment lmm_segment;
 typedef struct lmm_manager lmm_manager;
+
+/**
+ * lmm_version() - the version of the liblmm this program runs with
+ *
+ * "MAJOR.MINOR.MICRO", as LMM_VERSION_MAJOR, _MINOR and _MICRO are for the
+ * header it was compiled with.
+ *
+ * Return: a static string.
+ */
+LMM_EXPORT const char *lmm_version(void);
 
 /* ---------------------------------------------------------------- client */
 

@@ -25,9 +25,10 @@
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
-#include <systemd/sd-daemon.h>
 
+#include "activation.h"
 #include "lmmd-restart.h"
+#include "log.h"
 #include "manager-state.h"
 #include "util.h"
 
@@ -247,12 +248,12 @@ int restart_take_fds(lmm_manager *m) {
 
         r = manager_state_enable(m, getenv("NOTIFY_SOCKET") ? &store_ops : NULL, NULL);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot keep a restart state: %s\n", strerror(-r));
+                log_error("cannot keep a restart state: %s", strerror(-r));
                 return r;
         }
-        n = sd_listen_fds_with_names(true, &names);
+        n = activation_listen_fds(&names);
         if (n < 0) {
-                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n", strerror(-n));
+                log_error("cannot take socket-activation fds: %s", strerror(-n));
                 return n;
         }
         fds = calloc(MAX(n, 1), sizeof(int));
@@ -262,8 +263,9 @@ int restart_take_fds(lmm_manager *m) {
                 goto out;
         }
         for (int i = 0; i < n; i++) {
-                int fd = SD_LISTEN_FDS_START + i;
+                int fd = ACTIVATION_FDS_START + i;
                 const char *name = names ? names[i] : "unknown";
+                char path[sizeof(((struct sockaddr_un *) 0)->sun_path) + 1];
 
                 /* The state and the blocks by name; what is not a socket cannot be served. */
                 if (manager_state_owns_name(name) || !fd_is_socket(fd)) {
@@ -271,22 +273,31 @@ int restart_take_fds(lmm_manager *m) {
                         rest_names[n_rest++] = names ? names[i] : (char *) "unknown";
                         continue;
                 }
-                r = manager_take_listener(m, fd, name);
+                /* A socket of the wrong kind (ListenStream=) says so before anything else. */
+                activation_socket_name(fd, path, sizeof(path));
+                r = activation_check_socket(fd);
+                if (r < 0)
+                        safe_close(fd);
+                else {
+                        r = manager_take_listener(m, fd, name);
+                        if (r < 0)
+                                log_error("cannot serve socket-activation fd %d (%s): %s", fd, name,
+                                          strerror(-r));
+                }
                 if (r < 0) {
-                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d (%s): %s\n", fd,
-                                name,
-                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
-                                                      : strerror(-r));
                         for (int k = i + 1; k < n; k++)
-                                safe_close(SD_LISTEN_FDS_START + k);
+                                safe_close(ACTIVATION_FDS_START + k);
                         close_many(fds, n_rest);
                         goto out;
                 }
+                log_info("serving %s (%s)", path,
+                         strncmp(name, "lmmd-bound", 10) == 0 ? "handed over by a re-execution"
+                                                              : "socket activation");
                 n_listeners++;
         }
         r = manager_state_restore(m, fds, rest_names, n_rest);
         if (r < 0)
-                fprintf(stderr, "lmmd: cannot set up the restart state: %s\n", strerror(-r));
+                log_error("cannot set up the restart state: %s", strerror(-r));
         else
                 r = n_listeners;
 out:
@@ -352,7 +363,7 @@ void restart_reexec(lmm_manager *m) {
         for (size_t i = 0; i < h.n_fds; i++)
                 (void) fcntl(h.fds[i], F_SETFD, 0);
         manager_log(m, LOG_INFO, "re-executing %s, handing over %zu fds", exe_path, h.n_fds);
-        (void) sd_notify(false, "RELOADING=1\nSTATUS=re-executing");
+        (void) activation_notify("RELOADING=1\nSTATUS=re-executing");
         fflush(NULL);
         (void) execve(exe_path, saved_argv, env);
         error = errno;
@@ -368,7 +379,7 @@ void restart_reexec(lmm_manager *m) {
         manager_log(m, LOG_ERR, "cannot re-execute %s: %s; serving on", exe_path,
                     error == E2BIG ? "the names of its fds do not fit in the environment (E2BIG)"
                                    : strerror(error));
-        (void) sd_notify(false, "READY=1\nSTATUS=serving");
+        (void) activation_notify("READY=1\nSTATUS=serving");
 fail:
         manager_handover_done(&h);
         manager_reexec_cancel(m);

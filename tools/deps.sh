@@ -12,6 +12,8 @@ lmm_packages=(
   abigail-tools    # abidw, abidiff: the ABI check against tests/abi/liblmm.abi
   man-db           # man, that the man3 test renders every page with
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
+  systemd          # pkg-config systemd (where the units go), and the units test's
+                   # systemd-analyze, systemd-socket-activate, systemd-sysusers
   python3          # the Python package lmm (ctypes) and its tests; a strict JSON
                    # parser for memfd-inspect's --json tests
   bash-completion  # where completions/ installs (pkg-config), and what its tests source
