@@ -138,7 +138,7 @@ static struct {
         int parent_pidfd;
         int mntns;
         char self[4096];
-        int self_fd; /* the binary itself, for execve */
+        int self_fd;    /* the binary itself, for execve */
         int child_pipe; /* closing it ends the ptrace child */
         pid_t child;
         int child_pidfd;
