@@ -1027,7 +1027,10 @@ enum {
         LMM_LAUNCH_READ_ONLY = 1u << 0,
 };
 
-/** lmm_launch_new() - an empty launch: no blocks, confined, "launch" profile. Return: 0, -EINVAL, -ENOMEM. */
+/**
+ * lmm_launch_new() - an empty launch: no blocks, confined, "launch" profile
+ * Return: 0, -EINVAL, -ENOMEM.
+ */
 LMM_EXPORT int lmm_launch_new(lmm_launch **ret);
 
 /** lmm_launch_free() - close the launch's fds and free it; workers live on. Return: NULL. */
@@ -1128,10 +1131,16 @@ LMM_EXPORT int lmm_launch_set_stdio(lmm_launch *l, int in, int out, int err);
 LMM_EXPORT int lmm_launch_spawn(lmm_launch *l, const char *path, char *const argv[],
                                 char *const envp[], lmm_worker **ret);
 
-/** lmm_worker_get_pid() - the worker's pid (the caller's child until reaped). Return: it, -EINVAL for NULL. */
+/**
+ * lmm_worker_get_pid() - the worker's pid (the caller's child until reaped)
+ * Return: the pid, -EINVAL for NULL.
+ */
 LMM_EXPORT pid_t lmm_worker_get_pid(const lmm_worker *w);
 
-/** lmm_worker_get_pidfd() - a pidfd of the worker, owned by @w (borrow it). Return: it, -EINVAL for NULL. */
+/**
+ * lmm_worker_get_pidfd() - a pidfd of the worker, owned by @w (borrow it)
+ * Return: the fd, -EINVAL for NULL.
+ */
 LMM_EXPORT int lmm_worker_get_pidfd(const lmm_worker *w);
 
 /**
@@ -1180,7 +1189,15 @@ LMM_EXPORT lmm_worker *lmm_worker_free(lmm_worker *w);
  */
 LMM_EXPORT int lmm_segment_from_listen_fds(const char *name, lmm_segment **ret);
 
-/* ---------------------------------------------------------------- passing a block */
+/* Scope helpers, as for the server: _lmm_cleanup_(lmm_launch_freep) lmm_launch *l = NULL; */
+static inline void lmm_launch_freep(lmm_launch **p) {
+        *p = lmm_launch_free(*p);
+}
+static inline void lmm_worker_freep(lmm_worker **p) {
+        *p = lmm_worker_free(*p);
+}
+
+/* ---------------------------------------------------------------- passing blocks */
 
 /*
  * A block sent to a process that is already running, over any connected
@@ -1236,13 +1253,6 @@ LMM_EXPORT int lmm_block_send(int sock, lmm_segment *s, uint32_t flags);
  *   -EROFS       the header says read-only but the fd is writable.
  */
 LMM_EXPORT int lmm_block_recv(int sock, uint32_t flags, lmm_segment **ret);
-
-static inline void lmm_launch_freep(lmm_launch **p) {
-        *p = lmm_launch_free(*p);
-}
-static inline void lmm_worker_freep(lmm_worker **p) {
-        *p = lmm_worker_free(*p);
-}
 
 #ifdef __cplusplus
 }

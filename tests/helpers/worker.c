@@ -21,8 +21,9 @@
  *   sleep MS, exit CODE, signal SIG, wait-stdin (until EOF)
  *
  * Exit: 0 after the last command; 2 for a command it does not know. Where
- * /proc is hidden it ends with _exit(): LeakSanitizer, when built in, cannot
- * work without /proc.
+ * /proc is hidden, or under a seccomp filter, it ends with _exit():
+ * LeakSanitizer, when built in, needs /proc and ptrace() at exit, and the
+ * launch profile forbids ptrace().
  */
 
 #include <errno.h>
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -418,7 +420,7 @@ int main(int argc, char *argv[]) {
                         return 2;
                 }
         }
-        if (proc_is_hidden())
+        if (proc_is_hidden() || prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
                 _exit(0);
         return 0;
 }
