@@ -20,6 +20,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -27,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -450,8 +452,81 @@ static uint64_t kernel_shutdown_ns(size_t n) {
         return t0 / n;
 }
 
+/*
+ * exit_reap_ns() - what the kernel takes to end a process that only exits:
+ * from the word to go until the parent has reaped it, waiting on a pidfd as
+ * lmm_server_shutdown() waits for its manager. Forked from this process, as
+ * a manager is.
+ */
+static uint64_t exit_reap_ns(void) {
+        int go[2], pidfd;
+        uint64_t t0;
+        pid_t pid;
+
+        if (pipe2(go, O_CLOEXEC) < 0)
+                bench_die("pipe2: %s", strerror(errno));
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+                bench_die("fork: %s", strerror(errno));
+        if (pid == 0) {
+                char c;
+
+                close(go[1]);
+                _exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+        }
+        close(go[0]);
+        pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                bench_die("pidfd_open: %s", strerror(errno));
+        usleep(2000); /* settled, as a manager is when it is told to go */
+        t0 = now_ns();
+        if (write(go[1], "x", 1) != 1)
+                bench_die("write: %s", strerror(errno));
+        if (poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, -1) != 1)
+                bench_die("poll: %s", strerror(errno));
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        t0 = now_ns() - t0;
+        close(pidfd);
+        close(go[1]);
+        return t0;
+}
+
+/*
+ * socket_dir_ns() - what the file system takes to remove a manager's socket
+ * as lmm_server_start()'s does at shutdown: unlink it, close the listening
+ * socket, remove the private directory it was in, where that function makes
+ * it ($XDG_RUNTIME_DIR, else /tmp).
+ */
+static uint64_t socket_dir_ns(void) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        const char *base = getenv("XDG_RUNTIME_DIR");
+        char dir[96];
+        uint64_t t0;
+        int fd;
+
+        if (!base || base[0] != '/' || access(base, W_OK) < 0)
+                base = "/tmp";
+        snprintf(dir, sizeof(dir), "%s/lmm-bench-XXXXXX", base);
+        if (!mkdtemp(dir))
+                bench_die("mkdtemp: %s", strerror(errno));
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/lmmd.sock", dir);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0 || bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+                bench_die("socket in %s: %s", dir, strerror(errno));
+        usleep(2000);
+        t0 = now_ns();
+        unlink(sa.sun_path);
+        close(fd);
+        if (rmdir(dir) < 0)
+                bench_die("rmdir %s: %s", dir, strerror(errno));
+        return now_ns() - t0;
+}
+
 static void bench_shutdown_small(const config *cfg) {
-        samples s = {};
+        samples s = {}, ex = {}, fs = {};
+        double n_small = (double) cfg->shutdown_small;
         char n[16], k[16], key[32];
 
         progress("shutdown with 100 blocks");
@@ -459,11 +534,19 @@ static void bench_shutdown_small(const config *cfg) {
                 samples_add(&s, kernel_shutdown_ns(cfg->max_blocks));
         put_stats("shutdown", "kernel", UNPINNED, &s, 1000.0);
         samples_clear(&s);
-        for (size_t i = 0; i < cfg->shutdown_rounds; i++)
-                samples_add(&s, (uint64_t) (lmm_shutdown_ns(cfg->shutdown_small) /
-                                            (double) cfg->shutdown_small));
+        /* Interleaved: what the exit and the file system take of a shutdown,
+         * shared by its blocks as the shutdown's own time is. */
+        for (size_t i = 0; i < cfg->shutdown_rounds; i++) {
+                samples_add(&s, (uint64_t) (lmm_shutdown_ns(cfg->shutdown_small) / n_small));
+                samples_add(&ex, (uint64_t) ((double) exit_reap_ns() / n_small));
+                samples_add(&fs, (uint64_t) ((double) socket_dir_ns() / n_small));
+        }
         put_stats("shutdown", "lmm_small", UNPINNED, &s, 1000.0);
+        put_stats("shutdown", "exit_small", UNPINNED, &ex, 1000.0);
+        put_stats("shutdown", "fs_small", UNPINNED, &fs, 1000.0);
         samples_free(&s);
+        samples_free(&ex);
+        samples_free(&fs);
 
         snprintf(n, sizeof(n), "%zu", cfg->shutdown_small);
         snprintf(k, sizeof(k), "%zu", cfg->shutdown_rounds);
@@ -932,6 +1015,12 @@ static void rows(const config *cfg) {
         table_row(&T, "shutdown", "lmm_small", l, "us");
         snprintf(l, sizeof(l), "Python shutdown, per block, %zu blocks", cfg->shutdown_small);
         table_row(&T, "shutdown", "python_small", l, "us");
+        snprintf(l, sizeof(l), "  of which: a process exits, is reaped (kernel), / %zu",
+                 cfg->shutdown_small);
+        table_row(&T, "shutdown", "exit_small", l, "us");
+        snprintf(l, sizeof(l), "  of which: socket and its directory removed (fs), / %zu",
+                 cfg->shutdown_small);
+        table_row(&T, "shutdown", "fs_small", l, "us");
         snprintf(l, sizeof(l), "kernel: seal + last close of a memfd, one process, %zu",
                  cfg->max_blocks);
         table_row(&T, "shutdown", "kernel", l, "us");
