@@ -104,9 +104,11 @@ int main(int argc, char *argv[]) {
         (void) !write(to_child[1], "x", 1);
         waitpid(pid, &status, 0);
 
-        /* 3b. A worker we do not trust: launched with "board" as fd 3, read-only,
-         * confined (seccomp's launch profile; /proc hidden, so it cannot reopen
-         * the block read-write). */
+        /* 3b. A worker we do not trust: "board" is frozen first (publish, then
+         * share: no new writable mapping for anyone, ours keeps working), then
+         * passed to it as fd 3, read-only, and the worker is confined with
+         * seccomp's launch profile. */
+        CHECK(lmm_block_freeze(c, "board"));
         lmm_launch *l = NULL;
         lmm_worker *wk = NULL;
         char self[4096];
@@ -120,7 +122,8 @@ int main(int argc, char *argv[]) {
         if (r < 0)
                 printf("3b. no confined worker here: %s\n", lmm_launch_last_error(l));
         else {
-                printf("3b. launched a confined worker, pid %d, with \"board\" read-only\n",
+                printf("3b. froze \"board\"; launched a confined worker, pid %d, with it "
+                       "read-only\n",
                        (int) lmm_worker_get_pid(wk));
                 CHECK(lmm_worker_wait(wk, &status));
                 if (status != 0)
