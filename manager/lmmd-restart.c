@@ -138,7 +138,9 @@ static int place(int *src, size_t n, int *at, size_t at_size, size_t k) {
         for (;;) {
                 int to = (int) (3 + k), from = src[k];
 
-                if (dup2(from, to) < 0)
+                /* Close-on-exec from birth: the restore takes them; a later
+                 * re-execution clears it on exactly what it passes. */
+                if (dup3(from, to, O_CLOEXEC) < 0)
                         return -errno;
                 (void) close(from);
                 if ((size_t) from < at_size)
