@@ -31,34 +31,6 @@
 
 /* ---------------------------------------------------------------- encoding */
 
-static void put16(uint8_t *p, uint16_t v) {
-        v = htole16(v);
-        memcpy(p, &v, sizeof(v));
-}
-static void put32(uint8_t *p, uint32_t v) {
-        v = htole32(v);
-        memcpy(p, &v, sizeof(v));
-}
-static void put64(uint8_t *p, uint64_t v) {
-        v = htole64(v);
-        memcpy(p, &v, sizeof(v));
-}
-static uint16_t get16(const uint8_t *p) {
-        uint16_t v;
-        memcpy(&v, p, sizeof(v));
-        return le16toh(v);
-}
-static uint32_t get32(const uint8_t *p) {
-        uint32_t v;
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-static uint64_t get64(const uint8_t *p) {
-        uint64_t v;
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
-}
-
 static bool block_name_is_valid(const char *name, size_t len) {
         uint32_t uid;
         size_t offset;
@@ -69,12 +41,12 @@ static bool block_name_is_valid(const char *name, size_t len) {
 int block_msg_encode(const block_msg *m, uint8_t *buf) {
         if (m->name_len > LMM_NAME_MAX || (m->flags & ~(uint32_t) BLOCK_MSG_READ_ONLY))
                 return -EINVAL;
-        put32(buf, BLOCK_MSG_MAGIC);
-        put16(buf + 4, BLOCK_MSG_VERSION);
-        put16(buf + 6, (uint16_t) m->name_len);
-        put32(buf + 8, m->flags);
-        put32(buf + 12, 0);
-        put64(buf + 16, m->size);
+        unaligned_write_le32(buf, BLOCK_MSG_MAGIC);
+        unaligned_write_le16(buf + 4, BLOCK_MSG_VERSION);
+        unaligned_write_le16(buf + 6, (uint16_t) m->name_len);
+        unaligned_write_le32(buf + 8, m->flags);
+        unaligned_write_le32(buf + 12, 0);
+        unaligned_write_le64(buf + 16, m->size);
         memcpy(buf + BLOCK_MSG_HEADER_SIZE, m->name, m->name_len);
         return BLOCK_MSG_HEADER_SIZE + (int) m->name_len;
 }
@@ -82,15 +54,15 @@ int block_msg_encode(const block_msg *m, uint8_t *buf) {
 int block_msg_decode_header(const uint8_t *buf, size_t len, block_msg *ret) {
         block_msg m = {};
 
-        if (len < BLOCK_MSG_HEADER_SIZE || get32(buf) != BLOCK_MSG_MAGIC)
+        if (len < BLOCK_MSG_HEADER_SIZE || unaligned_read_le32(buf) != BLOCK_MSG_MAGIC)
                 return -EBADMSG;
-        if (get16(buf + 4) != BLOCK_MSG_VERSION)
+        if (unaligned_read_le16(buf + 4) != BLOCK_MSG_VERSION)
                 return -EPROTONOSUPPORT;
-        m.name_len = get16(buf + 6);
-        m.flags = get32(buf + 8);
-        m.size = get64(buf + 16);
+        m.name_len = unaligned_read_le16(buf + 6);
+        m.flags = unaligned_read_le32(buf + 8);
+        m.size = unaligned_read_le64(buf + 16);
         if (m.name_len > LMM_NAME_MAX || (m.flags & ~(uint32_t) BLOCK_MSG_READ_ONLY) ||
-            get32(buf + 12) != 0)
+            unaligned_read_le32(buf + 12) != 0)
                 return -EBADMSG;
         *ret = m;
         return 0;

@@ -35,30 +35,6 @@
 static const uint8_t magic[8] = { 'l', 'm', 'm', 's', 't', 'a', 't', 'e' };
 static const uint8_t check_key[SIPHASH_KEY_SIZE] = "lmm state record";
 
-static void put_u32(uint8_t *p, uint32_t v) {
-        v = htole32(v);
-        memcpy(p, &v, sizeof(v));
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-        v = htole64(v);
-        memcpy(p, &v, sizeof(v));
-}
-
-static uint32_t get_u32(const uint8_t *p) {
-        uint32_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le32toh(v);
-}
-
-static uint64_t get_u64(const uint8_t *p) {
-        uint64_t v;
-
-        memcpy(&v, p, sizeof(v));
-        return le64toh(v);
-}
-
 static uint64_t check_of(const uint8_t *rec) {
         return siphash24(rec, CHECK_OFFSET, check_key);
 }
@@ -87,13 +63,13 @@ static int refuse(char *why, size_t why_size, const char *fmt, ...) {
 void state_header_encode(const state_header *h, uint8_t out[static STATE_RECORD_SIZE]) {
         memset(out, 0, STATE_RECORD_SIZE);
         memcpy(out, magic, sizeof(magic));
-        put_u32(out + 8, STATE_VERSION);
-        put_u32(out + 12, STATE_RECORD_SIZE);
-        put_u64(out + 16, h->n_slots);
-        put_u64(out + 24, h->next_id);
-        put_u64(out + 32, h->next_name);
-        put_u64(out + 40, h->generation);
-        put_u64(out + CHECK_OFFSET, check_of(out));
+        unaligned_write_le32(out + 8, STATE_VERSION);
+        unaligned_write_le32(out + 12, STATE_RECORD_SIZE);
+        unaligned_write_le64(out + 16, h->n_slots);
+        unaligned_write_le64(out + 24, h->next_id);
+        unaligned_write_le64(out + 32, h->next_name);
+        unaligned_write_le64(out + 40, h->generation);
+        unaligned_write_le64(out + CHECK_OFFSET, check_of(out));
 }
 
 int state_header_decode(const uint8_t *buf, size_t len, state_header *ret, char *why,
@@ -106,23 +82,23 @@ int state_header_decode(const uint8_t *buf, size_t len, state_header *ret, char 
                               STATE_RECORD_SIZE);
         if (memcmp(buf, magic, sizeof(magic)) != 0)
                 return refuse(why, why_size, "not an lmmd state (no \"lmmstate\" magic)");
-        version = get_u32(buf + 8);
+        version = unaligned_read_le32(buf + 8);
         if (version != STATE_VERSION)
                 return refuse(why, why_size, "format version %" PRIu32 ", this lmmd reads %d",
                               version, STATE_VERSION);
-        record = get_u32(buf + 12);
+        record = unaligned_read_le32(buf + 12);
         if (record != STATE_RECORD_SIZE)
                 return refuse(why, why_size, "records of %" PRIu32 " bytes, this lmmd's are %d",
                               record, STATE_RECORD_SIZE);
-        if (get_u64(buf + CHECK_OFFSET) != check_of(buf))
+        if (unaligned_read_le64(buf + CHECK_OFFSET) != check_of(buf))
                 return refuse(why, why_size, "the header's checksum does not match its bytes");
         if (!all_zero(buf + 48, CHECK_OFFSET - 48))
                 return refuse(why, why_size, "reserved header bytes are not zero");
         h = (state_header){
-                .n_slots = get_u64(buf + 16),
-                .next_id = get_u64(buf + 24),
-                .next_name = get_u64(buf + 32),
-                .generation = get_u64(buf + 40),
+                .n_slots = unaligned_read_le64(buf + 16),
+                .next_id = unaligned_read_le64(buf + 24),
+                .next_name = unaligned_read_le64(buf + 32),
+                .generation = unaligned_read_le64(buf + 40),
         };
         if (h.next_id == 0 || h.next_name == 0)
                 return refuse(why, why_size,
@@ -155,16 +131,16 @@ void state_slot_encode(const state_slot *s, uint8_t out[static STATE_RECORD_SIZE
         if (!s)
                 return;
         n = strnlen(s->name, LMM_NAME_MAX);
-        put_u64(out, s->id);
-        put_u64(out + 8, s->size);
-        put_u64(out + 16, s->dev);
-        put_u64(out + 24, s->ino);
-        put_u32(out + 32, s->flags);
-        put_u32(out + 36, s->uid);
-        put_u32(out + 40, (uint32_t) s->pid);
+        unaligned_write_le64(out, s->id);
+        unaligned_write_le64(out + 8, s->size);
+        unaligned_write_le64(out + 16, s->dev);
+        unaligned_write_le64(out + 24, s->ino);
+        unaligned_write_le32(out + 32, s->flags);
+        unaligned_write_le32(out + 36, s->uid);
+        unaligned_write_le32(out + 40, (uint32_t) s->pid);
         out[44] = (uint8_t) n;
         memcpy(out + NAME_OFFSET, s->name, n);
-        put_u64(out + CHECK_OFFSET, check_of(out));
+        unaligned_write_le64(out + CHECK_OFFSET, check_of(out));
 }
 
 int state_slot_decode(const uint8_t in[static STATE_RECORD_SIZE], state_slot *ret, char *why,
@@ -174,16 +150,16 @@ int state_slot_decode(const uint8_t in[static STATE_RECORD_SIZE], state_slot *re
 
         if (all_zero(in, STATE_RECORD_SIZE))
                 return 0;
-        if (get_u64(in + CHECK_OFFSET) != check_of(in))
+        if (unaligned_read_le64(in + CHECK_OFFSET) != check_of(in))
                 return refuse(why, why_size,
                               "its checksum does not match its bytes (a write cut short?)");
-        s.id = get_u64(in);
-        s.size = get_u64(in + 8);
-        s.dev = get_u64(in + 16);
-        s.ino = get_u64(in + 24);
-        s.flags = get_u32(in + 32);
-        s.uid = get_u32(in + 36);
-        s.pid = (int32_t) get_u32(in + 40);
+        s.id = unaligned_read_le64(in);
+        s.size = unaligned_read_le64(in + 8);
+        s.dev = unaligned_read_le64(in + 16);
+        s.ino = unaligned_read_le64(in + 24);
+        s.flags = unaligned_read_le32(in + 32);
+        s.uid = unaligned_read_le32(in + 36);
+        s.pid = (int32_t) unaligned_read_le32(in + 40);
         n = in[44];
         if (s.id == 0)
                 return refuse(why, why_size, "id 0");

@@ -11,11 +11,13 @@
  */
 
 #include <dirent.h>
+#include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -35,6 +37,35 @@
         })
 
 /* Close an fd if it is valid; never retried (close() on EINTR has closed it). Return: -EBADF. */
+/* Little-endian integers at any address (records on the wire and in files). */
+static inline void unaligned_write_le16(void *p, uint16_t v) {
+        v = htole16(v);
+        memcpy(p, &v, sizeof(v));
+}
+static inline void unaligned_write_le32(void *p, uint32_t v) {
+        v = htole32(v);
+        memcpy(p, &v, sizeof(v));
+}
+static inline void unaligned_write_le64(void *p, uint64_t v) {
+        v = htole64(v);
+        memcpy(p, &v, sizeof(v));
+}
+static inline uint16_t unaligned_read_le16(const void *p) {
+        uint16_t v;
+        memcpy(&v, p, sizeof(v));
+        return le16toh(v);
+}
+static inline uint32_t unaligned_read_le32(const void *p) {
+        uint32_t v;
+        memcpy(&v, p, sizeof(v));
+        return le32toh(v);
+}
+static inline uint64_t unaligned_read_le64(const void *p) {
+        uint64_t v;
+        memcpy(&v, p, sizeof(v));
+        return le64toh(v);
+}
+
 static inline int safe_close(int fd) {
         if (fd >= 0) {
                 int saved = errno;
