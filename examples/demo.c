@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * lmm-demo — the tour: start a private manager, create blocks, share one
- * between two processes that each read what the other wrote, list them,
- * shut down, and show the data still readable (and sealed) afterwards.
+ * between two processes that each read what the other wrote, hand it to a
+ * confined worker (this program again, as "lmm-demo worker") that reads it
+ * and is refused a socket, list them, shut down, and show the data still
+ * readable (and sealed) afterwards.
  */
 
 #include <errno.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,7 +29,31 @@
                 }                                                                           \
         } while (0)
 
-int main(void) {
+/* The worker: its block is fd 3, found by name; it may read it, and the
+ * launch profile refuses it a network socket. */
+static int worker(void) {
+        lmm_segment *s = NULL;
+        const char *q = NULL;
+        int sock;
+
+        CHECK(lmm_segment_from_listen_fds("board", &s));
+        CHECK(lmm_segment_map(s, 0, (void **) &q));
+        printf("   worker %d read: \"%s\" (%s)\n", (int) getpid(), q,
+               lmm_segment_is_writable(s) ? "read-write" : "read-only");
+        sock = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int e = errno;
+        printf("   worker's socket(AF_INET): %s\n", sock < 0 && errno == LMM_SANDBOX_ERRNO
+                                                            ? "refused by the sandbox (ENOSTR)"
+                                                    : sock < 0 ? strerror(errno)
+                                                               : "allowed (unexpected!)");
+        lmm_segment_unref(s);
+        /* _exit(): a confined process cannot run what a sanitizer's exit
+         * handlers would (LeakSanitizer needs ptrace and /proc). */
+        fflush(stdout);
+        _exit(sock < 0 && e == LMM_SANDBOX_ERRNO ? 0 : 1);
+}
+
+int main(int argc, char *argv[]) {
         _lmm_cleanup_(lmm_server_unrefp) lmm_server *smm = NULL;
         lmm_segment *board = NULL, *scratch = NULL;
         lmm_block_info *blocks = NULL;
@@ -36,6 +63,8 @@ int main(void) {
         pid_t pid;
 
         setvbuf(stdout, NULL, _IOLBF, 0);
+        if (argc > 1 && strcmp(argv[1], "worker") == 0)
+                return worker();
 
         /* 1. A private manager: no system daemon, no configuration. */
         CHECK(lmm_server_start(NULL, &smm));
@@ -74,6 +103,34 @@ int main(void) {
         printf("   parent read:    \"%s\"\n", p + 2048);
         (void) !write(to_child[1], "x", 1);
         waitpid(pid, &status, 0);
+
+        /* 3b. A worker we do not trust: "board" is frozen first (publish, then
+         * share: no new writable mapping for anyone, ours keeps working), then
+         * passed to it as fd 3, read-only, and the worker is confined with
+         * seccomp's launch profile. */
+        CHECK(lmm_block_freeze(c, "board"));
+        lmm_launch *l = NULL;
+        lmm_worker *wk = NULL;
+        char self[4096];
+        ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (k < 0)
+                return 1;
+        self[k] = 0; /* the worker cannot see /proc: name the program by its path */
+        CHECK(lmm_launch_new(&l));
+        CHECK(lmm_launch_add_block(l, board, LMM_LAUNCH_READ_ONLY));
+        int r = lmm_launch_spawn(l, self, (char *[]){ argv[0], "worker", NULL }, NULL, &wk);
+        if (r < 0)
+                printf("3b. no confined worker here: %s\n", lmm_launch_last_error(l));
+        else {
+                printf("3b. froze \"board\"; launched a confined worker, pid %d, with it "
+                       "read-only\n",
+                       (int) lmm_worker_get_pid(wk));
+                CHECK(lmm_worker_wait(wk, &status));
+                if (status != 0)
+                        return 1;
+                lmm_worker_free(wk);
+        }
+        lmm_launch_free(l);
 
         /* 4. What the manager holds. */
         CHECK(lmm_block_list(c, &blocks, &n));

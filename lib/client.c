@@ -4,7 +4,10 @@
  * manager (connection.c), each a request sent and a wait for its reply.
  *
  * Guarantees: a call never hangs past the client's timeout and never raises
- * SIGPIPE; when the manager has gone every call fails with -ECONNRESET; an fd
+ * SIGPIPE; when the manager has gone every call fails with -ECONNRESET, and
+ * once one listens at the path again (a restart) the next call reaches it,
+ * on a new connection; a call is sent twice only when twice is once (see
+ * may_send_again()); an fd
  * in a reply that the call does not return is closed; a reply that does not
  * match its request ends the connection (-EBADMSG); a client is used only by
  * the process that made it (sd-bus's rule): in a forked child every call
@@ -90,11 +93,28 @@ uint64_t client_get_timeout(const lmm_client *c) {
         return c->timeout_usec;
 }
 
-_public_ int lmm_client_connect(const char *path, lmm_client **ret) {
+/* connect_path() - a SOCK_SEQPACKET socket connected to @path. */
+static int connect_path(const char *path, int *ret_fd) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        char def[sizeof(sa.sun_path)];
-        int r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
+                return negative_errno();
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+_public_ int lmm_client_connect(const char *path, lmm_client **ret) {
+        struct sockaddr_un sa;
+        char def[sizeof(sa.sun_path)], *copy;
+        lmm_client *c;
+        int fd, r;
 
         if (!ret)
                 return -EINVAL;
@@ -104,17 +124,42 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
                         return r;
                 path = def;
         }
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return -ENAMETOOLONG;
-        strcpy(sa.sun_path, path);
+        copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        r = connect_path(path, &fd);
+        if (r >= 0)
+                r = client_new_from_fd(fd, &c);
+        if (r < 0) {
+                free(copy);
+                return r;
+        }
+        c->path = copy;
+        *ret = c;
+        return 0;
+}
 
-        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return negative_errno();
-        if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return negative_errno();
+int client_reconnect(lmm_client *c) {
+        int fd, keep, r;
 
-        return client_new_from_fd(TAKE_FD(fd), ret);
+        if (!c->conn.broken || !c->path)
+                return 0;
+        r = connect_path(c->path, &fd);
+        if (r == -ECONNREFUSED || r == -ENOENT)
+                return -ECONNRESET; /* what a manager that has gone always gave */
+        if (r < 0)
+                return r;
+        /* The same number, so that a caller's poll() set stays right. */
+        if (dup3(fd, c->conn.fd, O_CLOEXEC) < 0) {
+                r = negative_errno();
+                safe_close(fd);
+                return r;
+        }
+        safe_close(fd);
+        keep = TAKE_FD(c->conn.fd);
+        connection_done(&c->conn); /* what was queued on the old one: nothing is in flight */
+        connection_init(&c->conn, keep, c->buf, true, NULL, NULL);
+        return 0;
 }
 
 lmm_client *client_ref(lmm_client *c) {
@@ -127,6 +172,7 @@ _public_ lmm_client *lmm_client_unref(lmm_client *c) {
                 return NULL;
         client_async_free_all(c);
         connection_done(&c->conn);
+        free(c->path);
         free(c);
         return NULL;
 }
@@ -143,21 +189,47 @@ _public_ int lmm_client_set_timeout(lmm_client *c, uint64_t usec) {
 }
 
 /*
- * call() - send @q with @send_fd (borrowed, -1 for none) and wait for its reply.
+ * may_send_again() - whether a call that failed with @r may go out again on
+ * a new connection: its connection ended (a refusal or a timeout has an
+ * errno of its own), and either its request never left (@sent false) or
+ * doing it twice is doing it once. CREATE, ADOPT, RELEASE, SHUTDOWN and
+ * REEXEC are not: the manager may have done them before it went.
+ */
+static bool may_send_again(const lmm_client *c, int r, uint16_t type, bool sent) {
+        if (r != -ECONNRESET || !c->path)
+                return false;
+        return !sent || type == WIRE_STAT || type == WIRE_OPEN || type == WIRE_LIST ||
+               type == WIRE_FREEZE;
+}
+
+/*
+ * call() - send @q with @send_fd (borrowed, -1 for none) and wait for its
+ * reply; on a connection that ended, connect again first, and send again
+ * once when may_send_again() says so.
  * @ret_fd: receives the fd the reply carries, if the caller wants it.
  * Return: 0 and *ret (release with wire_msg_done()); -errno from the manager.
  */
 static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret_fd) {
-        connection_call call;
+        connection_call call = { .error_text = "" };
         int r;
 
         c->last_error[0] = 0;
         /* Waiting runs the handlers of asynchronous calls made before this
          * one, and one of them may drop the caller's reference. */
         client_ref(c);
-        r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
-        if (r >= 0)
-                r = connection_wait(&c->conn, &call, c->timeout_usec);
+        for (unsigned attempt = 0;; attempt++) {
+                bool sent;
+
+                r = client_reconnect(c);
+                if (r < 0)
+                        break;
+                r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
+                sent = r >= 0;
+                if (sent)
+                        r = connection_wait(&c->conn, &call, c->timeout_usec);
+                if (r >= 0 || attempt > 0 || !may_send_again(c, r, q->type, sent))
+                        break;
+        }
         if (r < 0)
                 strcpy(c->last_error, call.error_text);
         lmm_client_unref(c);
@@ -201,8 +273,11 @@ int client_create_request(lmm_client *c, const lmm_segment_opts *o, wire_msg *re
         r = client_enter(c);
         if (r < 0)
                 return r;
-        if (!o || o->size == 0 || o->size > INT64_MAX)
+        if (!o || o->size == 0 || o->size > INT64_MAX || !OPTS_RESERVED_IS_ZERO(o))
                 return -EINVAL;
+        r = client_reconnect(c);
+        if (r < 0)
+                return r;
         *ret = (wire_msg){ .type = WIRE_CREATE, .size = o->size, .flags = o->flags };
         return client_name_arg(o->name, ret->name, true);
 }
@@ -263,6 +338,9 @@ int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_ms
         int r;
 
         r = client_enter(c);
+        if (r < 0)
+                return r;
+        r = client_reconnect(c);
         if (r < 0)
                 return r;
         *ret = (wire_msg){ .type = type };
@@ -361,6 +439,16 @@ _public_ int lmm_block_list(lmm_client *c, lmm_block_info **ret_blocks, size_t *
 
 _public_ int lmm_client_shutdown_manager(lmm_client *c) {
         wire_msg q = { .type = WIRE_SHUTDOWN }, reply;
+        int r;
+
+        r = client_enter(c);
+        if (r < 0)
+                return r;
+        return call(c, &q, -EBADF, &reply, NULL);
+}
+
+_public_ int lmm_client_reexec_manager(lmm_client *c) {
+        wire_msg q = { .type = WIRE_REEXEC }, reply;
         int r;
 
         r = client_enter(c);

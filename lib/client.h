@@ -21,6 +21,7 @@ struct lmm_client {
         pid_t pid;      /* the process that made it: a forked child's calls fail */
         connection conn;
         uint64_t timeout_usec;
+        char *path;        /* where to connect again once the connection ended; NULL: never */
         async_call *async; /* asynchronous calls in flight, to free at unref */
         char last_error[WIRE_ERROR_TEXT_MAX + 1];
         uint8_t buf[WIRE_MESSAGE_MAX];
@@ -46,6 +47,15 @@ int client_name_arg(const char *name, char out[static LMM_NAME_MAX + 1], bool ma
  * or ADOPT) is read-write: what the request asked for.
  */
 int client_reply_writable(const wire_msg *q);
+
+/*
+ * client_reconnect() - when @c's connection has ended and @c knows its
+ * manager's path, connect there again, under the same fd number: nothing
+ * is in flight on a connection that ended. Return: 0 (connected again, or
+ * nothing to do); -ECONNRESET when nothing listens there any more; the
+ * error of connect().
+ */
+int client_reconnect(lmm_client *c);
 
 /* client_named_request() - enter @c and make the request of @type for block @name in @ret. */
 int client_named_request(lmm_client *c, uint16_t type, const char *name, wire_msg *ret);

@@ -17,6 +17,7 @@
 #include <syslog.h>
 
 #include "manager-requests.h"
+#include "manager-state.h"
 #include "missing.h"
 #include "util.h"
 
@@ -82,6 +83,13 @@ static request_error block_insert(lmm_manager *m, peer *p, request *req, int fd,
                 user_charge_release(&b->charge);
                 free(b);
                 return r == -EEXIST ? REQUEST_E_NAME_IN_USE : REQUEST_E_NO_MEMORY;
+        }
+        /* Recorded and stored before the reply: a block the creator hears of survives a crash. */
+        r = manager_state_block_added(m, b);
+        if (r < 0) {
+                (void) registry_remove(&m->reg, b); /* @fd is the caller's again */
+                return r == -E2BIG ? REQUEST_E_RESTART_FULL
+                                   : request_fail(req, r, "cannot keep it for a restart");
         }
         if (seals >= 0)
                 block_to_wire_seals(b, (uint32_t) seals, &req->reply.block);

@@ -12,6 +12,8 @@
  * manager-requests.c (the handler table and the one place where outcomes
  * become ERROR replies) → manager-create.c (CREATE and ADOPT, memfd vetting)
  * → policy.c, registry.c, user.c, closer.c (pure or self-contained).
+ * manager-state.c (the restart state, opt-in) sits beside the requests: they
+ * tell it of every block that comes, changes and goes.
  */
 
 #include <stdarg.h>
@@ -106,6 +108,11 @@ struct lmm_manager {
         int shutdown_result;
         bool shut_down;
         bool shutdown_requested;
+        /* What a restart needs (manager-state.c): NULL unless the host opted
+         * in (lmmd). A re-execution asked for stops the loop, as a shutdown
+         * does, without shutting down: the host then hands everything over. */
+        struct manager_state *state;
+        bool reexec_requested;
         lmm_log_func log;
         void *log_userdata;
         ratelimit log_limit;           /* for the lines peers can make us write again and again */
@@ -144,6 +151,13 @@ void manager_close_fd(lmm_manager *m, int fd, user *u);
 void listener_accept(lmm_manager *m, listener *l);
 /* listeners_close() - stop listening; remove the socket files and directories we made. */
 void listeners_close(lmm_manager *m);
+/*
+ * listener_adopt() - serve @fd (consumed), a listening socket this manager
+ * bound before it re-executed: as lmm_manager_add_listener(), and its file
+ * (found with getsockname()), with its directory when @remove_dir, is
+ * removed at shutdown as if it had been bound now.
+ */
+int listener_adopt(lmm_manager *m, int fd, bool remove_dir);
 
 /*
  * manager-peer.c

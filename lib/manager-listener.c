@@ -14,6 +14,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -68,7 +69,8 @@ void listeners_close(lmm_manager *m) {
         }
 }
 
-_public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
+/* listener_take() - serve @fd (consumed), a listening socket handed over; @path and @dir as listener_add(). */
+static int listener_take(lmm_manager *m, int fd, const char *path, const char *dir) {
         _cleanup_close_ int owned = fd;
         int type = 0, r;
         socklen_t len = sizeof(type);
@@ -85,11 +87,35 @@ _public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
         if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
             fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
                 return negative_errno();
-        r = listener_add(m, fd, NULL, NULL);
+        r = listener_add(m, fd, path, dir);
         if (r < 0)
                 return r;
         TAKE_FD(owned);
         return 0;
+}
+
+_public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
+        return listener_take(m, fd, NULL, NULL);
+}
+
+int listener_adopt(lmm_manager *m, int fd, bool remove_dir) {
+        struct sockaddr_un sa = {};
+        socklen_t len = sizeof(sa);
+        char dir[sizeof(sa.sun_path)], *slash;
+
+        /* An unnamed or abstract socket has no file to remove. */
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
+            len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                return listener_take(m, fd, NULL, NULL);
+        sa.sun_path[MIN((size_t) len - offsetof(struct sockaddr_un, sun_path),
+                        sizeof(sa.sun_path) - 1)] = 0;
+        strcpy(dir, sa.sun_path);
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = 0;
+        else
+                *slash = 0;
+        return listener_take(m, fd, sa.sun_path, remove_dir ? dir : NULL);
 }
 
 /*

@@ -18,6 +18,7 @@
 #include <syslog.h>
 
 #include "manager-requests.h"
+#include "manager-state.h"
 #include "missing.h"
 #include "util.h"
 
@@ -27,6 +28,7 @@ static request_error request_freeze(lmm_manager *m, peer *p, request *req);
 static request_error request_release(lmm_manager *m, peer *p, request *req);
 static request_error request_list(lmm_manager *m, peer *p, request *req);
 static request_error request_shutdown(lmm_manager *m, peer *p, request *req);
+static request_error request_reexec(lmm_manager *m, peer *p, request *req);
 
 static const struct {
         request_handler handler;
@@ -39,6 +41,7 @@ static const struct {
         [WIRE_OPEN] = { request_open, 0 },     [WIRE_STAT] = { request_stat, 0 },
         [WIRE_FREEZE] = { request_freeze, 0 }, [WIRE_RELEASE] = { request_release, 0, true },
         [WIRE_LIST] = { request_list, 0 },     [WIRE_SHUTDOWN] = { request_shutdown, 0 },
+        [WIRE_REEXEC] = { request_reexec, 0 },
 };
 
 void block_to_wire(const registry_block *b, wire_block *w) {
@@ -146,7 +149,16 @@ static request_error request_freeze(lmm_manager *m, peer *p, request *req) {
         r = fd_add_seals(b->fd, F_SEAL_FUTURE_WRITE);
         if (r < 0)
                 return request_fail(req, r, NULL);
+        if (b->flags & LMM_BLOCK_FROZEN)
+                return REQUEST_OK;
         b->flags |= LMM_BLOCK_FROZEN;
+        /* Recorded before the reply, as the seal is; not frozen in the
+         * manager's eyes until it is, so that asking again writes it. */
+        r = manager_state_block_changed(m, b);
+        if (r < 0) {
+                b->flags &= ~(uint32_t) LMM_BLOCK_FROZEN;
+                return request_fail(req, r, "cannot record it for a restart");
+        }
         return REQUEST_OK;
 }
 
@@ -159,6 +171,8 @@ static request_error request_release(lmm_manager *m, peer *p, request *req) {
                 return e;
         manager_log(m, LOG_DEBUG, "pid %d released block \"%s\"", (int) p->creds.pid,
                     registry_block_name(b));
+        /* Out of the store and the state before the reply. */
+        manager_state_block_removed(m, b);
         safe_close(registry_remove(&m->reg, b));
         return REQUEST_OK;
 }
@@ -204,6 +218,18 @@ static request_error request_shutdown(lmm_manager *m, peer *p, request *req) {
         return REQUEST_OK;
 }
 
+static request_error request_reexec(lmm_manager *m, peer *p, request *req) {
+        req->verdict = policy_check(&m->policy, &p->creds, POLICY_REEXEC, NULL);
+        if (req->verdict != POLICY_ALLOW)
+                return REQUEST_E_DENIED;
+        if (!m->state)
+                return REQUEST_E_NO_REEXEC;
+        manager_log(m, LOG_INFO, "pid %d asked to re-execute", (int) p->creds.pid);
+        /* The reply goes out first; the loop then stops and the host execs. */
+        m->reexec_requested = true;
+        return REQUEST_OK;
+}
+
 /* ------------------------------------------------------------ the error edge */
 
 static const int error_errno[_REQUEST_ERROR_MAX] = {
@@ -227,6 +253,8 @@ static const int error_errno[_REQUEST_ERROR_MAX] = {
         [REQUEST_E_BAD_NAME] = EINVAL,
         [REQUEST_E_MODE] = EPERM,
         [REQUEST_E_CANNOT_SEAL] = EPERM,
+        [REQUEST_E_NO_REEXEC] = EOPNOTSUPP,
+        [REQUEST_E_RESTART_FULL] = EMFILE,
 };
 
 /*
@@ -309,8 +337,14 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
                         textf(ret, " read-write: uid %u shares it read-only",
                               (unsigned) req->owner);
                 } else
-                        textf(ret, "only uid %u may shut this manager down",
+                        textf(ret,
+                              req->q.type == WIRE_REEXEC ? "only uid %u may re-execute this manager"
+                                                         : "only uid %u may shut this manager down",
                               (unsigned) m->policy.manager_uid);
+                return;
+        case REQUEST_E_NO_REEXEC:
+                textf(ret, "this manager cannot re-execute itself: it keeps no restart state "
+                           "(only lmmd does)");
                 return;
         case REQUEST_E_QUOTA:
                 if (req->quota == QUOTA_BLOCKS) {
@@ -362,6 +396,12 @@ static void error_reply(const lmm_manager *m, const peer *p, const request *req,
                 break;
         case REQUEST_E_MANAGER_FULL:
                 textf(ret, ": the manager holds %" PRIu64 " blocks, its limit (RLIMIT_NOFILE)",
+                      m->reg.n_blocks);
+                break;
+        case REQUEST_E_RESTART_FULL:
+                textf(ret,
+                      ": the manager holds %" PRIu64 " blocks, as many as a restart can hand "
+                      "back (their names fill LISTEN_FDNAMES)",
                       m->reg.n_blocks);
                 break;
         case REQUEST_E_NOT_MEMFD:

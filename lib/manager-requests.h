@@ -34,6 +34,8 @@ typedef enum request_error {
         REQUEST_E_CANNOT_SEAL,      /* EPERM: F_ADD_SEALS failed with .error */
         REQUEST_E_BAD_NAME,         /* EINVAL: the name field held no valid name */
         REQUEST_E_MODE,             /* EPERM: an adopted memfd's .mode lets others in */
+        REQUEST_E_NO_REEXEC,        /* EOPNOTSUPP: this manager keeps no restart state */
+        REQUEST_E_RESTART_FULL,     /* EMFILE: as many blocks as a restart can hand back */
         _REQUEST_ERROR_MAX,
 } request_error;
 

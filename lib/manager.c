@@ -34,6 +34,7 @@
 
 #include "closer.h"
 #include "manager-internal.h"
+#include "manager-state.h"
 #include "missing.h"
 #include "util.h"
 
@@ -163,7 +164,8 @@ _public_ int lmm_manager_new(const lmm_manager_opts *o, lmm_manager **ret) {
                 return -EINVAL;
         if (!o)
                 o = &defaults;
-        if ((o->n_allow_uids && !o->allow_uids) || (o->n_allow_gids && !o->allow_gids))
+        if ((o->n_allow_uids && !o->allow_uids) || (o->n_allow_gids && !o->allow_gids) ||
+            !OPTS_RESERVED_IS_ZERO(o))
                 return -EINVAL;
 
         m = calloc(1, sizeof(*m));
@@ -259,6 +261,9 @@ _public_ int lmm_manager_handle_signals(lmm_manager *m) {
                 return 0;
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
+        /* A manager that keeps a restart state re-executes itself on SIGHUP. */
+        if (m->state)
+                sigaddset(&mask, SIGHUP);
         /* A SIGINT the process ignores stays ignored: blocked, it would be
          * queued for the signalfd instead of dropped. lmm_server_start()'s
          * manager ignores it, so that a terminal's ^C to its process group
@@ -287,6 +292,11 @@ static void on_signal(lmm_manager *m) {
 
         if (read(m->signal_fd, &si, sizeof(si)) != sizeof(si))
                 return;
+        if (si.ssi_signo == SIGHUP) {
+                manager_log(m, LOG_INFO, "SIGHUP received, re-executing");
+                m->reexec_requested = true;
+                return;
+        }
         manager_log(m, LOG_INFO, "%s received, shutting down",
                     sigabbrev_np((int) si.ssi_signo) ?: "signal");
         m->shutdown_requested = true;
@@ -327,8 +337,11 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
                         manager_log(m, LOG_WARNING, "cannot seal block \"%s\" at shutdown: %s",
                                     registry_block_name(b), strerror(-r));
                 }
+                /* Out of the store too, so that a later start begins empty. */
+                manager_state_block_removed(m, b);
                 safe_close(registry_remove(&m->reg, b));
         }
+        manager_state_shutdown(m);
 
         peers_free(m);
         manager_log(m, LOG_INFO, "shut down");
@@ -340,7 +353,7 @@ static fair_result peer_turn(fair_entity *e, unsigned budget, unsigned *ret_unit
         lmm_manager *m = userdata;
         bool more;
 
-        if (m->shutdown_requested)
+        if (m->shutdown_requested || m->reexec_requested)
                 return FAIR_STOP;
         *ret_units = peer_serve(m, container_of(e, peer, sched), budget, &more);
         return more ? FAIR_READY : FAIR_IDLE;
@@ -380,7 +393,7 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
         if (n < 0)
                 return errno == EINTR ? 0 : negative_errno();
 
-        for (int i = 0; i < n && !m->shutdown_requested; i++) {
+        for (int i = 0; i < n && !m->shutdown_requested && !m->reexec_requested; i++) {
                 source_type *t = ev[i].data.ptr;
 
                 /* Handling a connection frees at most that connection, and
@@ -397,7 +410,7 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 /* SOURCE_PENDING: only there to wake us for the round. */
         }
 
-        if (!m->shutdown_requested) {
+        if (!m->shutdown_requested && !m->reexec_requested) {
                 m->in_round = true;
                 (void) fair_round(&m->sched, REQUESTS_PER_UID_PER_ROUND, REQUESTS_PER_TURN,
                                   peer_turn, m);
@@ -410,7 +423,8 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
                 m->shutdown_result = lmm_manager_shutdown(m);
                 return 1;
         }
-        return 0;
+        /* Stop serving and let the host hand everything over (manager-state.h). */
+        return m->reexec_requested ? 1 : 0;
 }
 
 _public_ int lmm_manager_run(lmm_manager *m) {
@@ -432,6 +446,7 @@ _public_ lmm_manager *lmm_manager_free(lmm_manager *m) {
         for (registry_block *b; (b = registry_first(&m->reg));)
                 safe_close(registry_remove(&m->reg, b));
         registry_done(&m->reg);
+        manager_state_free(m);
         /* The peers' sockets went to the closer above. Their charges, and
          * those of every close still waiting, go back now; the closes
          * themselves finish on the closer's threads. */

@@ -43,10 +43,23 @@
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77 /* Linux 6.5 */
 #endif
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76 /* Linux 6.5 */
+#endif
+/* A pidfd of the sender, with every message once SO_PASSPIDFD is set
+ * (Linux 6.5): an fd that a receiver must close like SCM_RIGHTS's. */
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 /* The most fds one message can carry (include/net/scm.h, not in the uapi
  * headers): 253 since Linux 2.6.38, 255 before. */
 #ifndef SCM_MAX_FD
 #define SCM_MAX_FD 253
+#endif
+
+/* clone3(2) (Linux 5.3): the pidfd flag, in glibc's <sched.h> since 2.31. */
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
 #endif
 
 /* File systems (statfs(2) f_type). */

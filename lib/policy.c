@@ -17,6 +17,7 @@ static const char *const op_table[_POLICY_OP_MAX] = {
         [POLICY_FREEZE] = "freeze",
         [POLICY_RELEASE] = "release",
         [POLICY_SHUTDOWN] = "shutdown",
+        [POLICY_REEXEC] = "re-execute",
 };
 
 static const char *const verdict_table[_POLICY_VERDICT_MAX] = {
@@ -85,6 +86,7 @@ policy_verdict policy_check(const policy *p, const peer_creds *c, policy_op op,
         case POLICY_LIST:
                 return POLICY_ALLOW;
         case POLICY_SHUTDOWN:
+        case POLICY_REEXEC:
                 return policy_is_privileged(p, c) ? POLICY_ALLOW : POLICY_DENY_NOT_MANAGER;
         case POLICY_STAT:
         case POLICY_OPEN_READ:

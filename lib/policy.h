@@ -17,7 +17,7 @@
  *   - open read-write: the owner, and every other peer when the owner shares
  *     the block read-write (OTHERS_WRITE);
  *   - freeze, release: the block's owner only;
- *   - shutdown: nobody but the privileged.
+ *   - shutdown, re-execute: nobody but the privileged.
  * The manager's uid and root are "privileged": they may do everything to
  * every block, and the caps over all users never lock them out.
  * A block a peer may not see is refused as if it did not exist.
@@ -56,6 +56,7 @@ typedef enum policy_op {
         POLICY_FREEZE,
         POLICY_RELEASE,
         POLICY_SHUTDOWN,
+        POLICY_REEXEC,
         _POLICY_OP_MAX,
 } policy_op;
 

@@ -227,7 +227,8 @@ static void scope_unlink(registry *r, registry_block *b) {
         }
 }
 
-int registry_add(registry *r, registry_block *b) {
+/* index_block() - put @b, whose id is greater than any in @r, in every index. */
+static int index_block(registry *r, registry_block *b) {
         if (registry_find(r, b->uid, registry_block_name(b)))
                 return -EEXIST;
         /* Room in every table first, so that nothing fails half-way. */
@@ -236,7 +237,6 @@ int registry_add(registry *r, registry_block *b) {
             (b->scope && table_reserve(r, &r->scopes, &by_scope) < 0))
                 return -ENOMEM;
 
-        b->id = r->next_id++;
         /* Ids only grow: the new block goes last at each of its levels. */
         for (uint8_t i = 0; i < b->level; i++) {
                 b->fwd[i] = NULL;
@@ -255,6 +255,27 @@ int registry_add(registry *r, registry_block *b) {
         r->n_blocks++;
         r->n_bytes += b->size;
         return 0;
+}
+
+int registry_add(registry *r, registry_block *b) {
+        int ret;
+
+        b->id = r->next_id;
+        ret = index_block(r, b);
+        if (ret == 0)
+                r->next_id++;
+        return ret;
+}
+
+int registry_insert(registry *r, registry_block *b) {
+        int ret;
+
+        if (b->id == 0 || b->id == UINT64_MAX || (r->last[0] && b->id <= r->last[0]->id))
+                return -EINVAL;
+        ret = index_block(r, b);
+        if (ret == 0 && r->next_id <= b->id)
+                r->next_id = b->id + 1;
+        return ret;
 }
 
 int registry_remove(registry *r, registry_block *b) {

@@ -42,6 +42,8 @@ typedef struct registry_block {
         uint64_t scope; /* id of the connection a connection-scoped block dies with; 0: none */
         /* ---- the running process's, not state ---- */
         int fd;
+        /* Its record in the restart state, plus one; 0: none (manager-state.c). */
+        uint32_t state_slot;
         user_charge charge; /* one block and its bytes, against uid */
         struct registry_block *by_name, *by_inode, *by_scope; /* hash chains */
         /* The blocks of one scope: only the first is in the scope table. */
@@ -108,6 +110,14 @@ void registry_make_name(registry *r, uid_t uid, char name[static LMM_NAME_MAX + 
  * (nothing changed).
  */
 int registry_add(registry *r, registry_block *b);
+
+/*
+ * registry_insert() - registry_add() for a block whose id is given, as a
+ * restart brings it back: @b->id must be greater than every id in the
+ * registry (insert in ascending order); next_id moves past it.
+ * Return: 0; -EINVAL for an id out of order, -EEXIST, -ENOMEM (nothing changed).
+ */
+int registry_insert(registry *r, registry_block *b);
 
 /* registry_remove() - unlink @b, release its charge, free it. Return: its fd, for the caller to close. */
 int registry_remove(registry *r, registry_block *b);

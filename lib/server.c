@@ -138,6 +138,10 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
                 return -EINVAL;
         if (!o)
                 o = &defaults;
+        /* Checked here, not only by lmm_manager_new() in the child: a bad
+         * argument must fail before anything runs, the initializer included. */
+        if (!OPTS_RESERVED_IS_ZERO(o) || (o->manager && !OPTS_RESERVED_IS_ZERO(o->manager)))
+                return -EINVAL;
 
         if (o->socket_path) {
                 if (o->socket_path[0] != '/')

@@ -141,6 +141,13 @@ quota user_charge_apply(const user_registry *r, user_charge *c, user *u, uint64_
         return QUOTA_NONE;
 }
 
+void user_charge_take(user_charge *c, user *u, uint64_t n_blocks, uint64_t n_bytes) {
+        assert(!c->user);
+        u->n_blocks += n_blocks;
+        u->n_bytes += n_bytes;
+        *c = (user_charge){ .user = u, .n_blocks = n_blocks, .n_bytes = n_bytes };
+}
+
 void user_charge_closing(user_charge *c, user *u, uint64_t n) {
         assert(!c->user);
         u->n_closing += n;

@@ -101,6 +101,14 @@ quota user_charge_apply(const user_registry *r, user_charge *c, user *u, uint64_
                         uint64_t n_bytes, uint64_t n_conns);
 
 /*
+ * user_charge_take() - charge @u with @n_blocks blocks of @n_bytes bytes,
+ * recording it in @c, which must hold nothing yet. Never refused: for
+ * blocks the manager holds already (a restart brings them back), which
+ * count against the uid whatever its limits are now.
+ */
+void user_charge_take(user_charge *c, user *u, uint64_t n_blocks, uint64_t n_bytes);
+
+/*
  * user_charge_closing() - charge @u with @n fds it sent that wait to be
  * closed, recording it in @c, which must hold nothing yet. Never refused: the
  * fds are the manager's already and must be closed whatever the count. The

@@ -74,6 +74,39 @@ int fd_add_seals(int fd, unsigned seals) {
         return fcntl(fd, F_ADD_SEALS, seals) < 0 ? negative_errno() : 0;
 }
 
+/*
+ * Where /proc is hidden (a worker launched with a read-only block has an
+ * empty tmpfs over it), the link cannot be read. Every memfd lives on one
+ * of the kernel's internal mounts, one of tmpfs and one per huge page
+ * size, never mounted anywhere: a file with the st_dev of a memfd made
+ * here (of the default huge page size for hugetlbfs) is one. A memfd of
+ * another huge page size is then not recognised. The st_dev found is kept,
+ * so that a worker that asked once before it entered a sandbox forbidding
+ * memfd_create() can still ask after.
+ */
+static int fd_is_memfd_without_proc(int fd, bool hugetlb) {
+        static uint64_t known_dev[2]; /* 0: not known yet (no file system has st_dev 0) */
+        struct stat st;
+        uint64_t dev;
+
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        dev = __atomic_load_n(&known_dev[hugetlb], __ATOMIC_RELAXED);
+        if (dev == 0) {
+                _cleanup_close_ int probe = -EBADF;
+                struct stat pst;
+
+                probe = memfd_create("lmm-probe", MFD_CLOEXEC | (hugetlb ? MFD_HUGETLB : 0));
+                if (probe < 0)
+                        return hugetlb ? 0 : negative_errno();
+                if (fstat(probe, &pst) < 0)
+                        return negative_errno();
+                dev = (uint64_t) pst.st_dev;
+                __atomic_store_n(&known_dev[hugetlb], dev, __ATOMIC_RELAXED);
+        }
+        return (uint64_t) st.st_dev == dev && fcntl(fd, F_GET_SEALS) >= 0;
+}
+
 int fd_is_memfd(int fd) {
         struct statfs sfs;
         char path[64], target[PATH_MAX];
@@ -88,6 +121,8 @@ int fd_is_memfd(int fd) {
          * A tmpfs file that was merely deleted has a real path instead. */
         snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
         n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0 && (errno == ENOENT || errno == EACCES || errno == ENOTDIR))
+                return fd_is_memfd_without_proc(fd, sfs.f_type != TMPFS_MAGIC);
         if (n < 0)
                 return negative_errno();
         target[n] = 0;

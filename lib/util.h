@@ -75,6 +75,25 @@ static inline void closedirp(DIR **d) {
 #define TAKE_FD(fd) TAKE_GENERIC(fd, -EBADF)
 #define TAKE_PTR(p) TAKE_GENERIC(p, NULL)
 
+/* memeqzero() - whether the @n bytes at @p are all zero. */
+static inline bool memeqzero(const void *p, size_t n) {
+        const unsigned char *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                if (b[i])
+                        return false;
+        return true;
+}
+
+/*
+ * OPTS_RESERVED_IS_ZERO() - whether an options struct of lmm.h (@o, not NULL)
+ * leaves its reserved space zero, as docs/abi.md asks of callers: a field
+ * that a newer lmm.h put there must fail on this library, not be ignored.
+ */
+#define OPTS_RESERVED_IS_ZERO(o)                              \
+        (memeqzero((o)->reserved_, sizeof((o)->reserved_)) && \
+         memeqzero((o)->reserved_ptr_, sizeof((o)->reserved_ptr_)))
+
 /* Close every fd in @fds (borrowed array, fds consumed). */
 void close_many(const int *fds, size_t n);
 
@@ -105,7 +124,8 @@ int fd_get_seals(int fd);
 /* fd_add_seals() - F_ADD_SEALS on @fd (borrowed). */
 int fd_add_seals(int fd, unsigned seals);
 
-/* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:". */
+/* fd_is_memfd() - whether @fd (borrowed) is a memfd: a shmem or hugetlbfs file named "memfd:"
+ * (where /proc is hidden: a file on the internal mount memfds live on). */
 int fd_is_memfd(int fd);
 
 /* fd_is_hugetlb() - whether @fd (borrowed) is a file on hugetlbfs (a memfd made with MFD_HUGETLB). */

@@ -200,7 +200,7 @@ const char *wire_type_name(uint16_t type) {
         static const char *const names[] = {
                 [WIRE_CREATE] = "CREATE",     [WIRE_OPEN] = "OPEN",   [WIRE_RELEASE] = "RELEASE",
                 [WIRE_FREEZE] = "FREEZE",     [WIRE_STAT] = "STAT",   [WIRE_LIST] = "LIST",
-                [WIRE_SHUTDOWN] = "SHUTDOWN", [WIRE_ADOPT] = "ADOPT",
+                [WIRE_SHUTDOWN] = "SHUTDOWN", [WIRE_ADOPT] = "ADOPT", [WIRE_REEXEC] = "REEXEC",
         };
 
         if (type == WIRE_ERROR)
@@ -255,9 +255,11 @@ int wire_encode(const wire_msg *m, uint8_t *buf, size_t size, size_t *ret_len) {
                 put_u64(&w, m->cursor);
                 break;
         case WIRE_SHUTDOWN:
+        case WIRE_REEXEC:
         case WIRE_REPLY | WIRE_RELEASE:
         case WIRE_REPLY | WIRE_FREEZE:
         case WIRE_REPLY | WIRE_SHUTDOWN:
+        case WIRE_REPLY | WIRE_REEXEC:
                 break;
         case WIRE_REPLY | WIRE_CREATE:
         case WIRE_REPLY | WIRE_OPEN:
@@ -339,9 +341,11 @@ int wire_decode(const uint8_t *buf, size_t len, wire_msg *ret) {
                 m.cursor = get_u64(&r);
                 break;
         case WIRE_SHUTDOWN:
+        case WIRE_REEXEC:
         case WIRE_REPLY | WIRE_RELEASE:
         case WIRE_REPLY | WIRE_FREEZE:
         case WIRE_REPLY | WIRE_SHUTDOWN:
+        case WIRE_REPLY | WIRE_REEXEC:
                 break;
         case WIRE_REPLY | WIRE_CREATE:
         case WIRE_REPLY | WIRE_OPEN:

@@ -41,6 +41,7 @@ typedef enum wire_type {
         WIRE_LIST = 6,
         WIRE_SHUTDOWN = 7,
         WIRE_ADOPT = 8,
+        WIRE_REEXEC = 9,
         _WIRE_REQUEST_MAX,
 
         WIRE_REPLY = 0x8000, /* | request type: success */

@@ -10,23 +10,22 @@
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/un.h>
-#include <syslog.h>
-#include <systemd/sd-daemon.h>
 
+#include "activation.h"
 #include "lmm.h"
+#include "lmmd-restart.h"
+#include "log.h"
+#include "manager-state.h"
 #include "socket-path.h"
 #include "util.h"
 
-static int arg_log_level = LOG_INFO;
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *) 0)->sun_path) - 1)
 
-static void log_line(int level, const char *line, void *userdata) {
-        if (level > arg_log_level)
-                return;
-        fprintf(stderr, "lmmd: %s\n", line);
-}
+static int arg_log_level = LOG_INFO;
 
 static void help(void) {
         printf("Usage: lmmd [OPTIONS]\n"
@@ -35,8 +34,8 @@ static void help(void) {
                "\n"
                "  -s, --socket PATH        listen on PATH (default: "
                "$XDG_RUNTIME_DIR/lmm/lmmd.sock,\n"
-               "                           /run/lmm/lmmd.sock for root); ignored under socket "
-               "activation\n"
+               "                           /run/lmm/lmmd.sock for root); relative to the current\n"
+               "                           directory; ignored under socket activation\n"
                "      --allow-uid UID      also serve this user (name or number; repeatable)\n"
                "      --allow-gid GID      also serve members of this group (repeatable)\n"
                "      --max-bytes SIZE     bytes per user (default 8G; suffixes K, M, G, T)\n"
@@ -45,11 +44,12 @@ static void help(void) {
                "  -v, --verbose            log every request\n"
                "  -q, --quiet              log warnings and errors only\n"
                "  -h, --help               show this help\n"
-               "      --version            show the version\n"
+               "  -V, --version            show the version\n"
                "\n"
                "SIGTERM or SIGINT shut the manager down: every block is sealed against new\n"
                "writable mappings, the manager's references are dropped, the socket removed.\n"
-               "Mappings that clients hold keep working.\n");
+               "Mappings that clients hold keep working. SIGHUP re-executes lmmd, keeping\n"
+               "every block (lmmd(8), RESTARTS).\n");
 }
 
 static int parse_uint32(const char *s, uint32_t *ret) {
@@ -94,6 +94,39 @@ static int parse_gid(const char *s, gid_t *ret) {
         return 0;
 }
 
+/* socket_path_absolute() - @path (from @what, for the log), made absolute
+ * against the current directory when it is relative: the manager core takes
+ * absolute paths only, and a Unix socket's path must fit in sun_path. Logs
+ * why not. */
+static int socket_path_absolute(const char *what, const char *path, char *ret, size_t size) {
+        const char *sep = "";
+        char cwd[PATH_MAX] = "";
+        int n;
+
+        if (path[0] != '/') {
+                if (!getcwd(cwd, sizeof(cwd))) {
+                        int r = -errno;
+
+                        log_error("%s %s: cannot make it absolute: the current directory: %s", what,
+                                  path, strerror(-r));
+                        return r;
+                }
+                sep = strcmp(cwd, "/") == 0 ? "" : "/";
+        }
+        n = snprintf(ret, size, "%s%s%s", cwd, sep, path);
+        if (n < 0 || (size_t) n >= size || (size_t) n > SUN_PATH_MAX) {
+                if (path[0] == '/')
+                        log_error("%s %s: the path is %d bytes, a Unix socket's at most %zu", what,
+                                  path, n, SUN_PATH_MAX);
+                else
+                        log_error("%s %s: made absolute (%s%s%s) the path is %d bytes, a Unix "
+                                  "socket's at most %zu",
+                                  what, path, cwd, sep, path, n, SUN_PATH_MAX);
+                return -ENAMETOOLONG;
+        }
+        return 0;
+}
+
 int main(int argc, char *argv[]) {
         enum {
                 ARG_ALLOW_UID = 0x100,
@@ -101,7 +134,6 @@ int main(int argc, char *argv[]) {
                 ARG_MAX_BYTES,
                 ARG_MAX_BLOCKS,
                 ARG_MAX_CONNS,
-                ARG_VERSION
         };
         static const struct option options[] = {
                 { "socket", required_argument, NULL, 's' },
@@ -113,42 +145,48 @@ int main(int argc, char *argv[]) {
                 { "verbose", no_argument, NULL, 'v' },
                 { "quiet", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
+                { "version", no_argument, NULL, 'V' },
                 {}
         };
         uid_t uids[64];
         gid_t gids[64];
         lmm_manager_opts o = { .allow_uids = uids, .allow_gids = gids };
-        const char *socket_path = NULL;
-        char default_path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
+        const char *arg_socket = NULL;
+        char socket_path[PATH_MAX], default_path[PATH_MAX];
         lmm_manager *m = NULL;
         int c, r, n_activated;
 
-        while ((c = getopt_long(argc, argv, "s:vqh", options, NULL)) >= 0) {
+        log_setup();
+        /* Before anything opens an fd: a re-execution's are put in place. */
+        r = restart_init(argv);
+        if (r < 0) {
+                log_error("cannot take over the fds of a re-execution: %s", strerror(-r));
+                return 1;
+        }
+
+        while ((c = getopt_long(argc, argv, "s:vqhV", options, NULL)) >= 0) {
                 switch (c) {
                 case 's':
-                        socket_path = optarg;
+                        arg_socket = optarg;
                         break;
                 case ARG_ALLOW_UID:
                         if (o.n_allow_uids >= ELEMENTSOF(uids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-uid options\n",
-                                        ELEMENTSOF(uids));
+                                log_error("at most %zu --allow-uid options", ELEMENTSOF(uids));
                                 return 2;
                         }
                         if (parse_uid(optarg, &uids[o.n_allow_uids]) < 0) {
-                                fprintf(stderr, "lmmd: --allow-uid %s: no such user\n", optarg);
+                                log_error("--allow-uid %s: no such user", optarg);
                                 return 2;
                         }
                         o.n_allow_uids++;
                         break;
                 case ARG_ALLOW_GID:
                         if (o.n_allow_gids >= ELEMENTSOF(gids)) {
-                                fprintf(stderr, "lmmd: at most %zu --allow-gid options\n",
-                                        ELEMENTSOF(gids));
+                                log_error("at most %zu --allow-gid options", ELEMENTSOF(gids));
                                 return 2;
                         }
                         if (parse_gid(optarg, &gids[o.n_allow_gids]) < 0) {
-                                fprintf(stderr, "lmmd: --allow-gid %s: no such group\n", optarg);
+                                log_error("--allow-gid %s: no such group", optarg);
                                 return 2;
                         }
                         o.n_allow_gids++;
@@ -156,26 +194,21 @@ int main(int argc, char *argv[]) {
                 case ARG_MAX_BYTES:
                         if (parse_size(optarg, &o.max_bytes_per_uid) < 0 ||
                             o.max_bytes_per_uid == 0) {
-                                fprintf(stderr,
-                                        "lmmd: --max-bytes %s: not a size (try 512M or 4G)\n",
-                                        optarg);
+                                log_error("--max-bytes %s: not a size (try 512M or 4G)", optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_BLOCKS:
                         if (parse_uint32(optarg, &o.max_blocks_per_uid) < 0 ||
                             o.max_blocks_per_uid == 0) {
-                                fprintf(stderr, "lmmd: --max-blocks %s: not a positive number\n",
-                                        optarg);
+                                log_error("--max-blocks %s: not a positive number", optarg);
                                 return 2;
                         }
                         break;
                 case ARG_MAX_CONNS:
                         if (parse_uint32(optarg, &o.max_conns_per_uid) < 0 ||
                             o.max_conns_per_uid == 0) {
-                                fprintf(stderr,
-                                        "lmmd: --max-connections %s: not a positive number\n",
-                                        optarg);
+                                log_error("--max-connections %s: not a positive number", optarg);
                                 return 2;
                         }
                         break;
@@ -188,19 +221,19 @@ int main(int argc, char *argv[]) {
                 case 'h':
                         help();
                         return 0;
-                case ARG_VERSION:
-                        printf("lmmd %s\n", LMM_VERSION);
+                case 'V':
+                        printf("lmmd %s\n", lmm_version());
                         return 0;
                 default:
-                        fprintf(stderr, "lmmd: try 'lmmd --help'\n");
+                        log_error("try 'lmmd --help'");
                         return 2;
                 }
         }
         if (optind < argc) {
-                fprintf(stderr, "lmmd: unexpected argument '%s'; try 'lmmd --help'\n",
-                        argv[optind]);
+                log_error("unexpected argument '%s'; try 'lmmd --help'", argv[optind]);
                 return 2;
         }
+        log_set_max_level(arg_log_level);
 
         signal(SIGPIPE, SIG_IGN);
 
@@ -216,43 +249,39 @@ int main(int argc, char *argv[]) {
 
         r = lmm_manager_new(&o, &m);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot set up the manager: %s\n", strerror(-r));
+                log_error("cannot set up the manager: %s", strerror(-r));
                 return 1;
         }
-        lmm_manager_set_log(m, log_line, NULL);
+        lmm_manager_set_log(m, log_manager_line, NULL);
+        /* The sockets handed over are served; the blocks a restart handed back
+         * are in the registry before anything is served (lmmd-restart.c). */
+        n_activated = restart_take_fds(m);
+        if (n_activated < 0)
+                goto fail;
         /* Signals arrive through the event loop, never asynchronously. */
         r = lmm_manager_handle_signals(m);
         if (r < 0) {
-                fprintf(stderr, "lmmd: cannot watch SIGTERM and SIGINT: %s\n", strerror(-r));
+                log_error("cannot watch SIGTERM, SIGINT and SIGHUP: %s", strerror(-r));
                 goto fail;
-        }
-
-        n_activated = sd_listen_fds(true);
-        if (n_activated < 0) {
-                fprintf(stderr, "lmmd: cannot take socket-activation fds: %s\n",
-                        strerror(-n_activated));
-                goto fail;
-        }
-        for (int i = 0; i < n_activated; i++) {
-                r = lmm_manager_add_listener(m, SD_LISTEN_FDS_START + i);
-                if (r < 0) {
-                        fprintf(stderr, "lmmd: cannot serve socket-activation fd %d: %s\n",
-                                SD_LISTEN_FDS_START + i,
-                                r == -ESOCKTNOSUPPORT ? "not a SOCK_SEQPACKET socket"
-                                                      : strerror(-r));
-                        goto fail;
-                }
         }
         if (n_activated == 0) {
-                if (!socket_path) {
+                const char *path = arg_socket;
+
+                if (!path) {
                         r = lmm_default_socket_path(default_path, sizeof(default_path));
                         if (r < 0) {
-                                fprintf(stderr, "lmmd: no socket path: XDG_RUNTIME_DIR is not set; "
-                                                "use --socket PATH\n");
+                                log_error("no socket path: %s",
+                                          r == -ENXIO ? "XDG_RUNTIME_DIR is not set; use --socket "
+                                                        "PATH"
+                                                      : strerror(-r));
                                 goto fail;
                         }
-                        socket_path = default_path;
+                        path = default_path;
                 }
+                r = socket_path_absolute(arg_socket ? "--socket" : "$LMM_SOCKET", path, socket_path,
+                                         sizeof(socket_path));
+                if (r < 0)
+                        goto fail;
                 r = lmm_manager_listen(m, socket_path);
                 if (r < 0) {
                         char why[PATH_MAX + 128] = "";
@@ -263,23 +292,23 @@ int main(int argc, char *argv[]) {
                         if (r == -EPERM)
                                 (void) socket_path_check(socket_path, geteuid(), false, 0, NULL,
                                                          why, sizeof(why));
-                        fprintf(stderr, "lmmd: cannot listen on %s: %s\n", socket_path,
-                                why[0]             ? why
-                                : r == -EADDRINUSE ? "another manager is serving it"
-                                : r == -ENOTSOCK   ? "the path exists and is not a socket"
-                                                   : strerror(-r));
+                        log_error("cannot listen on %s: %s", socket_path,
+                                  why[0]             ? why
+                                  : r == -EADDRINUSE ? "another manager is serving it"
+                                  : r == -ENOTSOCK   ? "the path exists and is not a socket"
+                                                     : strerror(-r));
                         goto fail;
                 }
-                log_line(LOG_INFO, "listening", NULL);
-                if (arg_log_level >= LOG_INFO)
-                        fprintf(stderr, "lmmd: serving %s\n", socket_path);
+                log_info("serving %s", socket_path);
         }
 
-        (void) sd_notify(false, "READY=1\nSTATUS=serving");
-        r = lmm_manager_run(m);
-        (void) sd_notify(false, "STOPPING=1");
+        (void) activation_notify("READY=1\nSTATUS=serving");
+        /* A re-execution that fails returns, and the manager serves on. */
+        while ((r = lmm_manager_run(m)) >= 0 && manager_reexec_requested(m))
+                restart_reexec(m);
+        (void) activation_notify("STOPPING=1");
         if (r < 0)
-                fprintf(stderr, "lmmd: the event loop failed: %s\n", strerror(-r));
+                log_error("the event loop failed: %s", strerror(-r));
         m = lmm_manager_free(m);
         return r < 0 ? 1 : 0;
 

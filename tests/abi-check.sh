@@ -14,5 +14,7 @@ if [ "$listed" != "$declared" ]; then
 fi
 n=$(echo "$exported" | wc -l)
 [ $ok = 1 ] && echo "$n symbols exported, all declared and versioned LIBLMM_1"
-nm -D --defined-only "$so" | grep -q 'LIBLMM_1' || { echo "symbols are not versioned"; exit 1; }
+# (grep on the whole list: grep -q would stop reading early, and with
+# pipefail nm's SIGPIPE would fail the pipe.)
+grep -q 'LIBLMM_1' <<<"$(nm -D --defined-only "$so")" || { echo "symbols are not versioned"; exit 1; }
 [ $ok = 1 ]

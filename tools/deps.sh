@@ -7,9 +7,16 @@ set -euo pipefail
 lmm_packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libcriterion-dev libsmartcols-dev libsystemd-dev
+  libseccomp-dev   # the workers' sandbox (lib/sandbox.c)
   scdoc
+  abigail-tools    # abidw, abidiff: the ABI check against tests/abi/liblmm.abi
+  man-db           # man, that the man3 test renders every page with
   util-linux-extra # lsfd, which the memfd-inspect tests compare against
-  python3          # a strict JSON parser for memfd-inspect's --json tests
+  systemd          # pkg-config systemd (where the units go), and the units test's
+                   # systemd-analyze, systemd-socket-activate, systemd-sysusers
+  python3          # the Python package lmm (ctypes) and its tests; a strict JSON
+                   # parser for memfd-inspect's --json tests
+  bash-completion  # where completions/ installs (pkg-config), and what its tests source
   # and what a script that sources this asks for besides (tests/bench/run: gnuplot)
   ${lmm_extra_packages[@]+"${lmm_extra_packages[@]}"}
 )

@@ -4,13 +4,14 @@
  * with its seals, the processes that hold an fd to it and those that map it,
  * and, where a manager answers, the manager's name, scope and owner for it.
  *
- * The front end only: options, asking the manager, and output through
- * libsmartcols (tables, trees, JSON). Reading /proc is memfd-scan's job.
+ * The front end only: options (by cli.h's conventions, as lmmctl's), asking
+ * the manager, and output through libsmartcols (tables, trees, JSON), with the
+ * column names lmmctl uses for the same facts. Reading /proc is memfd-scan's
+ * job.
  */
 
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <libsmartcols.h>
 #include <locale.h>
@@ -18,10 +19,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/signalfd.h>
 #include <sys/sysmacros.h>
 
+#include "cli.h"
 #include "escape.h"
 #include "lmm.h"
 #include "memfd-scan.h"
@@ -135,6 +136,8 @@ static const column_info columns[_COL_MAX] = {
 static const char *arg_socket;
 static bool arg_no_manager;
 static bool arg_json;
+static bool arg_noheadings;
+static bool arg_raw;
 static bool arg_bytes;
 static view arg_view = VIEW_LIST;
 static const char *arg_output;
@@ -172,47 +175,43 @@ static void picture_done(picture *p) {
         *p = (picture){};
 }
 
-static int help(void) {
-        printf("Usage: " PROG " [OPTIONS]\n"
-               "\n"
-               "Show every memfd this user can see, grouped by the memory itself: its seals,\n"
-               "the processes that hold an fd to it, those that map it, and the manager's\n"
-               "name for it when an lmm manager answers.\n"
-               "\n"
-               "Views:\n"
-               "  (default)              one line per fd and per mapping\n"
-               "  -T, --tree             each memfd with its fds and mappings as children\n"
-               "  -s, --summary          one line per memfd, with totals\n"
-               "  -P, --processes        one line per process, with totals\n"
-               "\n"
-               "Options:\n"
-               "  -J, --json             JSON output (sizes in bytes, numbers as numbers)\n"
-               "  -o, --output COLUMNS   columns to show, comma-separated; +COLUMNS adds to the "
-               "default\n"
-               "  -b, --bytes            sizes in bytes instead of KiB, MiB...\n"
-               "  -p, --pid PID          only these processes (repeatable, or comma-separated)\n"
-               "  -n, --name PATTERN     only memfds whose name (or block name) matches the glob\n"
-               "  -w, --watch SECONDS    redraw every SECONDS until interrupted\n"
-               "      --socket PATH      the manager's socket (default: $LMM_SOCKET,\n"
-               "                         $XDG_RUNTIME_DIR/lmm/lmmd.sock, /run/lmm/lmmd.sock for "
-               "root)\n"
-               "      --no-manager       do not ask a manager\n"
-               "  -H, --list-columns     list the columns\n"
-               "  -h, --help             show this help\n");
-        return 0;
+static void help(FILE *f) {
+        fprintf(f,
+                "Usage: " PROG " [OPTIONS]\n"
+                "\n"
+                "Show every memfd this user can see, grouped by the memory itself: its seals,\n"
+                "the processes that hold an fd to it, those that map it, and the manager's\n"
+                "name for it when an lmm manager answers.\n"
+                "\n"
+                "Views:\n"
+                "  (default)              one line per fd and per mapping\n"
+                "  -T, --tree             each memfd with its fds and mappings as children\n"
+                "  -s, --summary          one line per memfd, with totals\n"
+                "  -P, --processes        one line per process, with totals\n"
+                "\n"
+                "Options:\n"
+                "  -J, --json             JSON output (sizes in bytes, numbers as numbers)\n"
+                "  -n, --noheadings       no header line\n"
+                "  -r, --raw              raw output, no alignment\n"
+                "  -o, --output COLUMNS   columns to show, comma-separated; +COLUMNS adds to the "
+                "default\n"
+                "  -b, --bytes            sizes in bytes instead of KiB, MiB...\n"
+                "  -p, --pid PID          only these processes (repeatable, or comma-separated)\n"
+                "      --name PATTERN     only memfds whose name (or block name) matches the glob\n"
+                "  -w, --watch SECONDS    redraw every SECONDS until interrupted\n"
+                "      --socket PATH      the manager's socket (default: $LMM_SOCKET,\n"
+                "                         $XDG_RUNTIME_DIR/lmm/lmmd.sock, /run/lmm/lmmd.sock for "
+                "root)\n"
+                "      --no-manager       do not ask a manager\n"
+                "  -H, --list-columns     list the columns\n"
+                "  -h, --help             show this help\n"
+                "  -V, --version          show the version\n");
 }
 
 static int list_columns(void) {
         for (size_t i = 0; i < _COL_MAX; i++)
                 printf("%10s  %s\n", columns[i].name, columns[i].help);
         return 0;
-}
-
-static int column_by_name(const char *name, size_t len) {
-        for (int i = 0; i < _COL_MAX; i++)
-                if (strlen(columns[i].name) == len && strncasecmp(columns[i].name, name, len) == 0)
-                        return i;
-        return -ENOENT;
 }
 
 static void add_default_columns(bool manager) {
@@ -253,36 +252,16 @@ static void add_default_columns(bool manager) {
         }
 }
 
-/* Parse -o. Return: 0, or -EINVAL after one line on stderr. */
+static const cli_program program;
+
+/* Parse -o into out_cols. Return: 0, or -EINVAL after one line on stderr. */
 static int parse_columns(const char *spec) {
-        const char *p = spec;
+        static const char *names[_COL_MAX];
 
-        if (*p == '+')
-                p++;
-        while (*p) {
-                size_t len = strcspn(p, ",");
-                int c = column_by_name(p, len);
-
-                if (c < 0 || len == 0) {
-                        fprintf(stderr,
-                                PROG ": unknown column '%.*s'; see '" PROG " --list-columns'\n",
-                                (int) len, p);
-                        return -EINVAL;
-                }
-                if (n_out_cols >= ELEMENTSOF(out_cols)) {
-                        fprintf(stderr, PROG ": too many columns\n");
-                        return -EINVAL;
-                }
-                out_cols[n_out_cols++] = c;
-                p += len;
-                if (*p == ',')
-                        p++;
-        }
-        if (n_out_cols == 0) {
-                fprintf(stderr, PROG ": no columns given to --output\n");
-                return -EINVAL;
-        }
-        return 0;
+        for (size_t i = 0; i < _COL_MAX; i++)
+                names[i] = columns[i].name;
+        return cli_columns_parse(&program, spec, names, _COL_MAX, out_cols, ELEMENTSOF(out_cols),
+                                 &n_out_cols);
 }
 
 static void choose_columns(bool manager) {
@@ -290,7 +269,7 @@ static void choose_columns(bool manager) {
         if (!arg_output || arg_output[0] == '+')
                 add_default_columns(manager);
         if (arg_output)
-                /* Already checked in parse_argv(). */
+                /* Already checked in parse_option(). */
                 (void) parse_columns(arg_output);
 }
 
@@ -747,14 +726,17 @@ static int print_picture(const picture *p) {
         if (!t)
                 goto finish;
         scols_table_enable_json(t, arg_json);
+        scols_table_enable_noheadings(t, arg_noheadings);
+        scols_table_enable_raw(t, arg_raw);
         scols_table_set_name(t, arg_view == VIEW_PROCESSES ? "processes" : "memfds");
         for (size_t i = 0; i < n_out_cols; i++) {
                 const column_info *ci = &columns[out_cols[i]];
                 int flags = ci->flags;
                 struct libscols_column *c;
 
-                /* The tree hangs off the first column. */
-                if (arg_view == VIEW_TREE && i == 0)
+                /* The tree hangs off the first column; raw output has no tree lines (as
+                 * lsblk's), children follow their memfd. */
+                if (arg_view == VIEW_TREE && i == 0 && !arg_raw)
                         flags |= SCOLS_FL_TREE;
                 c = scols_table_new_column(t, ci->name, ci->whint, flags);
                 if (!c)
@@ -895,8 +877,10 @@ static int parse_pids(const char *s) {
                         return -EINVAL;
                 }
                 n = reallocarray(arg_pids, arg_n_pids + 1, sizeof(*n));
-                if (!n)
+                if (!n) {
+                        fprintf(stderr, PROG ": out of memory\n");
                         return -ENOMEM;
+                }
                 arg_pids = n;
                 arg_pids[arg_n_pids++] = (pid_t) v;
                 p = *end ? end + 1 : end;
@@ -904,114 +888,115 @@ static int parse_pids(const char *s) {
         return 0;
 }
 
-static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_SOCKET = 0x100, ARG_NO_MANAGER };
-        static const struct option options[] = { { "json", no_argument, NULL, 'J' },
-                                                 { "output", required_argument, NULL, 'o' },
-                                                 { "bytes", no_argument, NULL, 'b' },
-                                                 { "pid", required_argument, NULL, 'p' },
-                                                 { "name", required_argument, NULL, 'n' },
-                                                 { "tree", no_argument, NULL, 'T' },
-                                                 { "summary", no_argument, NULL, 's' },
-                                                 { "processes", no_argument, NULL, 'P' },
-                                                 { "watch", required_argument, NULL, 'w' },
-                                                 { "socket", required_argument, NULL, ARG_SOCKET },
-                                                 { "no-manager", no_argument, NULL,
-                                                   ARG_NO_MANAGER },
-                                                 { "list-columns", no_argument, NULL, 'H' },
-                                                 { "help", no_argument, NULL, 'h' },
-                                                 {} };
-        int opt, n_views = 0;
+enum { ARG_SOCKET = 0x100, ARG_NO_MANAGER, ARG_NAME };
 
-        /* Our own one-line messages instead of getopt's. */
-        opterr = 0;
-        while ((opt = getopt_long(argc, argv, ":Jo:bp:n:TsPw:Hh", options, NULL)) >= 0) {
-                switch (opt) {
-                case 'J':
-                        arg_json = true;
-                        break;
-                case 'o':
-                        arg_output = optarg;
-                        break;
-                case 'b':
-                        arg_bytes = true;
-                        break;
-                case 'p':
-                        if (parse_pids(optarg) < 0)
-                                return -EINVAL;
-                        break;
-                case 'n':
-                        arg_name = optarg;
-                        break;
-                case 'T':
-                        arg_view = VIEW_TREE;
-                        n_views++;
-                        break;
-                case 's':
-                        arg_view = VIEW_SUMMARY;
-                        n_views++;
-                        break;
-                case 'P':
-                        arg_view = VIEW_PROCESSES;
-                        n_views++;
-                        break;
-                case 'w': {
-                        char *end;
-                        errno = 0;
-                        arg_watch = strtod(optarg, &end);
-                        /* At least 0.1 s: each redraw reads all of /proc. */
-                        if (errno || end == optarg || *end || !(arg_watch >= 0.1) ||
-                            arg_watch > 86400) {
-                                fprintf(stderr,
-                                        PROG ": invalid interval '%s': give seconds, from 0.1 to "
-                                             "86400\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                }
-                case ARG_SOCKET:
-                        arg_socket = optarg;
-                        break;
-                case ARG_NO_MANAGER:
-                        arg_no_manager = true;
-                        break;
-                case 'H':
-                        list_columns();
-                        return 0;
-                case 'h':
-                        help();
-                        return 0;
-                case ':':
+static int n_views;
+
+static int parse_option(int opt, const char *arg, const char *spelling, void *userdata) {
+        switch (opt) {
+        case 'J':
+                arg_json = true;
+                break;
+        case 'n':
+                arg_noheadings = true;
+                break;
+        case 'r':
+                arg_raw = true;
+                break;
+        case 'o': {
+                /* Checked now, for a usage error before any work. */
+                int r = parse_columns(arg);
+                n_out_cols = 0;
+                if (r < 0)
+                        return r;
+                arg_output = arg;
+                break;
+        }
+        case 'b':
+                arg_bytes = true;
+                break;
+        case 'p':
+                return parse_pids(arg);
+        case ARG_NAME:
+                arg_name = arg;
+                break;
+        case 'T':
+        case 's':
+        case 'P':
+                arg_view = opt == 'T' ? VIEW_TREE : opt == 's' ? VIEW_SUMMARY : VIEW_PROCESSES;
+                n_views++;
+                break;
+        case 'w': {
+                char *end;
+                errno = 0;
+                arg_watch = strtod(arg, &end);
+                /* At least 0.1 s: each redraw reads all of /proc. */
+                if (errno || end == arg || *end || !(arg_watch >= 0.1) || arg_watch > 86400) {
                         fprintf(stderr,
-                                PROG ": option '%s' needs an argument; try '" PROG " --help'\n",
-                                argv[optind - 1]);
-                        return -EINVAL;
-                default:
-                        if (optopt)
-                                fprintf(stderr,
-                                        PROG ": unknown option '-%c'; try '" PROG " --help'\n",
-                                        optopt);
-                        else
-                                fprintf(stderr,
-                                        PROG ": unknown option '%s'; try '" PROG " --help'\n",
-                                        argv[optind - 1]);
+                                PROG ": invalid interval '%s': give seconds, from 0.1 to 86400\n",
+                                arg);
                         return -EINVAL;
                 }
+                break;
         }
-        if (optind < argc) {
-                fprintf(stderr, PROG ": unexpected argument '%s'; try '" PROG " --help'\n",
-                        argv[optind]);
-                return -EINVAL;
+        case ARG_SOCKET:
+                arg_socket = arg;
+                break;
+        case ARG_NO_MANAGER:
+                arg_no_manager = true;
+                break;
+        case 'H':
+                list_columns();
+                return 1;
+        default:
+                abort();
         }
-        if (n_views > 1) {
-                fprintf(stderr, PROG ": --tree, --summary and --processes exclude each other\n");
-                return -EINVAL;
-        }
-        /* Check the columns now, for a usage error before any work. */
-        if (arg_output && parse_columns(arg_output) < 0)
-                return -EINVAL;
-        return 1;
+        return 0;
+}
+
+static const struct option long_options[] = {
+        { "json", no_argument, NULL, 'J' },
+        { "noheadings", no_argument, NULL, 'n' },
+        { "raw", no_argument, NULL, 'r' },
+        { "output", required_argument, NULL, 'o' },
+        { "bytes", no_argument, NULL, 'b' },
+        { "pid", required_argument, NULL, 'p' },
+        { "name", required_argument, NULL, ARG_NAME },
+        { "tree", no_argument, NULL, 'T' },
+        { "summary", no_argument, NULL, 's' },
+        { "processes", no_argument, NULL, 'P' },
+        { "watch", required_argument, NULL, 'w' },
+        { "socket", required_argument, NULL, ARG_SOCKET },
+        { "no-manager", no_argument, NULL, ARG_NO_MANAGER },
+        { "list-columns", no_argument, NULL, 'H' },
+        {},
+};
+
+static const cli_program program = {
+        .name = PROG,
+        .short_options = "Jnro:bp:TsPw:H",
+        .long_options = long_options,
+        .option = parse_option,
+        .help = help,
+};
+
+/* Return: 1 to go on, 0 when done, -errno after one line on stderr (cli_exit_status()). */
+static int parse_argv(int argc, char *argv[]) {
+        cli_args a;
+        int r;
+
+        r = cli_parse(&program, argc, argv, NULL, &a);
+        if (r <= 0)
+                return r;
+        if (a.n_args > 0)
+                r = cli_usage_error(&program, "unexpected argument '%s'", a.args[0]);
+        else if (n_views > 1)
+                r = cli_usage_error(&program,
+                                    "--tree, --summary and --processes exclude each other");
+        else if (arg_json && arg_raw)
+                r = cli_usage_error(&program, "--json and --raw exclude each other");
+        cli_args_done(&a);
+        return r;
 }
 
 int main(int argc, char *argv[]) {
@@ -1020,7 +1005,7 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv);
         if (r <= 0) {
                 free(arg_pids);
-                return r < 0 ? 2 : 0;
+                return cli_exit_status(r);
         }
         setlocale(LC_ALL, "");
         scols_init_debug(0);

@@ -410,6 +410,7 @@ static void bench_create(const config *cfg, placement p) {
         snprintf(w, sizeof(w), "%zu", cfg->py_warmup);
         python_run(&PY, (const char *const[]){ "create", n, w, NULL });
         put_python("create", "python", p, "create", 1000.0);
+        put_python("create", "python_lmm", p, "create_lmm", 1000.0);
         place(UNPINNED);
 }
 
@@ -756,6 +757,9 @@ static void bench_list(const config *cfg) {
                 snprintf(key, sizeof(key), "python_%s", v[i].key);
                 snprintf(py_key, sizeof(py_key), "list.%s", v[i].key);
                 put_python("list", key, UNPINNED, py_key, 1);
+                snprintf(key, sizeof(key), "python_lmm_%s", v[i].key);
+                snprintf(py_key, sizeof(py_key), "list.lmm_%s", v[i].key);
+                put_python("list", key, UNPINNED, py_key, 1);
         }
 }
 
@@ -960,6 +964,7 @@ static const struct {
         { "create", "unnamed", "lmm unnamed create + map + touch", "us" },
         { "create", "open", "lmm open by name + map + touch", "us" },
         { "create", "python", "Python smm.SharedMemory(size=4096) + touch", "us" },
+        { "create", "python_lmm", "lmm.SharedMemoryManager().SharedMemory(4096) + touch", "us" },
         { "create", "shm_open", "POSIX shm_open+ftruncate+mmap+touch, one process", "us" },
         { "create", "memfd", "memfd_create+seal+mmap+touch, one process", "us" },
         { "create", "syscall", "one syscall that does nothing (getppid)", "us" },
@@ -969,6 +974,7 @@ static const struct {
         { "ratio", "python", "Python create / lmm unnamed create", "x" },
         /* What no manager process can beat: the most any design could gain on Python. */
         { "ratio", "python_floor", "Python create / floor (the ceiling for the above)", "x" },
+        { "ratio", "python_lmm", "Python create / lmm create, both from Python", "x" },
         { "pipeline", "bare", "bare syscalls, one process: memfd+seal+sendmsg+recvmsg",
           "blocks/s" },
         { "pipeline", "manager_floor", "a manager's own syscalls per block, kept, no messages",
@@ -989,6 +995,11 @@ static const struct {
         { "list", "python_int_set", "Python ShareableList sl[i] = v, int", "ns" },
         { "list", "python_str64_get", "Python ShareableList sl[i], 64-char str", "ns" },
         { "list", "python_str64_set", "Python ShareableList sl[i] = v, 64-char str", "ns" },
+        { "list", "python_lmm_int_get", "lmm.ShareableList sl[i], int (ctypes)", "ns" },
+        { "list", "python_lmm_int_set", "lmm.ShareableList sl[i] = v, int (ctypes)", "ns" },
+        { "list", "python_lmm_str64_get", "lmm.ShareableList sl[i], 64-char str (ctypes)", "ns" },
+        { "list", "python_lmm_str64_set", "lmm.ShareableList sl[i] = v, 64-char str (ctypes)",
+          "ns" },
         { "memory", "block_kernel", "kernel, per live block (the memfd itself)", "bytes" },
         { "memory", "conn_user", "manager, per idle connection (user space)", "bytes" },
         { "memory", "conn_kernel", "kernel, per idle connection (both sockets, pidfd, epoll)",
@@ -1079,6 +1090,7 @@ static void targets(const config *cfg) {
                 ratio("open", "open", "floor", p);
                 ratio("python", "python", "unnamed", p);
                 ratio("python_floor", "python", "floor", p);
+                ratio("python_lmm", "python", "python_lmm", p);
                 a = table_get(&T, "pipeline", "lmm", p);
                 b = table_get(&T, "pipeline", "bare", p);
                 if (a > 0 && b > 0)

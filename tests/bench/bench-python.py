@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Python's side of lmm's benchmark: the same operations on Python's own
 SharedMemoryManager and ShareableList, timed the same way (median and p99,
-nanoseconds, after a warm-up). bench-lmm runs it and reads what it prints,
-one result a line: KEY MEDIAN P99 N.
+nanoseconds, after a warm-up), and beside them lmm's Python package (the
+same calls after `from lmm import ...`), interleaved with them. bench-lmm
+runs it and reads what it prints, one result a line: KEY MEDIAN P99 N.
+Without lmm's package (lib/python, on $PYTHONPATH, and its liblmm) its rows
+are skipped with a note on stderr.
 
   bench-python.py create N WARMUP       smm.SharedMemory(size=4096) + a touch
   bench-python.py shutdown N REPEATS    smm.shutdown() with N blocks, per block
   bench-python.py scale L1,L2,.. M      create against L live blocks, then shutdown
-  bench-python.py list BATCHES SIZE     ShareableList int and 64-byte str get/set
+  bench-python.py list BATCHES SIZE     ShareableList int and 64-char str get/set
 
 The manager process shares this process's resource tracker (it is forked),
 so its shutdown's unlinks take the blocks off the tracker too.
@@ -18,6 +21,12 @@ import sys
 import time
 from multiprocessing.managers import SharedMemoryManager
 from multiprocessing.shared_memory import ShareableList
+
+try:
+    import lmm
+except ImportError as e:
+    lmm = None
+    LMM_MISSING = str(e)
 
 SIZE = 4096
 now = time.perf_counter_ns
@@ -49,17 +58,29 @@ def fill(smm, names, n):
         names.append(create_one(smm)[0])
 
 
+def no_lmm(what):
+    print("bench-python: no lmm package for Python (%s): %s skipped" % (LMM_MISSING, what),
+          file=sys.stderr)
+
+
 def cmd_create(n, warmup):
-    names, times = [], []
-    smm = SharedMemoryManager()
-    smm.start()
+    """Python's manager, and lmm's from Python, in turn: one create of each a round."""
+    smms = {"create": SharedMemoryManager()}
+    if lmm is not None:
+        smms["create_lmm"] = lmm.SharedMemoryManager()
+    else:
+        no_lmm("lmm.SharedMemoryManager().SharedMemory(4096)")
+    times = {key: [] for key in smms}
+    for smm in smms.values():
+        smm.start()
     for i in range(warmup + n):
-        name, t = create_one(smm)
-        names.append(name)
-        if i >= warmup:
-            times.append(t)
-    smm.shutdown()
-    emit("create", times)
+        for key, smm in smms.items():
+            t = create_one(smm)[1]
+            if i >= warmup:
+                times[key].append(t)
+    for key, smm in smms.items():
+        smm.shutdown()
+        emit(key, times[key])
 
 
 def timed_shutdown(smm, names):
@@ -94,8 +115,7 @@ def cmd_scale(levels, m):
     print("shutdown.max %.1f 0 %d" % (timed_shutdown(smm, names), len(names)), flush=True)
 
 
-def cmd_list(batches, size):
-    sl = ShareableList([0, "x" * 64])
+def list_kinds(sl, size, prefix):
     s64 = "y" * 64
     loop = range(size)
 
@@ -115,11 +135,25 @@ def cmd_list(batches, size):
         for _ in loop:
             sl[1] = s64
 
-    kinds = [("list.int_get", int_get), ("list.int_set", int_set),
-             ("list.str64_get", str_get), ("list.str64_set", str_set)]
+    return [(prefix + "int_get", int_get), (prefix + "int_set", int_set),
+            (prefix + "str64_get", str_get), (prefix + "str64_set", str_set)]
+
+
+def cmd_list(batches, size):
+    """Python's ShareableList, and lmm's from Python, interleaved."""
+    lists = [ShareableList([0, "x" * 64])]
+    kinds = list_kinds(lists[0], size, "list.")
+    smm = None
+    if lmm is not None:
+        smm = lmm.SharedMemoryManager()
+        smm.start()
+        lists.append(smm.ShareableList([0, "x" * 64]))
+        kinds += list_kinds(lists[1], size, "list.lmm_")
+    else:
+        no_lmm("lmm.ShareableList")
     times = {key: [] for key, _ in kinds}
     try:
-        # Interleaved, so that all four see the same machine.
+        # Interleaved, so that all of them see the same machine.
         for b in range(batches + 2):
             for key, f in kinds:
                 t0 = now()
@@ -127,11 +161,14 @@ def cmd_list(batches, size):
                 t = now() - t0
                 if b >= 2:  # the first rounds warm up
                     times[key].append(t / size)
-        if sl[1] != s64:
-            sys.exit("ShareableList lost a value")
+        for sl in lists:
+            if sl[1] != "y" * 64:
+                sys.exit("a ShareableList lost a value")
     finally:
-        sl.shm.close()
-        sl.shm.unlink()
+        lists[0].shm.close()
+        lists[0].shm.unlink()
+        if smm is not None:
+            smm.shutdown()
     for key, _ in kinds:
         emit(key, times[key])
 

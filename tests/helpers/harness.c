@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <linux/sockios.h>
 #include <sys/ioctl.h>
@@ -95,6 +96,24 @@ int harness_lmmd_start_logged(harness_lmmd *h, const char *const *args, int log_
                 sleep_ms(10);
         }
         return -ETIMEDOUT;
+}
+
+bool harness_userns_available(void) {
+        static int known = -1;
+        int status;
+        pid_t pid;
+
+        if (known >= 0)
+                return known;
+        pid = fork();
+        if (pid < 0)
+                return false;
+        if (pid == 0)
+                _exit(unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ? 1 : 0);
+        if (waitpid(pid, &status, 0) != pid)
+                return false;
+        known = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        return known;
 }
 
 int harness_wait_exit(pid_t pid, int timeout_ms) {

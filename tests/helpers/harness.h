@@ -50,6 +50,11 @@ bool harness_memfd_anywhere(const char *name);
 /* harness_shmem_kib() - Shmem from /proc/meminfo. */
 uint64_t harness_shmem_kib(void);
 
+/* harness_userns_available() - whether this process may make a user and a mount namespace
+ * (not in a chroot, where the kernel refuses CLONE_NEWUSER, nor where an administrator turned
+ * them off). Probed once, in a child. */
+bool harness_userns_available(void);
+
 /* harness_getenv() - the environment variable meson passes, or abort with a message. */
 const char *harness_getenv(const char *name);
 

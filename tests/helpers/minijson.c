@@ -22,7 +22,16 @@ static char *parse_string(const char **p) {
         if (*s != '"')
                 return NULL;
         s++;
-        out = o = malloc(strlen(s) + 1);
+        /* Room for the string as written (decoding only shortens it): up to its closing quote,
+         * not the rest of the document, or a document of n strings costs n times its size. */
+        for (const char *t = s;; t++) {
+                if (*t == '\\' && t[1])
+                        t++;
+                else if (!*t || *t == '"') {
+                        out = o = malloc((size_t) (t - s) + 1);
+                        break;
+                }
+        }
         if (!out)
                 return NULL;
         while (*s && *s != '"') {

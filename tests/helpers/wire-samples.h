@@ -24,6 +24,7 @@ static const uint16_t wire_sample_types[] = {
         WIRE_LIST,
         WIRE_SHUTDOWN,
         WIRE_ADOPT,
+        WIRE_REEXEC,
         WIRE_REPLY | WIRE_CREATE,
         WIRE_REPLY | WIRE_OPEN,
         WIRE_REPLY | WIRE_RELEASE,
@@ -32,6 +33,7 @@ static const uint16_t wire_sample_types[] = {
         WIRE_REPLY | WIRE_LIST,
         WIRE_REPLY | WIRE_SHUTDOWN,
         WIRE_REPLY | WIRE_ADOPT,
+        WIRE_REPLY | WIRE_REEXEC,
         WIRE_ERROR,
 };
 #define WIRE_SAMPLE_N_TYPES (sizeof(wire_sample_types) / sizeof(wire_sample_types[0]))

@@ -184,3 +184,35 @@ Test(registry, random_run_matches_a_model, .timeout = 60) {
         }
         cr_assert_eq(reg.n_blocks, live);
 }
+
+Test(registry, insert_keeps_the_ids_a_restart_brings_back) {
+        uint64_t ids[] = { 3, 8, 1000 };
+        registry_block *b;
+
+        for (size_t i = 0; i < 3; i++) {
+                char name[8];
+
+                snprintf(name, sizeof(name), "r%zu", i);
+                b = registry_block_new(&reg, name);
+                b->id = ids[i];
+                b->ino = 100 + i;
+                b->fd = (int) (100 + i);
+                cr_assert_eq(registry_insert(&reg, b), 0);
+        }
+        cr_assert_eq(reg.next_id, 1001, "the next id is past the last one inserted");
+        cr_assert_eq(registry_after(&reg, 3)->id, 8);
+
+        /* Out of order, or 0, is refused, and nothing changes. */
+        b = registry_block_new(&reg, "late");
+        b->id = 500;
+        cr_assert_eq(registry_insert(&reg, b), -EINVAL);
+        b->id = 0;
+        cr_assert_eq(registry_insert(&reg, b), -EINVAL);
+        b->id = 2000;
+        b->ino = 1;
+        cr_assert_eq(registry_insert(&reg, b), 0);
+        cr_assert_eq(reg.n_blocks, 4);
+
+        /* A block added afterwards gets an id past every one of them. */
+        cr_assert_gt(add("new", 7, 0)->id, 2000);
+}

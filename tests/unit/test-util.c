@@ -10,6 +10,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,6 +223,68 @@ Test(util, fd_is_memfd) {
         close(p[0]);
         close(p[1]);
         close(null);
+}
+
+/*
+ * Where /proc is hidden, as in a worker launched with a read-only block (an
+ * empty tmpfs over it, in namespaces of its own), fd_is_memfd() still tells
+ * a memfd from a tmpfs file and a pipe. Exit: 0, or the number of the check
+ * that failed.
+ */
+static int memfd_checks_without_proc(void) {
+        char shm[] = "/dev/shm/lmm-util-XXXXXX", map[64];
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        int memfd, plain, shmfile, p[2], fd;
+
+        if (memfd_new_sealed("no-proc", 4096, false, &memfd) < 0)
+                return 100;
+        plain = memfd_create("plain", MFD_CLOEXEC); /* not sealable, still a memfd */
+        shmfile = mkostemp(shm, O_CLOEXEC);
+        if (plain < 0 || shmfile < 0 || pipe2(p, O_CLOEXEC) < 0)
+                return 101;
+        unlink(shm);
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+                return 102;
+        fd = open("/proc/self/setgroups", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "deny", 4) != 4 || close(fd) < 0)
+                return 103;
+        snprintf(map, sizeof(map), "%u %u 1", uid, uid);
+        fd = open("/proc/self/uid_map", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, map, strlen(map)) < 0 || close(fd) < 0)
+                return 104;
+        snprintf(map, sizeof(map), "%u %u 1", gid, gid);
+        fd = open("/proc/self/gid_map", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, map, strlen(map)) < 0 || close(fd) < 0)
+                return 105;
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+            mount("tmpfs", "/proc", "tmpfs", MS_RDONLY, "mode=0") < 0)
+                return 106;
+        if (access("/proc/self/fd", F_OK) == 0)
+                return 107;
+        if (fd_is_memfd(memfd) != 1)
+                return 1;
+        if (fd_is_memfd(plain) != 1)
+                return 2;
+        if (fd_is_memfd(shmfile) != 0)
+                return 3;
+        if (fd_is_memfd(p[0]) != 0)
+                return 4;
+        return 0;
+}
+
+Test(util, fd_is_memfd_where_proc_is_hidden) {
+        int status;
+        pid_t child = fork();
+
+        cr_assert_geq(child, 0);
+        if (child == 0)
+                _exit(memfd_checks_without_proc());
+        cr_assert_eq(waitpid(child, &status, 0), child);
+        cr_assert(WIFEXITED(status));
+        if (WEXITSTATUS(status) == 102)
+                cr_skip_test("no user namespaces here");
+        cr_assert_eq(WEXITSTATUS(status), 0, "check %d failed", WEXITSTATUS(status));
 }
 
 /* The cached pid is forgotten in a fork()ed child: the client's fork check relies on it. */

@@ -98,6 +98,9 @@ Test(wire, roundtrip_requests_by_hand) {
 
         m = (wire_msg){ .type = WIRE_SHUTDOWN, .serial = UINT32_MAX };
         cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE);
+
+        m = (wire_msg){ .type = WIRE_REEXEC, .serial = 6 };
+        cr_assert_eq(roundtrip(&m), WIRE_HEADER_SIZE);
 }
 
 Test(wire, roundtrip_replies_by_hand) {
@@ -276,8 +279,8 @@ Test(wire, rejects_wrong_version) {
 }
 
 Test(wire, rejects_unknown_types) {
-        static const uint16_t bad[] = { 0,      9,      10,     0x00ff, 0x7fff,
-                                        0x8000, 0x8009, 0x4001, 0xfffe, 0xc001 };
+        static const uint16_t bad[] = { 0,      10,     11,     0x00ff, 0x7fff,
+                                        0x8000, 0x800a, 0x4001, 0xfffe, 0xc001 };
         raw_msg r;
         wire_msg m = {};
         size_t len;
@@ -290,10 +293,11 @@ Test(wire, rejects_unknown_types) {
                              bad[i]);
         }
 
-        /* every type, with an empty body: only the four with an empty body decode */
+        /* every type, with an empty body: only the six with an empty body decode */
         for (uint32_t t = 0; t <= UINT16_MAX; t++) {
-                bool empty = t == WIRE_SHUTDOWN || t == (WIRE_REPLY | WIRE_RELEASE) ||
-                             t == (WIRE_REPLY | WIRE_FREEZE) || t == (WIRE_REPLY | WIRE_SHUTDOWN);
+                bool empty = t == WIRE_SHUTDOWN || t == WIRE_REEXEC ||
+                             t == (WIRE_REPLY | WIRE_RELEASE) || t == (WIRE_REPLY | WIRE_FREEZE) ||
+                             t == (WIRE_REPLY | WIRE_SHUTDOWN) || t == (WIRE_REPLY | WIRE_REEXEC);
                 raw_header(&r, WIRE_VERSION, (uint16_t) t, 1);
                 cr_assert_eq(decode_raw(&r), empty ? 0 : -EBADMSG, "type 0x%04x", t);
                 cr_assert_not_null(wire_type_name((uint16_t) t));
@@ -303,6 +307,7 @@ Test(wire, rejects_unknown_types) {
 Test(wire, type_names) {
         cr_assert_str_eq(wire_type_name(WIRE_CREATE), "CREATE");
         cr_assert_str_eq(wire_type_name(WIRE_ADOPT), "ADOPT");
+        cr_assert_str_eq(wire_type_name(WIRE_REEXEC), "REEXEC");
         cr_assert_str_eq(wire_type_name(WIRE_ERROR), "ERROR");
         cr_assert_str_eq(wire_type_name(0), "UNKNOWN");
         cr_assert_str_eq(wire_type_name(_WIRE_REQUEST_MAX), "UNKNOWN");
