@@ -42,13 +42,14 @@
 #define DEFAULT_MAX_BLOCKS 4096
 #define DEFAULT_MAX_CONNS 256
 /* Requests each uid with requests waiting gets read per round of the loop,
- * one per turn of its connections: what one connection used to get per
+ * in turns of its connections: what one connection used to get per
  * wake-up, now shared by all of the uid's connections. */
 #define REQUESTS_PER_UID_PER_ROUND 16
-/* Requests one connection's turn reads at most, answered together: one
- * SIOCOUTQ and one sendmmsg() for all of them (manager-peer.c). The whole
- * quantum, so that a lone pipelining connection is served with one turn a
- * round; a uid's other connections take the next turns. */
+/* Requests one connection's turn reads at most, answered together: at most
+ * one SIOCOUTQ, as few recvmmsg() as the closing limit allows, and one
+ * sendmmsg() for all of them (manager-peer.c). The whole quantum, so that a
+ * lone pipelining connection is served with one turn a round; a uid's
+ * other connections take the next turns. */
 #define REQUESTS_PER_TURN 16
 /* Events taken per epoll_wait(): every connection of a uid at its default
  * cap, so that a newly ready uid joins the very next round. */
