@@ -307,6 +307,18 @@ _public_ int lmm_server_shutdown(lmm_server *s) {
          * request have failed. The client stays valid for the caller, and
          * fails every call with -ESHUTDOWN from now on. */
         client_disconnect(s->client);
+        /* A manager that answered has stopped listening, and removes its
+         * socket and directory itself only after sealing every block. Remove
+         * them here instead, while it seals: on a second CPU the file
+         * system's part of a shutdown costs the caller nothing. Whichever
+         * of the two comes second finds nothing left to remove. */
+        if (r >= 0 && s->dir) {
+                (void) unlink(s->address);
+                if (rmdir(s->dir) >= 0) {
+                        free(s->dir);
+                        s->dir = NULL;
+                }
+        }
         /* A manager that did not answer in time gets no more time to exit. */
         k = server_reap(s, r == -ETIMEDOUT ? 0 : timeout);
         if (k == 0) {

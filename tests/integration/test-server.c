@@ -63,6 +63,8 @@ Test(server, start_serves_other_processes_and_shutdown_seals) {
         cr_assert_eq(lmm_server_shutdown(smm), 0);
         cr_assert_not(alive(mpid), "the manager process is gone (and reaped)");
         cr_assert_eq(access(address, F_OK), -1, "the socket is gone");
+        *strrchr(address, '/') = '\0';
+        cr_assert_eq(access(address, F_OK), -1, "and so is the directory made for it");
         strcpy(p, "still writable");
         cr_assert_eq(fcntl(lmm_segment_get_fd(s), F_GET_SEALS) & (F_SEAL_SEAL | 0x10),
                      F_SEAL_SEAL | 0x10);
