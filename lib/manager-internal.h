@@ -108,6 +108,11 @@ struct lmm_manager {
         int shutdown_result;
         bool shut_down;
         bool shutdown_requested;
+        /* The host exits right after a shutdown (lmm_server_start()'s
+         * process): the blocks are sealed but their fds left to the exit,
+         * which closes them without a system call each. */
+        bool exit_after_shutdown;
+        bool shutdown_by_owner; /* the owner connection asked for it */
         /* What a restart needs (manager-state.c): NULL unless the host opted
          * in (lmmd). A re-execution asked for stops the loop, as a shutdown
          * does, without shutting down: the host then hands everything over. */
@@ -123,6 +128,15 @@ struct lmm_manager {
 };
 
 /* manager.c */
+
+/* manager_exit_after_shutdown() - the host ends its process as soon as
+ * lmm_manager_run() returns from a shutdown, freeing nothing: the shutdown
+ * seals every block and leaves its fd, and the registry, to the exit. */
+void manager_exit_after_shutdown(lmm_manager *m);
+
+/* manager_shut_down_by_owner() - whether the owner connection asked for the
+ * shutdown that ended lmm_manager_run(): its host cleans up after it. */
+bool manager_shut_down_by_owner(const lmm_manager *m);
 void manager_log(lmm_manager *m, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

@@ -329,9 +329,11 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
 
         /* Seal every block for good: no new writable mapping, no size
          * change, no seal change; then drop our references. */
-        for (registry_block *b; (b = registry_first(&m->reg));) {
+        for (registry_block *b = registry_first(&m->reg), *next; b; b = next) {
                 int r = fd_add_seals(b->fd, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_FUTURE_WRITE |
                                                     F_SEAL_SEAL);
+
+                next = registry_next(b);
 
                 if (r < 0) {
                         failed++;
@@ -340,7 +342,10 @@ _public_ int lmm_manager_shutdown(lmm_manager *m) {
                 }
                 /* Out of the store too, so that a later start begins empty. */
                 manager_state_block_removed(m, b);
-                safe_close(registry_remove(&m->reg, b));
+                /* Each close() is a system call, a microsecond on a VM, and
+                 * the exit about to come closes them all in one. */
+                if (!m->exit_after_shutdown)
+                        safe_close(registry_remove(&m->reg, b));
         }
         manager_state_shutdown(m);
 
@@ -426,6 +431,14 @@ _public_ int lmm_manager_dispatch(lmm_manager *m, uint64_t timeout_usec) {
         }
         /* Stop serving and let the host hand everything over (manager-state.h). */
         return m->reexec_requested ? 1 : 0;
+}
+
+void manager_exit_after_shutdown(lmm_manager *m) {
+        m->exit_after_shutdown = true;
+}
+
+bool manager_shut_down_by_owner(const lmm_manager *m) {
+        return m->shut_down && m->shutdown_by_owner;
 }
 
 _public_ int lmm_manager_run(lmm_manager *m) {

@@ -6,7 +6,8 @@
  * Guarantees: the manager process holds none of its parent's fds but stdio;
  * it serves only while the owner connection (a socketpair with the parent) is
  * open, so the parent's exit or death ends it with the documented shutdown,
- * after which it removes its socket and the private directory it lives in;
+ * after which it removes its socket and the private directory it lives in
+ * (lmm_server_shutdown() removes the directory itself, in parallel);
  * lmm_server_start() returns only once the manager accepts connections, or
  * with the reason it could not start; lmm_server_shutdown() returns within
  * about three times the owner client's timeout, with the manager reaped,
@@ -28,6 +29,7 @@
 
 #include "client.h"
 #include "lmm.h"
+#include "manager-internal.h"
 #include "util.h"
 
 #ifndef P_PIDFD
@@ -99,6 +101,8 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, co
         if (r >= 0)
                 r = lmm_manager_new(o->manager, &m);
         if (r >= 0)
+                manager_exit_after_shutdown(m);
+        if (r >= 0)
                 r = lmm_manager_handle_signals(m);
         if (r >= 0)
                 r = lmm_manager_listen(m, path);
@@ -118,9 +122,11 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, co
          * other way out it is freed, which removes the socket. */
         if (!lmm_manager_is_shut_down(m))
                 lmm_manager_free(m);
-        /* And so must be its directory: when the owner was killed, nobody
-         * else is left to remove it. */
-        if (dir)
+        /* And so must be its directory, unless the owner asked for the
+         * shutdown: lmm_server_shutdown() removes it then, while this
+         * process seals and exits, and an rmdir() here would only wait for
+         * that one. When the owner was killed, nobody else is left to. */
+        if (dir && !(m && manager_shut_down_by_owner(m)))
                 (void) rmdir(dir);
         _exit(r < 0 ? 1 : 0);
 }
@@ -307,11 +313,12 @@ _public_ int lmm_server_shutdown(lmm_server *s) {
          * request have failed. The client stays valid for the caller, and
          * fails every call with -ESHUTDOWN from now on. */
         client_disconnect(s->client);
-        /* A manager that answered has stopped listening, and removes its
-         * socket and directory itself only after sealing every block. Remove
-         * them here instead, while it seals: on a second CPU the file
-         * system's part of a shutdown costs the caller nothing. Whichever
-         * of the two comes second finds nothing left to remove. */
+        /* A manager that answered has stopped listening and leaves its
+         * directory to us: remove it while the manager seals and exits, so
+         * that on a second CPU the file system's part of a shutdown costs
+         * the caller nothing. The socket goes first, whoever of the two
+         * unlinks it (the other finds ENOENT); the directory is then empty.
+         * Should this fail, it is tried again once the manager is reaped. */
         if (r >= 0 && s->dir) {
                 (void) unlink(s->address);
                 if (rmdir(s->dir) >= 0) {

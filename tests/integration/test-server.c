@@ -120,6 +120,7 @@ Test(server, a_manager_that_closes_nothing_runs_one_thread) {
 }
 
 Test(server, the_owner_dying_ends_the_manager_cleanly) {
+        char address[256] = "";
         int info[2];
         pid_t owner, mpid = 0;
 
@@ -139,12 +140,15 @@ Test(server, the_owner_dying_ends_the_manager_cleanly) {
                                        &s) < 0)
                         _exit(1);
                 p = lmm_server_get_pid(smm);
+                snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
                 (void) !write(info[1], &p, sizeof(p));
+                (void) !write(info[1], address, sizeof(address));
                 pause();
                 _exit(0);
         }
         close(info[1]);
         cr_assert_eq(read(info[0], &mpid, sizeof(mpid)), (ssize_t) sizeof(mpid));
+        cr_assert_eq(read(info[0], address, sizeof(address)), (ssize_t) sizeof(address));
         cr_assert(alive(mpid));
         kill(owner, SIGKILL);
         waitpid(owner, NULL, 0);
@@ -152,6 +156,9 @@ Test(server, the_owner_dying_ends_the_manager_cleanly) {
         cr_assert_eq(harness_wait_exit(mpid, 5000), 0,
                      "the manager shut down cleanly (exit 0) on its own");
         cr_assert_not(harness_memfd_anywhere("lmm:orphan"), "and nothing is left");
+        cr_assert_eq(access(address, F_OK), -1, "no socket");
+        *strrchr(address, '/') = '\0';
+        cr_assert_eq(access(address, F_OK), -1, "nor the directory it made for it");
 }
 
 static int init_writes_pid(void *arg) {
