@@ -46,8 +46,15 @@ typedef enum source_type {
 typedef struct listener {
         source_type type;
         int fd;
-        char *path; /* unlinked at shutdown when we bound it */
-        char *dir;  /* removed at shutdown when we created it */
+        /* The socket file we bound, unlinked at shutdown through its
+         * directory's fd, and only while it is the file we bound: should
+         * its path lead elsewhere by then (the directory removed, a link
+         * put in its place), nothing there is touched. */
+        bool bound;        /* by this manager (or the one it was before a re-exec) */
+        int dir_fd;        /* O_PATH; -EBADF: no file to unlink */
+        char *name;        /* its name in dir_fd */
+        uint64_t dev, ino; /* the socket file's */
+        char *dir;         /* removed at shutdown when we created it */
         struct listener *next;
 } listener;
 
@@ -112,7 +119,6 @@ struct lmm_manager {
          * process): the blocks are sealed but their fds left to the exit,
          * which closes them without a system call each. */
         bool exit_after_shutdown;
-        bool shutdown_by_owner; /* the owner connection asked for it */
         /* What a restart needs (manager-state.c): NULL unless the host opted
          * in (lmmd). A re-execution asked for stops the loop, as a shutdown
          * does, without shutting down: the host then hands everything over. */
@@ -133,10 +139,6 @@ struct lmm_manager {
  * lmm_manager_run() returns from a shutdown, freeing nothing: the shutdown
  * seals every block and leaves its fd, and the registry, to the exit. */
 void manager_exit_after_shutdown(lmm_manager *m);
-
-/* manager_shut_down_by_owner() - whether the owner connection asked for the
- * shutdown that ended lmm_manager_run(): its host cleans up after it. */
-bool manager_shut_down_by_owner(const lmm_manager *m);
 void manager_log(lmm_manager *m, int level, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 

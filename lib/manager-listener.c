@@ -8,8 +8,10 @@
  * allowed users need; a socket file that still answers is never replaced,
  * and nothing that is not a socket is ever removed; no socket is bound
  * where a user other than root and the manager's could replace it or a
- * directory on the way (socket-path.c); a manager out of fds refuses new
- * peers at once instead of letting them wait.
+ * directory on the way (socket-path.c); at shutdown only the socket file
+ * it bound is unlinked, through the directory it bound it in, never what
+ * its path may lead to by then; a manager out of fds refuses new peers at
+ * once instead of letting them wait.
  */
 
 #include <fcntl.h>
@@ -26,29 +28,70 @@
 #include "socket-path.h"
 #include "util.h"
 
+static listener *listener_free(listener *l) {
+        if (!l)
+                return NULL;
+        safe_close(l->dir_fd);
+        free(l->name);
+        free(l->dir);
+        free(l);
+        return NULL;
+}
+
+static void listener_freep(listener **l) {
+        listener_free(*l);
+}
+
+/*
+ * listener_remember_file() - what listeners_close() will unlink: the socket
+ * file at @path, as it is now, through its directory's fd. A path with no
+ * socket file there any more leaves nothing to unlink.
+ */
+static int listener_remember_file(listener *l, const char *path) {
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = NULL;
+        struct stat st;
+
+        dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
+        l->name = strdup(slash + 1);
+        if (!dir || !l->name)
+                return -ENOMEM;
+        l->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (l->dir_fd < 0)
+                return negative_errno();
+        if (fstatat(l->dir_fd, l->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) {
+                l->dir_fd = safe_close(l->dir_fd);
+                return 0;
+        }
+        l->dev = (uint64_t) st.st_dev;
+        l->ino = (uint64_t) st.st_ino;
+        return 0;
+}
+
 static int listener_add(lmm_manager *m, int fd, const char *path, const char *dir) {
-        listener *l;
+        _cleanup_(listener_freep) listener *l = NULL;
+        int r;
 
         l = calloc(1, sizeof(*l));
         if (!l)
                 return -ENOMEM;
         l->type = SOURCE_LISTENER;
-        l->fd = fd;
-        if ((path && !(l->path = strdup(path))) || (dir && !(l->dir = strdup(dir)))) {
-                free(l->path);
-                free(l);
+        l->fd = -EBADF; /* the caller's until the end */
+        l->dir_fd = -EBADF;
+        if (path) {
+                l->bound = true;
+                r = listener_remember_file(l, path);
+                if (r < 0)
+                        return r;
+        }
+        if (dir && !(l->dir = strdup(dir)))
                 return -ENOMEM;
-        }
         if (epoll_ctl(m->epoll_fd, EPOLL_CTL_ADD, fd,
-                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0) {
-                int r = negative_errno();
-                free(l->path);
-                free(l->dir);
-                free(l);
-                return r;
-        }
+                      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = l }) < 0)
+                return negative_errno();
+        l->fd = fd;
         l->next = m->listeners;
-        m->listeners = l;
+        m->listeners = TAKE_PTR(l);
         return 0;
 }
 
@@ -59,13 +102,19 @@ void listeners_close(lmm_manager *m) {
                 m->listeners = l->next;
                 (void) epoll_ctl(m->epoll_fd, EPOLL_CTL_DEL, l->fd, NULL);
                 safe_close(l->fd);
-                if (l->path)
-                        (void) unlink(l->path);
+                if (l->dir_fd >= 0) {
+                        struct stat st;
+
+                        if (fstatat(l->dir_fd, l->name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                            (uint64_t) st.st_dev == l->dev && (uint64_t) st.st_ino == l->ino)
+                                (void) unlinkat(l->dir_fd, l->name, 0);
+                }
+                /* By its path: only an empty directory goes, and one that
+                 * another user put in its place in a sticky directory
+                 * (/tmp) cannot be removed by us. */
                 if (l->dir)
                         (void) rmdir(l->dir);
-                free(l->path);
-                free(l->dir);
-                free(l);
+                listener_free(l);
         }
 }
 

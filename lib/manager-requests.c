@@ -215,7 +215,6 @@ static request_error request_shutdown(lmm_manager *m, peer *p, request *req) {
                 return REQUEST_E_DENIED;
         manager_log(m, LOG_INFO, "pid %d asked for shutdown", (int) p->creds.pid);
         m->shutdown_requested = true;
-        m->shutdown_by_owner |= p->owner;
         return REQUEST_OK;
 }
 

@@ -862,7 +862,7 @@ int manager_handover_prepare(lmm_manager *m, manager_handover *ret) {
         p = ret->names;
         for (listener *l = m->listeners; l; l = l->next) {
                 ret->fds[ret->n_fds++] = l->fd;
-                p = stpcpy(p, !l->path ? "lmmd-listen" : l->dir ? "lmmd-bound-dir" : "lmmd-bound");
+                p = stpcpy(p, !l->bound ? "lmmd-listen" : l->dir ? "lmmd-bound-dir" : "lmmd-bound");
                 *p++ = ':';
         }
         ret->fds[ret->n_fds++] = st->fd;

@@ -437,10 +437,6 @@ void manager_exit_after_shutdown(lmm_manager *m) {
         m->exit_after_shutdown = true;
 }
 
-bool manager_shut_down_by_owner(const lmm_manager *m) {
-        return m->shut_down && m->shutdown_by_owner;
-}
-
 _public_ int lmm_manager_run(lmm_manager *m) {
         int r;
 

@@ -42,11 +42,14 @@ struct lmm_server {
         pid_t origin_pid; /* the process that started it; in any other, a copy */
         lmm_client *client;
         char *address;
-        char *dir; /* private directory we made, removed after shutdown */
+        char *dir;  /* private directory we made, removed after shutdown */
+        int dir_fd; /* it, O_PATH: the socket file is unlinked through it */
         bool shut_down;
         int exit_status;
         int shutdown_result;
 };
+
+#define SOCKET_NAME "lmmd.sock"
 
 static int private_socket_path(char **ret_dir, char **ret_path) {
         const char *base = secure_getenv("XDG_RUNTIME_DIR");
@@ -59,7 +62,7 @@ static int private_socket_path(char **ret_dir, char **ret_path) {
                 return -ENAMETOOLONG;
         if (!mkdtemp(dir)) /* 0700 */
                 return negative_errno();
-        if (asprintf(&path, "%s/lmmd.sock", dir) < 0) {
+        if (asprintf(&path, "%s/" SOCKET_NAME, dir) < 0) {
                 (void) rmdir(dir);
                 return -ENOMEM;
         }
@@ -122,18 +125,16 @@ _Noreturn static void server_main(const lmm_server_opts *o, const char *path, co
          * other way out it is freed, which removes the socket. */
         if (!lmm_manager_is_shut_down(m))
                 lmm_manager_free(m);
-        /* And so must be its directory, unless the owner asked for the
-         * shutdown: lmm_server_shutdown() removes it then, while this
-         * process seals and exits, and an rmdir() here would only wait for
-         * that one. When the owner was killed, nobody else is left to. */
-        if (dir && !(m && manager_shut_down_by_owner(m)))
+        /* And so must be its directory: when the owner was killed, nobody
+         * else is left to remove it. */
+        if (dir)
                 (void) rmdir(dir);
         _exit(r < 0 ? 1 : 0);
 }
 
 _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
         static const lmm_server_opts defaults = {};
-        _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF;
+        _cleanup_close_ int ready_r = -EBADF, ready_w = -EBADF, dir_fd = -EBADF;
         _cleanup_free_ char *dir = NULL, *path = NULL;
         int pair[2], ready[2], status = 0, r;
         lmm_server *s;
@@ -159,6 +160,12 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
                 r = private_socket_path(&dir, &path);
                 if (r < 0)
                         return r;
+                /* Ours, 0700, in a place where no other user can rename it. */
+                dir_fd = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (dir_fd < 0) {
+                        r = negative_errno();
+                        goto fail_dir;
+                }
         }
 
         if (pipe2(ready, O_CLOEXEC) < 0) {
@@ -220,6 +227,7 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
         }
         s->address = TAKE_PTR(path);
         s->dir = TAKE_PTR(dir);
+        s->dir_fd = TAKE_FD(dir_fd);
         *ret = s;
         return 0;
 
@@ -227,6 +235,26 @@ fail_dir:
         if (dir)
                 (void) rmdir(dir);
         return r;
+}
+
+/*
+ * server_remove_dir() - remove the socket file and the private directory
+ * lmm_server_start() made, the file through the directory's fd: should the
+ * path lead elsewhere by now (the manager removed the directory and another
+ * user put a link in its place), nothing there is touched. An rmdir() by
+ * path removes only an empty directory, and in a sticky /tmp none that
+ * another user made. Return: whether the directory is gone.
+ */
+static bool server_remove_dir(lmm_server *s) {
+        if (!s->dir)
+                return true;
+        (void) unlinkat(s->dir_fd, SOCKET_NAME, 0);
+        if (rmdir(s->dir) < 0 && errno != ENOENT)
+                return false;
+        free(s->dir);
+        s->dir = NULL;
+        s->dir_fd = safe_close(s->dir_fd);
+        return true;
 }
 
 _public_ const char *lmm_server_get_address(const lmm_server *s) {
@@ -313,19 +341,15 @@ _public_ int lmm_server_shutdown(lmm_server *s) {
          * request have failed. The client stays valid for the caller, and
          * fails every call with -ESHUTDOWN from now on. */
         client_disconnect(s->client);
-        /* A manager that answered has stopped listening and leaves its
-         * directory to us: remove it while the manager seals and exits, so
-         * that on a second CPU the file system's part of a shutdown costs
-         * the caller nothing. The socket goes first, whoever of the two
-         * unlinks it (the other finds ENOENT); the directory is then empty.
+        /* A manager that answered has stopped listening: remove its socket
+         * file and directory here, while it seals, so that on a second CPU
+         * the file system's part of a shutdown is off the caller's path.
+         * The manager still tries both at its end (should this process die
+         * now, nobody else would): whichever of the two comes second finds
+         * nothing left, at worst after waiting on the directory's lock.
          * Should this fail, it is tried again once the manager is reaped. */
-        if (r >= 0 && s->dir) {
-                (void) unlink(s->address);
-                if (rmdir(s->dir) >= 0) {
-                        free(s->dir);
-                        s->dir = NULL;
-                }
-        }
+        if (r >= 0)
+                (void) server_remove_dir(s);
         /* A manager that did not answer in time gets no more time to exit. */
         k = server_reap(s, r == -ETIMEDOUT ? 0 : timeout);
         if (k == 0) {
@@ -346,11 +370,8 @@ _public_ int lmm_server_shutdown(lmm_server *s) {
 
         s->shut_down = true;
         s->pidfd = safe_close(s->pidfd);
-        if (s->dir) {
-                /* The manager removes both itself, unless it was killed. */
-                (void) unlink(s->address);
-                (void) rmdir(s->dir);
-        }
+        /* The manager removes both itself, unless it was killed. */
+        (void) server_remove_dir(s);
         if (escalated)
                 s->shutdown_result = -ETIMEDOUT;
         else if (r < 0 && r != -ECONNRESET)
@@ -369,6 +390,7 @@ _public_ lmm_server *lmm_server_unref(lmm_server *s) {
                 (void) lmm_server_shutdown(s);
         lmm_client_unref(s->client);
         safe_close(s->pidfd);
+        safe_close(s->dir_fd);
         free(s->address);
         free(s->dir);
         free(s);

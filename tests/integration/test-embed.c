@@ -324,3 +324,38 @@ Test(embed, the_manager_removes_its_directory_when_the_owner_is_killed) {
         cr_assert_eq(access(address, F_OK), -1, "its socket is gone");
         cr_assert_eq(access(dir, F_OK), -1, "and so is its private directory %s", dir);
 }
+
+/* The owner asks for the shutdown and dies before lmm_server_shutdown()
+ * could remove anything: the manager removes its socket and directory. */
+Test(embed, the_manager_removes_its_directory_when_the_owner_dies_after_asking_for_shutdown) {
+        char address[300], dir[300];
+        int info[2];
+        pid_t owner, mpid = 0;
+
+        cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+        cr_assert_eq(pipe2(info, O_CLOEXEC), 0);
+        owner = fork();
+        cr_assert_geq(owner, 0);
+        if (owner == 0) {
+                lmm_server *smm = NULL;
+                pid_t p;
+
+                if (lmm_server_start(NULL, &smm) < 0)
+                        _exit(1);
+                p = lmm_server_get_pid(smm);
+                snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
+                if (write(info[1], &p, sizeof(p)) != (ssize_t) sizeof(p) ||
+                    write(info[1], address, sizeof(address)) != (ssize_t) sizeof(address))
+                        _exit(2);
+                _exit(lmm_client_shutdown_manager(lmm_server_get_client(smm)) < 0 ? 3 : 0);
+        }
+        close(info[1]);
+        cr_assert_eq(read(info[0], &mpid, sizeof(mpid)), (ssize_t) sizeof(mpid));
+        cr_assert_eq(read(info[0], address, sizeof(address)), (ssize_t) sizeof(address));
+        close(info[0]);
+        dir_of(address, dir, sizeof(dir));
+        cr_assert_eq(harness_wait_exit(owner, 5000), 0, "the owner asked, then exited");
+        cr_assert_eq(harness_wait_exit(mpid, 5000), 0, "the manager shut down cleanly");
+        cr_assert_eq(access(address, F_OK), -1, "its socket is gone");
+        cr_assert_eq(access(dir, F_OK), -1, "and so is its private directory %s", dir);
+}

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -304,4 +306,99 @@ Test(server, serve_forever_in_a_thread_of_ones_own) {
         lmm_client_unref(c);
         lmm_manager_free(m);
         rmdir(dir);
+}
+
+/* bind_socket_file() - a socket file at @path, as another manager's would be. */
+static int bind_socket_file(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        cr_assert_geq(fd, 0);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+        cr_assert_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0, "bind %s: %m", path);
+        return fd;
+}
+
+/* At shutdown a manager unlinks the socket file it bound, in the directory
+ * it bound it in, and only that: should the path lead elsewhere by then (its
+ * directory moved and a link to another manager's put in its place), the
+ * socket file found there is left alone. */
+Test(server, shutdown_unlinks_its_own_socket_file_and_nothing_a_path_now_leads_to) {
+        char base[] = "/tmp/lmm-swap-XXXXXX", dir[64], moved[64], other[64], path[128],
+             other_path[128], moved_path[128];
+        lmm_manager *m = NULL;
+        int other_fd;
+
+        cr_assert_not_null(mkdtemp(base));
+        snprintf(dir, sizeof(dir), "%s/d", base);
+        snprintf(moved, sizeof(moved), "%s/moved", base);
+        snprintf(other, sizeof(other), "%s/other", base);
+        snprintf(path, sizeof(path), "%s/m.sock", dir);
+        snprintf(moved_path, sizeof(moved_path), "%s/m.sock", moved);
+        snprintf(other_path, sizeof(other_path), "%s/m.sock", other);
+        cr_assert_eq(mkdir(dir, 0700), 0);
+        cr_assert_eq(mkdir(other, 0700), 0);
+
+        m = fixture_manager_new(NULL);
+        cr_assert_eq(lmm_manager_listen(m, path), 0);
+        cr_assert_eq(rename(dir, moved), 0);
+        other_fd = bind_socket_file(other_path);
+        cr_assert_eq(symlink(other, dir), 0);
+
+        cr_assert_eq(lmm_manager_shutdown(m), 0);
+        cr_assert_eq(access(other_path, F_OK), 0, "the other socket file is still there");
+        cr_assert_eq(access(moved_path, F_OK), -1, "its own is gone, where it was moved to");
+        lmm_manager_free(m);
+
+        close(other_fd);
+        unlink(other_path);
+        unlink(dir);
+        rmdir(other);
+        rmdir(moved);
+        rmdir(base);
+}
+
+/* A socket file put in place of the manager's own (removed, then bound
+ * again by someone else) is not the manager's to remove either. */
+Test(server, shutdown_leaves_a_socket_file_that_replaced_its_own) {
+        char dir[] = "/tmp/lmm-repl-XXXXXX", path[300];
+        lmm_manager *m = NULL;
+        int other_fd;
+
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/m.sock", dir);
+        m = fixture_manager_new(NULL);
+        cr_assert_eq(lmm_manager_listen(m, path), 0);
+        cr_assert_eq(unlink(path), 0);
+        other_fd = bind_socket_file(path);
+
+        cr_assert_eq(lmm_manager_shutdown(m), 0);
+        cr_assert_eq(access(path, F_OK), 0, "the new socket file is still there");
+        lmm_manager_free(m);
+        close(other_fd);
+        unlink(path);
+        rmdir(dir);
+}
+
+/* Where another user could replace the socket (a directory anyone may
+ * write, without the sticky bit), the manager refuses to listen: the start
+ * fails with the reason, and leaves nothing behind there. */
+Test(server, start_refuses_a_runtime_directory_others_can_write_and_leaves_it_empty) {
+        char base[] = "/tmp/lmm-open-XXXXXX";
+        lmm_server *smm = NULL;
+        DIR *d;
+        int n = 0;
+
+        cr_assert_not_null(mkdtemp(base));
+        cr_assert_eq(chmod(base, 0777), 0);
+        cr_assert_eq(setenv("XDG_RUNTIME_DIR", base, 1), 0);
+        cr_assert_eq(lmm_server_start(NULL, &smm), -EPERM);
+        cr_assert_null(smm);
+        d = opendir(base);
+        cr_assert_not_null(d);
+        for (struct dirent *e; (e = readdir(d));)
+                n += e->d_name[0] != '.';
+        closedir(d);
+        cr_assert_eq(n, 0, "nothing left in %s", base);
+        rmdir(base);
 }
