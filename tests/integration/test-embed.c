@@ -287,12 +287,17 @@ Test(embed, a_forked_child_leaves_the_parents_manager_alone) {
         lmm_server_unref(smm);
 }
 
-Test(embed, the_manager_removes_its_directory_when_the_owner_is_killed) {
-        char address[300], dir[300];
+/*
+ * fork_owner() - fork a process that starts a manager and tells us its pid
+ * and address, then either waits to be killed or (@ask_shutdown) asks its
+ * manager to shut down and exits at once, with no lmm_server_shutdown().
+ * We become the reaper of orphans, so that the manager is ours to wait for.
+ */
+static pid_t fork_owner(bool ask_shutdown, pid_t *ret_mpid, char address[static 300],
+                        char dir[static 300]) {
         int info[2];
-        pid_t owner, mpid = 0;
+        pid_t owner;
 
-        /* The manager is orphaned when its owner dies: be the one who reaps it. */
         cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
         cr_assert_eq(pipe2(info, O_CLOEXEC), 0);
         owner = fork();
@@ -304,20 +309,28 @@ Test(embed, the_manager_removes_its_directory_when_the_owner_is_killed) {
                 if (lmm_server_start(NULL, &smm) < 0)
                         _exit(1);
                 p = lmm_server_get_pid(smm);
-                snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
+                snprintf(address, 300, "%s", lmm_server_get_address(smm));
                 if (write(info[1], &p, sizeof(p)) != (ssize_t) sizeof(p) ||
-                    write(info[1], address, sizeof(address)) != (ssize_t) sizeof(address))
+                    write(info[1], address, 300) != 300)
                         _exit(2);
+                if (ask_shutdown)
+                        _exit(lmm_client_shutdown_manager(lmm_server_get_client(smm)) < 0 ? 3 : 0);
                 pause();
                 _exit(0);
         }
         close(info[1]);
-        cr_assert_eq(read(info[0], &mpid, sizeof(mpid)), (ssize_t) sizeof(mpid));
-        cr_assert_eq(read(info[0], address, sizeof(address)), (ssize_t) sizeof(address));
+        cr_assert_eq(read(info[0], ret_mpid, sizeof(*ret_mpid)), (ssize_t) sizeof(*ret_mpid));
+        cr_assert_eq(read(info[0], address, 300), 300);
         close(info[0]);
-        dir_of(address, dir, sizeof(dir));
-        cr_assert_eq(access(address, F_OK), 0);
+        dir_of(address, dir, 300);
+        return owner;
+}
 
+Test(embed, the_manager_removes_its_directory_when_the_owner_is_killed) {
+        char address[300], dir[300];
+        pid_t mpid = 0, owner = fork_owner(false, &mpid, address, dir);
+
+        cr_assert_eq(access(address, F_OK), 0);
         cr_assert_eq(kill(owner, SIGKILL), 0);
         cr_assert_eq(waitpid(owner, NULL, 0), owner);
         cr_assert_eq(harness_wait_exit(mpid, 5000), 0, "the manager shut down cleanly");
@@ -329,31 +342,8 @@ Test(embed, the_manager_removes_its_directory_when_the_owner_is_killed) {
  * could remove anything: the manager removes its socket and directory. */
 Test(embed, the_manager_removes_its_directory_when_the_owner_dies_after_asking_for_shutdown) {
         char address[300], dir[300];
-        int info[2];
-        pid_t owner, mpid = 0;
+        pid_t mpid = 0, owner = fork_owner(true, &mpid, address, dir);
 
-        cr_assert_eq(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-        cr_assert_eq(pipe2(info, O_CLOEXEC), 0);
-        owner = fork();
-        cr_assert_geq(owner, 0);
-        if (owner == 0) {
-                lmm_server *smm = NULL;
-                pid_t p;
-
-                if (lmm_server_start(NULL, &smm) < 0)
-                        _exit(1);
-                p = lmm_server_get_pid(smm);
-                snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
-                if (write(info[1], &p, sizeof(p)) != (ssize_t) sizeof(p) ||
-                    write(info[1], address, sizeof(address)) != (ssize_t) sizeof(address))
-                        _exit(2);
-                _exit(lmm_client_shutdown_manager(lmm_server_get_client(smm)) < 0 ? 3 : 0);
-        }
-        close(info[1]);
-        cr_assert_eq(read(info[0], &mpid, sizeof(mpid)), (ssize_t) sizeof(mpid));
-        cr_assert_eq(read(info[0], address, sizeof(address)), (ssize_t) sizeof(address));
-        close(info[0]);
-        dir_of(address, dir, sizeof(dir));
         cr_assert_eq(harness_wait_exit(owner, 5000), 0, "the owner asked, then exited");
         cr_assert_eq(harness_wait_exit(mpid, 5000), 0, "the manager shut down cleanly");
         cr_assert_eq(access(address, F_OK), -1, "its socket is gone");
