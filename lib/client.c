@@ -93,10 +93,13 @@ uint64_t client_get_timeout(const lmm_client *c) {
         return c->timeout_usec;
 }
 
-/* connect_path() - a SOCK_SEQPACKET socket connected to @path. */
-static int connect_path(const char *path, int *ret_fd) {
+/* connect_path() - a SOCK_SEQPACKET socket connected to @path, and the uid
+ * of the process listening there. */
+static int connect_path(const char *path, int *ret_fd, uid_t *ret_uid) {
         _cleanup_close_ int fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct ucred cred = {};
+        socklen_t len = sizeof(cred);
 
         if (strlen(path) >= sizeof(sa.sun_path))
                 return -ENAMETOOLONG;
@@ -106,7 +109,10 @@ static int connect_path(const char *path, int *ret_fd) {
                 return negative_errno();
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
                 return negative_errno();
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return negative_errno();
         *ret_fd = TAKE_FD(fd);
+        *ret_uid = cred.uid;
         return 0;
 }
 
@@ -114,6 +120,7 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         struct sockaddr_un sa;
         char def[sizeof(sa.sun_path)], *copy;
         lmm_client *c;
+        uid_t uid;
         int fd, r;
 
         if (!ret)
@@ -127,7 +134,7 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
         copy = strdup(path);
         if (!copy)
                 return -ENOMEM;
-        r = connect_path(path, &fd);
+        r = connect_path(path, &fd, &uid);
         if (r >= 0)
                 r = client_new_from_fd(fd, &c);
         if (r < 0) {
@@ -135,20 +142,34 @@ _public_ int lmm_client_connect(const char *path, lmm_client **ret) {
                 return r;
         }
         c->path = copy;
+        c->manager_uid = uid;
         *ret = c;
         return 0;
 }
 
 int client_reconnect(lmm_client *c) {
         int fd, keep, r;
+        uid_t uid;
 
         if (!c->conn.broken || !c->path)
                 return 0;
-        r = connect_path(c->path, &fd);
+        r = connect_path(c->path, &fd, &uid);
         if (r == -ECONNREFUSED || r == -ENOENT)
                 return -ECONNRESET; /* what a manager that has gone always gave */
         if (r < 0)
                 return r;
+        /* A manager restarts as the uid it ran as. Whoever else listens
+         * there now took the path once ours had gone (a /tmp directory
+         * removed at shutdown and made again by another user): to it go
+         * neither names nor data. */
+        if (uid != c->manager_uid) {
+                safe_close(fd);
+                snprintf(c->last_error, sizeof(c->last_error),
+                         "%s is served by uid %u now, not by the manager's uid %u: not "
+                         "connecting to it again",
+                         c->path, (unsigned) uid, (unsigned) c->manager_uid);
+                return -ECONNRESET;
+        }
         /* The same number, so that a caller's poll() set stays right. */
         if (dup3(fd, c->conn.fd, O_CLOEXEC) < 0) {
                 r = negative_errno();
@@ -221,8 +242,10 @@ static int call(lmm_client *c, wire_msg *q, int send_fd, wire_msg *ret, int *ret
                 bool sent;
 
                 r = client_reconnect(c);
-                if (r < 0)
+                if (r < 0) {
+                        snprintf(call.error_text, sizeof(call.error_text), "%s", c->last_error);
                         break;
+                }
                 r = connection_call_start(&c->conn, &call, q, send_fd, NULL);
                 sent = r >= 0;
                 if (sent)

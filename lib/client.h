@@ -22,6 +22,7 @@ struct lmm_client {
         connection conn;
         uint64_t timeout_usec;
         char *path;        /* where to connect again once the connection ended; NULL: never */
+        uid_t manager_uid; /* whose manager @path led to: the only one connected to again */
         async_call *async; /* asynchronous calls in flight, to free at unref */
         char last_error[WIRE_ERROR_TEXT_MAX + 1];
         uint8_t buf[WIRE_MESSAGE_MAX];

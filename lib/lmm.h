@@ -93,7 +93,11 @@ LMM_EXPORT int lmm_default_socket_path(char *buf, size_t size);
  * -ECONNRESET, and the manager may or may not have done them (ask with
  * lmm_block_stat()). Asynchronous calls are never sent again: their
  * handlers get -ECONNRESET. While nothing listens at @path, calls fail
- * with -ECONNRESET. A client of lmm_server_get_client() never reconnects.
+ * with -ECONNRESET; so they do while a process of another uid than the
+ * manager's (whoever took the path once the manager had gone) listens
+ * there, and lmm_client_last_error() says so: the client connects again
+ * only to a manager of the uid it first connected to. A client of
+ * lmm_server_get_client() never reconnects.
  *
  * Return: 0, or a negative errno: -ENOENT/-ECONNREFUSED when no manager
  * listens there, -EACCES when the socket may not be opened.

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -401,4 +402,67 @@ Test(server, start_refuses_a_runtime_directory_others_can_write_and_leaves_it_em
         closedir(d);
         cr_assert_eq(n, 0, "nothing left in %s", base);
         rmdir(base);
+}
+
+/* Once a manager has gone, another user can take its path: make the
+ * removed directory again and serve a manager of its own there. A client
+ * of the first manager does not connect to that one: its calls fail as
+ * they would with nothing listening, and say why. */
+Test(server, a_client_never_connects_again_to_a_manager_of_another_uid) {
+        char address[300], dir[300];
+        lmm_server *smm = NULL;
+        lmm_client *c = NULL;
+        lmm_segment *s = NULL;
+        int ready[2], done[2];
+        pid_t other;
+        char ok;
+
+        cr_assert_eq(lmm_server_start(NULL, &smm), 0);
+        snprintf(address, sizeof(address), "%s", lmm_server_get_address(smm));
+        snprintf(dir, sizeof(dir), "%s", address);
+        *strrchr(dir, '/') = '\0';
+        cr_assert_eq(lmm_client_connect(address, &c), 0);
+        cr_assert_eq(lmm_server_shutdown(smm), 0);
+        cr_assert_eq(access(dir, F_OK), -1);
+
+        /* Root made it in /tmp or $XDG_RUNTIME_DIR: uid 65534 makes it again. */
+        cr_assert_eq(mkdir(dir, 0700), 0);
+        cr_assert_eq(chown(dir, 65534, 65534), 0);
+        cr_assert_eq(pipe2(ready, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(done, O_CLOEXEC), 0);
+        other = fork();
+        cr_assert_geq(other, 0);
+        if (other == 0) {
+                lmm_server *theirs = NULL;
+                char c2;
+
+                close(ready[0]);
+                close(done[1]);
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+                    setresuid(65534, 65534, 65534) < 0 ||
+                    lmm_server_start(&(lmm_server_opts){ .socket_path = address }, &theirs) < 0)
+                        _exit(1);
+                (void) !write(ready[1], "y", 1);
+                (void) !read(done[0], &c2, 1);
+                lmm_server_unref(theirs);
+                _exit(0);
+        }
+        close(ready[1]);
+        close(done[0]);
+        cr_assert_eq(read(ready[0], &ok, 1), 1, "uid 65534 serves %s", address);
+
+        cr_assert_eq(
+                lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096, .name = "report" }, &s),
+                -ECONNRESET);
+        cr_assert_not_null(lmm_client_last_error(c));
+        cr_assert_not_null(strstr(lmm_client_last_error(c), "uid 65534"), "%s",
+                           lmm_client_last_error(c));
+        cr_assert_eq(lmm_segment_open(c, "report", 0, &s), -ECONNRESET);
+
+        close(done[1]);
+        cr_assert_eq(harness_wait_exit(other, 10000), 0);
+        close(ready[0]);
+        lmm_client_unref(c);
+        lmm_server_unref(smm);
+        rmdir(dir);
 }
