@@ -170,10 +170,16 @@ void listeners_close(lmm_manager *m);
 /*
  * listener_adopt() - serve @fd (consumed), a listening socket this manager
  * bound before it re-executed: as lmm_manager_add_listener(), and its file
- * (found with getsockname()), with its directory when @remove_dir, is
- * removed at shutdown as if it had been bound now.
+ * (its path from getsockname()), with its directory when @remove_dir, is
+ * removed at shutdown as if it had been bound now, but only while it is
+ * the file @file names (st_dev, st_ino, as listener_file_id() gave them
+ * before); with @file NULL, the file is left.
  */
-int listener_adopt(lmm_manager *m, int fd, bool remove_dir);
+int listener_adopt(lmm_manager *m, int fd, bool remove_dir, const uint64_t *file);
+
+/* listener_file_id() - @l's socket file as bound (st_dev, st_ino) into
+ * @ret. Return: false when it has no file to remove at shutdown. */
+bool listener_file_id(const listener *l, uint64_t ret[static 2]);
 
 /*
  * manager-peer.c

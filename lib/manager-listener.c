@@ -143,14 +143,24 @@ static int listener_take(lmm_manager *m, int fd, const char *path, const char *d
         return 0;
 }
 
+bool listener_file_id(const listener *l, uint64_t ret[static 2]) {
+        if (l->dir_fd < 0)
+                return false;
+        ret[0] = l->dev;
+        ret[1] = l->ino;
+        return true;
+}
+
 _public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
         return listener_take(m, fd, NULL, NULL);
 }
 
-int listener_adopt(lmm_manager *m, int fd, bool remove_dir) {
+int listener_adopt(lmm_manager *m, int fd, bool remove_dir, const uint64_t *file) {
         struct sockaddr_un sa = {};
         socklen_t len = sizeof(sa);
         char dir[sizeof(sa.sun_path)], *slash;
+        listener *l;
+        int r;
 
         /* An unnamed or abstract socket has no file to remove. */
         if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
@@ -164,7 +174,20 @@ int listener_adopt(lmm_manager *m, int fd, bool remove_dir) {
                 slash[1] = 0;
         else
                 *slash = 0;
-        return listener_take(m, fd, sa.sun_path, remove_dir ? dir : NULL);
+        r = listener_take(m, fd, sa.sun_path, remove_dir ? dir : NULL);
+        if (r < 0)
+                return r;
+        /* The file at the path now need not be the one bound before the
+         * re-execution (its directory removed and a link put in its place):
+         * only the one bound, by its identity, is ever unlinked; with none
+         * handed over, nothing is. */
+        l = m->listeners;
+        if (file) {
+                l->dev = file[0];
+                l->ino = file[1];
+        } else
+                l->dir_fd = safe_close(l->dir_fd);
+        return 0;
 }
 
 /*

@@ -20,6 +20,8 @@
  */
 
 #include <assert.h>
+#include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -144,11 +146,42 @@ bool manager_state_owns_name(const char *name) {
         return strcmp(name, "state") == 0 || parse_block_fd_name(name, &id);
 }
 
+/*
+ * parse_bound_name() - whether @name is "lmmd-bound" or "lmmd-bound-dir",
+ * either followed by "-DEV-INO" (hexadecimal) naming its socket file.
+ */
+static bool parse_bound_name(const char *name, bool *ret_dir, uint64_t file[static 2],
+                             bool *ret_file) {
+        const char *p;
+        char *end;
+
+        if (strncmp(name, "lmmd-bound", 10) != 0)
+                return false;
+        p = name + 10;
+        *ret_dir = strncmp(p, "-dir", 4) == 0 && (p[4] == 0 || p[4] == '-');
+        if (*ret_dir)
+                p += 4;
+        *ret_file = *p != 0;
+        if (!*ret_file)
+                return true;
+        for (size_t i = 0; i < 2; i++) {
+                if (*p != '-' || !isxdigit((unsigned char) p[1]))
+                        return false;
+                errno = 0;
+                file[i] = strtoull(p + 1, &end, 16);
+                if (errno != 0)
+                        return false;
+                p = end;
+        }
+        return *p == 0;
+}
+
 int manager_take_listener(lmm_manager *m, int fd, const char *name) {
-        if (strcmp(name, "lmmd-bound") == 0)
-                return listener_adopt(m, fd, false);
-        if (strcmp(name, "lmmd-bound-dir") == 0)
-                return listener_adopt(m, fd, true);
+        uint64_t file[2];
+        bool dir, has_file;
+
+        if (parse_bound_name(name, &dir, file, &has_file))
+                return listener_adopt(m, fd, dir, has_file ? file : NULL);
         return lmm_manager_add_listener(m, fd);
 }
 
@@ -847,7 +880,7 @@ int manager_handover_prepare(lmm_manager *m, manager_handover *ret) {
 
         for (listener *l = m->listeners; l; l = l->next) {
                 n++;
-                size += sizeof("lmmd-bound-dir");
+                size += sizeof("lmmd-bound-dir") + 2 * 17;
         }
         for (registry_block *b = registry_first(&m->reg); b; b = registry_next(b))
                 if (b->state_slot) {
@@ -861,8 +894,13 @@ int manager_handover_prepare(lmm_manager *m, manager_handover *ret) {
         }
         p = ret->names;
         for (listener *l = m->listeners; l; l = l->next) {
+                uint64_t file[2];
+
                 ret->fds[ret->n_fds++] = l->fd;
                 p = stpcpy(p, !l->bound ? "lmmd-listen" : l->dir ? "lmmd-bound-dir" : "lmmd-bound");
+                /* Which file it is, for the next program to remove that one only. */
+                if (l->bound && listener_file_id(l, file))
+                        p += sprintf(p, "-%" PRIx64 "-%" PRIx64, file[0], file[1]);
                 *p++ = ':';
         }
         ret->fds[ret->n_fds++] = st->fd;

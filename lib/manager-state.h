@@ -106,7 +106,9 @@ bool manager_reexec_requested(const lmm_manager *m);
  * listening sockets, the state, then every recorded block by id. Names:
  * "state", "b<id>", and for a socket "lmmd-bound" (a socket this manager
  * bound: its file is removed at shutdown), "lmmd-bound-dir" (its directory
- * too), or "lmmd-listen" (one it was handed). @names is LISTEN_FDNAMES.
+ * too), each followed by "-DEV-INO" (st_dev and st_ino of the file bound,
+ * in hexadecimal: the only file removed), or "lmmd-listen" (one it was
+ * handed). @names is LISTEN_FDNAMES.
  */
 typedef struct manager_handover {
         int *fds; /* borrowed: still the manager's */

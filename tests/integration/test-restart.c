@@ -1307,3 +1307,47 @@ Test(restart, a_reexec_that_fails_serves_on, .timeout = 60) {
         rmdir(dir);
         close(log_fd);
 }
+
+/* A re-executed lmmd removes at shutdown the socket file it bound, and no
+ * other: should its directory have gone and a link to another manager's
+ * directory been put in its place meanwhile, that manager's socket stays. */
+Test(restart, after_a_reexec_shutdown_removes_only_the_socket_file_it_bound, .timeout = 60) {
+        static const char *const args[] = { "--verbose", NULL };
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char moved[300], other[] = "/tmp/lmm-other-XXXXXX", other_sock[64], moved_sock[320];
+        int log_fd = log_new(), other_fd;
+        lmm_client *c = NULL;
+        harness_lmmd h;
+
+        cr_assert_eq(harness_lmmd_start_logged(&h, args, log_fd), 0);
+        cr_assert_eq(lmm_client_connect(h.sock, &c), 0);
+        lmm_segment_unref(create(c, "kept", 4096, 0));
+        lmm_client_unref(c);
+
+        /* Another manager's socket, in a directory of its own. */
+        cr_assert_not_null(mkdtemp(other));
+        snprintf(other_sock, sizeof(other_sock), "%s/lmmd.sock", other);
+        memcpy(sa.sun_path, other_sock, strlen(other_sock) + 1);
+        other_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        cr_assert_eq(bind(other_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        cr_assert_eq(listen(other_fd, 4), 0);
+
+        /* lmmd's directory goes away, and a link to the other takes its name. */
+        snprintf(moved, sizeof(moved), "%s.moved", h.dir);
+        cr_assert_eq(rename(h.dir, moved), 0);
+        cr_assert_eq(symlink(other, h.dir), 0);
+        reexec_and_wait(&h, true, "restart: restored 1 blocks", log_fd, 1);
+
+        cr_assert_eq(kill(h.pid, SIGTERM), 0);
+        cr_assert_eq(harness_wait_exit(h.pid, 10000), 0);
+        cr_assert_eq(access(other_sock, F_OK), 0, "the other manager's socket is still there");
+
+        close(other_fd);
+        unlink(other_sock);
+        rmdir(other);
+        unlink(h.dir);
+        snprintf(moved_sock, sizeof(moved_sock), "%s/lmmd.sock", moved);
+        unlink(moved_sock);
+        rmdir(moved);
+        close(log_fd);
+}
