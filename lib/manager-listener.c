@@ -193,9 +193,14 @@ int listener_adopt(lmm_manager *m, int fd, bool remove_dir, const uint64_t *file
 /*
  * replace_stale() - make way at @sa for our socket: a socket file left by a
  * manager that died is removed; one that still answers belongs to a live
- * manager and is left alone (-EADDRINUSE).
+ * manager and is left alone (-EADDRINUSE). Only a file of root's or of
+ * @manager_uid is probed or removed (-EPERM for any other): socket-path.c
+ * checked the name before, but another user may have made the file since,
+ * in a sticky directory, and switch it for a link between our looking and
+ * our connecting. A file of ours or root's, nobody else can take away or
+ * replace there.
  */
-static int replace_stale(const struct sockaddr_un *sa) {
+static int replace_stale(const struct sockaddr_un *sa, uid_t manager_uid) {
         _cleanup_close_ int probe = -EBADF;
         struct stat st;
 
@@ -203,6 +208,8 @@ static int replace_stale(const struct sockaddr_un *sa) {
                 return errno == ENOENT ? 0 : negative_errno();
         if (!S_ISSOCK(st.st_mode))
                 return -ENOTSOCK; /* never remove what is not a socket */
+        if (st.st_uid != 0 && st.st_uid != manager_uid)
+                return -EPERM;
         probe = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (probe < 0)
                 return negative_errno();
@@ -253,7 +260,7 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return negative_errno();
-        r = replace_stale(&sa);
+        r = replace_stale(&sa, m->policy.manager_uid);
         if (r < 0)
                 return r;
 
