@@ -633,7 +633,9 @@ typedef int (*lmm_initializer)(void *initargs);
 
 typedef struct lmm_server_opts {
         const lmm_manager_opts *manager; /* limits and allowed users; NULL: defaults */
-        const char *socket_path; /* NULL: a fresh private directory in $XDG_RUNTIME_DIR or /tmp */
+        /* NULL: a fresh private directory in $XDG_RUNTIME_DIR or /tmp, 0700
+         * (0755 when the manager lets other users in) */
+        const char *socket_path;
         lmm_initializer initializer;
         void *initargs;
         /* Room for the fields of later versions (docs/abi.md): leave it zero,
@@ -673,9 +675,12 @@ LMM_EXPORT int lmm_server_start(const lmm_server_opts *o, lmm_server **ret);
  *
  * Owned by @s, valid until lmm_server_unref(), also after shutdown and in a
  * forked child. While the manager is stopped, connecting there still works
- * but calls time out. Once it has ended nothing listens there: it removes
- * its socket (and a private directory) itself, unless it was killed, and
- * then lmm_server_shutdown() removes them. Return: NULL for a NULL @s.
+ * but calls time out. Once it has ended it listens there no more: it
+ * removes its socket (and a private directory) itself, unless it was
+ * killed, and then lmm_server_shutdown() removes them. (In /tmp another
+ * user may then make the path again; a client that was connected to this
+ * manager does not connect to that user's: lmm_client_connect().)
+ * Return: NULL for a NULL @s.
  */
 LMM_EXPORT const char *lmm_server_get_address(const lmm_server *s);
 

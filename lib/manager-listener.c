@@ -109,9 +109,9 @@ void listeners_close(lmm_manager *m) {
                             (uint64_t) st.st_dev == l->dev && (uint64_t) st.st_ino == l->ino)
                                 (void) unlinkat(l->dir_fd, l->name, 0);
                 }
-                /* By its path: only an empty directory goes, and one that
-                 * another user put in its place in a sticky directory
-                 * (/tmp) cannot be removed by us. */
+                /* By its path: only an empty directory goes (never what a
+                 * link leads to); at worst, for a root manager, an empty
+                 * one that another user put in its place. */
                 if (l->dir)
                         (void) rmdir(l->dir);
                 listener_free(l);

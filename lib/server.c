@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -166,6 +167,14 @@ _public_ int lmm_server_start(const lmm_server_opts *o, lmm_server **ret) {
                         r = negative_errno();
                         goto fail_dir;
                 }
+                /* The users the manager lets in must reach the socket (0666
+                 * then: the manager checks SO_PEERCRED), as in a directory
+                 * lmm_manager_listen() makes for them. */
+                if (o->manager && (o->manager->n_allow_uids > 0 || o->manager->n_allow_gids > 0) &&
+                    chmod(dir, 0755) < 0) {
+                        r = negative_errno();
+                        goto fail_dir;
+                }
         }
 
         if (pipe2(ready, O_CLOEXEC) < 0) {
@@ -242,8 +251,9 @@ fail_dir:
  * lmm_server_start() made, the file through the directory's fd: should the
  * path lead elsewhere by now (the manager removed the directory and another
  * user put a link in its place), nothing there is touched. An rmdir() by
- * path removes only an empty directory, and in a sticky /tmp none that
- * another user made. Return: whether the directory is gone.
+ * path removes only an empty directory (not a link): at worst, as root, an
+ * empty one another user made there since. Return: whether the directory
+ * is gone.
  */
 static bool server_remove_dir(lmm_server *s) {
         if (!s->dir)

@@ -466,3 +466,48 @@ Test(server, a_client_never_connects_again_to_a_manager_of_another_uid) {
         lmm_server_unref(smm);
         rmdir(dir);
 }
+
+/* try_as() - as @uid, connect to @address and make a block. Return: the
+ * child's exit status: 0 done, 1 the connect failed, 2 the create did (the
+ * errno, negated, in what the child prints). */
+static int try_as(uid_t uid, const char *address) {
+        pid_t child = fork();
+
+        cr_assert_geq(child, 0);
+        if (child == 0) {
+                lmm_client *c = NULL;
+                lmm_segment *s = NULL;
+                int r;
+
+                if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
+                        _exit(10);
+                r = lmm_client_connect(address, &c);
+                if (r < 0) {
+                        printf("uid %u: connect: %s\n", (unsigned) uid, strerror(-r));
+                        _exit(1);
+                }
+                r = lmm_segment_create(c, &(lmm_segment_opts){ .size = 4096 }, &s);
+                if (r < 0) {
+                        printf("uid %u: create: %s\n", (unsigned) uid, strerror(-r));
+                        _exit(2);
+                }
+                _exit(0);
+        }
+        return harness_wait_exit(child, 10000);
+}
+
+/* A manager that lets another user in, with the private directory
+ * lmm_server_start() makes for it: that user reaches the socket, connects
+ * and makes a block; a user not let in does not get one. */
+Test(server, a_user_let_in_reaches_a_private_directorys_manager) {
+        static const uid_t allowed[] = { 65534 };
+        lmm_manager_opts mo = { .allow_uids = allowed, .n_allow_uids = 1 };
+        lmm_server *smm = NULL;
+
+        cr_assert_eq(lmm_server_start(&(lmm_server_opts){ .manager = &mo }, &smm), 0);
+        cr_assert_eq(try_as(65534, lmm_server_get_address(smm)), 0, "the user let in");
+        cr_assert_neq(try_as(12345, lmm_server_get_address(smm)), 0, "another user");
+        cr_assert_eq(lmm_server_shutdown(smm), 0);
+        lmm_server_unref(smm);
+}
