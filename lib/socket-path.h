@@ -32,8 +32,9 @@
  * fine (the manager would make it). *@ret_created (may be NULL): whether
  * the socket's own directory was made here.
  * Return: 0; -EPERM with @why (@why_size bytes) saying which directory or
- * file and why, in words; -ELOOP, -ENOTDIR, -EINVAL for a ".." component;
- * or another -errno from the walk.
+ * file and why, in words; -ELOOP, -ENOTDIR, -EINVAL for a socket name that
+ * is empty, "." or ".." (a ".." on the way is walked, and the directory it
+ * leads to checked like any other); or another -errno from the walk.
  */
 int socket_path_check(const char *path, uid_t uid, bool create, unsigned mode, bool *ret_created,
                       char *why, size_t why_size);
