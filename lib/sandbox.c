@@ -188,8 +188,25 @@ static const sandbox_rule launch_rules[] = {
           "no new socket of any family: no network, no manager, no other local service; a "
           "worker talks through the fds it was given" },
         { "socketpair", -1, SANDBOX_DENY, SANDBOX_NOT_AF_UNIX,
-          "a pair of Unix sockets reaches nobody else; programs talk to their children over "
-          "one" },
+          "a pair of Unix stream or seqpacket sockets reaches nobody else; programs talk to "
+          "their children over one" },
+        { "socketpair", -1, SANDBOX_DENY, SANDBOX_SOCK_DGRAM,
+          "a datagram socket, even of a pair, sends to any named or abstract datagram socket "
+          "on the machine (sendto() with an address): fds, a read-only block's among them, "
+          "to anyone listening" },
+        /* a block's permissions: the memfd is the worker's uid's, and what keeps
+         * another user, handed its fd, from reopening it read-write through /proc
+         * is its mode 0600 and no ACL */
+        { "fchmod", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
+          "a mode through an fd: a block's 0666 lets anyone it reaches reopen it read-write; "
+          "chmod() by path stays" },
+        { "fchmodat2", 452, SANDBOX_DENY, SANDBOX_EMPTY_PATH,
+          "as fchmod, on the fd itself (`AT_EMPTY_PATH`, Linux 6.6)" },
+        { "fsetxattr", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
+          "an access ACL through an fd (`system.posix_acl_access`) lets another user reopen a "
+          "block read-write whatever its mode; setxattr() by path stays" },
+        { "setxattrat", 463, SANDBOX_DENY, SANDBOX_ALWAYS,
+          "as fsetxattr, also on the fd itself (Linux 6.13)" },
         /* other processes of the same uid (there is no Yama here) */
         { "ptrace", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
           "read, write or run code in another process of the same uid" },
@@ -329,6 +346,7 @@ static const char *const when_names[_SANDBOX_WHEN_MAX] = {
         [SANDBOX_PRLIMIT_READ] = "`pid` 0, `new_limit` NULL",
         [SANDBOX_EMPTY_PATH] = "`flags` with `AT_EMPTY_PATH`",
         [SANDBOX_NOT_AF_UNIX] = "`domain` other than `AF_UNIX`",
+        [SANDBOX_SOCK_DGRAM] = "`type` `SOCK_DGRAM`",
         [SANDBOX_PERSONALITY_SET] = "`persona` other than 0 (`PER_LINUX`) and 0xffffffff (query)",
         [SANDBOX_OTHER_PID] = "`pid` other than 0 (itself)",
 };
@@ -477,6 +495,10 @@ static int add_rule(scmp_filter_ctx ctx, const sandbox_rule *r, uint32_t action,
         case SANDBOX_NOT_AF_UNIX:
                 /* All 64 bits: AF_UNIX with garbage above is denied too, which is safe. */
                 return seccomp_rule_add(ctx, action, nr, 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+        case SANDBOX_SOCK_DGRAM:
+                /* The type's low 4 bits; SOCK_CLOEXEC and SOCK_NONBLOCK above them. */
+                return seccomp_rule_add(ctx, action, nr, 1,
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
         case SANDBOX_PERSONALITY_SET:
                 /*
                  * libseccomp 2.5 takes one comparison per argument and rule, so

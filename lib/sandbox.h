@@ -96,6 +96,7 @@ typedef enum sandbox_when {
         SANDBOX_PRLIMIT_READ,    /* argument 0 (pid) 0, argument 2 (new limit) NULL */
         SANDBOX_EMPTY_PATH,      /* argument 3 (flags) with AT_EMPTY_PATH */
         SANDBOX_NOT_AF_UNIX,     /* argument 0 (domain) other than AF_UNIX */
+        SANDBOX_SOCK_DGRAM,      /* argument 1 (type): SOCK_DGRAM, whatever its flags */
         SANDBOX_PERSONALITY_SET, /* argument 0 neither 0 (PER_LINUX) nor 0xffffffff (query) */
         SANDBOX_OTHER_PID,       /* argument 0 (pid) other than 0, the caller itself */
         _SANDBOX_WHEN_MAX,

@@ -55,7 +55,7 @@ static const char *const step_names[_SPAWN_STEP_MAX] = {
         [SPAWN_STEP_SETGROUPS] = "write /proc/self/setgroups",
         [SPAWN_STEP_UID_MAP] = "write /proc/self/uid_map",
         [SPAWN_STEP_GID_MAP] = "write /proc/self/gid_map",
-        [SPAWN_STEP_MOUNT_SLAVE] = "make / a slave mount",
+        [SPAWN_STEP_MOUNT_PRIVATE] = "make / a private mount",
         [SPAWN_STEP_MASK_PROC] = "mount tmpfs over",
         [SPAWN_STEP_CAPS] = "drop the capability bounding set",
         [SPAWN_STEP_SECCOMP] = "load the seccomp filter",
@@ -207,9 +207,12 @@ static int child_mask_proc(const spawn_params *p, int report) {
         if (child_write_file("/proc/self/gid_map", p->gid_map) < 0)
                 child_fail(report, SPAWN_STEP_GID_MAP, 0);
 unmapped:
-        /* Nothing mounted here may reach the launcher's namespace. */
-        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-                child_fail(report, SPAWN_STEP_MOUNT_SLAVE, 0);
+        /* Nothing mounted here may reach the launcher's namespace, nor
+         * anything mounted there reach this one: a procfs mounted on the
+         * host after this moment would not be covered below, and through
+         * it the worker could reopen a read-only block read-write. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                child_fail(report, SPAWN_STEP_MOUNT_PRIVATE, 0);
         for (size_t i = 0; i < p->n_proc_mounts; i++)
                 if (mount("tmpfs", p->proc_mounts[i], "tmpfs",
                           MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0") < 0)

@@ -48,7 +48,7 @@ typedef enum spawn_step {
         SPAWN_STEP_SETGROUPS,
         SPAWN_STEP_UID_MAP,
         SPAWN_STEP_GID_MAP,
-        SPAWN_STEP_MOUNT_SLAVE,
+        SPAWN_STEP_MOUNT_PRIVATE,
         SPAWN_STEP_MASK_PROC,
         SPAWN_STEP_CAPS,
         SPAWN_STEP_SECCOMP,

@@ -39,9 +39,12 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -145,6 +148,44 @@ static bool write_through(int fd, int *err) {
         }
         *err = errno;
         return false;
+}
+
+/* A route that opens the block to other users rather than writing it. */
+static void opened(const char *route, bool ok, int err) {
+        if (ok)
+                say("%s: OPENED", route);
+        else
+                say("%s: blocked %s", route, ename(err));
+}
+
+/*
+ * open_to_others() - the routes that let another user, handed the fd over
+ * any socket, reopen the block read-write through its own /proc/self/fd:
+ * the mode made 0666, an access ACL for uid 65534, and a datagram socket
+ * that can send the fd to anyone listening. Each undoes what it did.
+ */
+static void open_to_others(int fd) {
+        /* system.posix_acl_access, version 2: user:: rw, user:65534 rw,
+         * group:: none, mask rw, other none. */
+        static const uint32_t acl[] = { 2,          1 | 6 << 16,    UINT32_MAX, 2 | 6 << 16,
+                                        65534,      4 | 0 << 16,    UINT32_MAX, 0x10 | 6 << 16,
+                                        UINT32_MAX, 0x20 | 0 << 16, UINT32_MAX };
+        int e, sv[2];
+
+        e = fchmod(fd, 0666) < 0 ? errno : 0;
+        if (!e)
+                (void) fchmod(fd, 0600);
+        opened("fchmod-open-to-all", !e, e);
+        e = fsetxattr(fd, "system.posix_acl_access", acl, sizeof(acl), 0) < 0 ? errno : 0;
+        if (!e)
+                (void) fremovexattr(fd, "system.posix_acl_access");
+        opened("acl-open-to-another-uid", !e, e);
+        e = socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0 ? errno : 0;
+        if (!e) {
+                close(sv[0]);
+                close(sv[1]);
+        }
+        opened("datagram-socketpair", !e, e);
 }
 
 static void reopen(const char *route, const char *path) {
@@ -267,6 +308,7 @@ static void cmd_attack(const char *name, pid_t launcher, int launcher_fd, unsign
                 return;
         fd = lmm_segment_get_fd(s);
         size = (size_t) lmm_segment_get_size(s);
+        open_to_others(fd);
 
         p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         e = errno;

@@ -304,6 +304,13 @@ static const char *const fd_routes[] = {
         "reopen-dev-fd",        "reopen-map-files",
         "open-by-handle",
 };
+/* Routes that open an unfrozen block to other users, who would reopen it
+ * read-write: the launch profile's to stop (a frozen block needs no such). */
+static const char *const open_routes[] = {
+        "fchmod-open-to-all",
+        "acl-open-to-another-uid",
+        "datagram-socketpair",
+};
 static const char *const launcher_routes[] = {
         "reopen-launcher-fd",
         "launcher-proc-mem",
@@ -366,6 +373,8 @@ static void read_only_holds_confined(bool already_rdonly) {
         cr_assert_null(strstr(out, "WROTE"), "a route wrote the read-only block:\n%s", out);
         for (size_t i = 0; i < ELEMENTSOF(fd_routes); i++)
                 assert_route_blocked(out, fd_routes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(open_routes); i++)
+                assert_route_blocked(out, open_routes[i]);
         for (size_t i = 0; i < ELEMENTSOF(launcher_routes); i++)
                 assert_route_blocked(out, launcher_routes[i]);
         for (size_t i = 0; i < ELEMENTSOF(namespace_routes); i++)
@@ -455,6 +464,8 @@ static void read_only_holds_unprivileged(bool dumpable, char *out, size_t size) 
         cr_assert_null(strstr(out, "WROTE"), "a route wrote the read-only block:\n%s", out);
         for (size_t i = 0; i < ELEMENTSOF(fd_routes); i++)
                 assert_route_blocked(out, fd_routes[i]);
+        for (size_t i = 0; i < ELEMENTSOF(open_routes); i++)
+                assert_route_blocked(out, open_routes[i]);
         for (size_t i = 0; i < ELEMENTSOF(launcher_routes); i++)
                 assert_route_blocked(out, launcher_routes[i]);
         for (size_t i = 0; i < ELEMENTSOF(namespace_routes); i++)
@@ -535,6 +546,10 @@ Test(launch, read_only_fd_alone_is_writable_through_proc) {
         assert_line(out, "reopen-launcher-fd: WROTE");
         assert_line(out, "launcher-proc-mem: WROTE");
         assert_line(out, "launcher-process-vm-writev: WROTE");
+        /* And the block can be opened to every other user. */
+        assert_line(out, "fchmod-open-to-all: OPENED");
+        assert_line(out, "acl-open-to-another-uid: OPENED");
+        assert_line(out, "datagram-socketpair: OPENED");
         cr_assert_eq(((char *) lmm_segment_get_data(rw))[0], 'X');
         lmm_segment_unref(ro);
         lmm_segment_unref(rw);
@@ -697,7 +712,8 @@ Test(launch, a_mask_that_cannot_be_made_fails_the_launch) {
         cr_assert_eq(lmm_launch_spawn(l, worker_path(), NULL, NULL, &w), -EPERM);
         cr_assert_null(w);
         snprintf(msg, sizeof(msg),
-                 "cannot launch %s: make / a slave mount: Operation not permitted", worker_path());
+                 "cannot launch %s: make / a private mount: Operation not permitted",
+                 worker_path());
         cr_assert_str_eq(lmm_launch_last_error(l), msg);
         lmm_launch_free(l);
 }
