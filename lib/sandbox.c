@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/seccomp.h>
+#include <linux/userfaultfd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
@@ -284,6 +285,8 @@ static const sandbox_rule launch_rules[] = {
         { "userfaultfd", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
           "holds a kernel access at a page fault for as long as it likes: how exploits win "
           "races" },
+        { "ioctl", -1, SANDBOX_DENY, SANDBOX_IOCTL_USERFAULTFD_NEW,
+          "as userfaultfd, through /dev/userfaultfd (a root launcher's worker may open it)" },
         { "modify_ldt", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
           "16-bit segments that only Wine needs, with a record of kernel bugs" },
         { "keyctl", -1, SANDBOX_DENY, SANDBOX_ALWAYS,
@@ -340,6 +343,7 @@ static const char *const when_names[_SANDBOX_WHEN_MAX] = {
         [SANDBOX_IOCTL_TCGETS] = "`cmd` `TCGETS`",
         [SANDBOX_IOCTL_TIOCSTI] = "`cmd` `TIOCSTI`",
         [SANDBOX_IOCTL_TIOCLINUX] = "`cmd` `TIOCLINUX`",
+        [SANDBOX_IOCTL_USERFAULTFD_NEW] = "`cmd` `USERFAULTFD_IOC_NEW`",
         [SANDBOX_CLONE_THREAD] = "`flags` with `CLONE_THREAD`, without any `CLONE_NEW*`",
         [SANDBOX_CLONE_NEW] = "`flags` with any `CLONE_NEW*`",
         [SANDBOX_SELF] = "`pid` the process itself",
@@ -464,6 +468,9 @@ static int add_rule(scmp_filter_ctx ctx, const sandbox_rule *r, uint32_t action,
         case SANDBOX_IOCTL_TIOCLINUX:
                 return seccomp_rule_add(ctx, action, nr, 1,
                                         SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TIOCLINUX));
+        case SANDBOX_IOCTL_USERFAULTFD_NEW:
+                return seccomp_rule_add(ctx, action, nr, 1,
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, USERFAULTFD_IOC_NEW));
         case SANDBOX_CLONE_THREAD:
                 /* The kernel reads the low 32 bits of clone()'s flags. */
                 return seccomp_rule_add(

@@ -84,21 +84,22 @@ typedef enum sandbox_action {
 
 typedef enum sandbox_when {
         SANDBOX_ALWAYS,
-        SANDBOX_PROT_NOT_EXEC,   /* argument 2 (prot) without PROT_EXEC */
-        SANDBOX_FCNTL_QUERY,     /* argument 1 (cmd): one of fcntl_queries[] (sandbox.c) */
-        SANDBOX_FCNTL_ADD_SEALS, /* argument 1 (cmd): F_ADD_SEALS */
-        SANDBOX_IOCTL_TCGETS,    /* argument 1 (cmd): TCGETS */
-        SANDBOX_IOCTL_TIOCSTI,   /* argument 1 (cmd): TIOCSTI */
-        SANDBOX_IOCTL_TIOCLINUX, /* argument 1 (cmd): TIOCLINUX */
-        SANDBOX_CLONE_THREAD,    /* argument 0 (flags): CLONE_THREAD, no CLONE_NEW* */
-        SANDBOX_CLONE_NEW,       /* argument 0 (flags): any CLONE_NEW* */
-        SANDBOX_SELF,            /* argument 0 (pid, tgid): the process itself */
-        SANDBOX_PRLIMIT_READ,    /* argument 0 (pid) 0, argument 2 (new limit) NULL */
-        SANDBOX_EMPTY_PATH,      /* argument 3 (flags) with AT_EMPTY_PATH */
-        SANDBOX_NOT_AF_UNIX,     /* argument 0 (domain) other than AF_UNIX */
-        SANDBOX_SOCK_DGRAM,      /* argument 1 (type): SOCK_DGRAM, whatever its flags */
-        SANDBOX_PERSONALITY_SET, /* argument 0 neither 0 (PER_LINUX) nor 0xffffffff (query) */
-        SANDBOX_OTHER_PID,       /* argument 0 (pid) other than 0, the caller itself */
+        SANDBOX_PROT_NOT_EXEC,         /* argument 2 (prot) without PROT_EXEC */
+        SANDBOX_FCNTL_QUERY,           /* argument 1 (cmd): one of fcntl_queries[] (sandbox.c) */
+        SANDBOX_FCNTL_ADD_SEALS,       /* argument 1 (cmd): F_ADD_SEALS */
+        SANDBOX_IOCTL_TCGETS,          /* argument 1 (cmd): TCGETS */
+        SANDBOX_IOCTL_TIOCSTI,         /* argument 1 (cmd): TIOCSTI */
+        SANDBOX_IOCTL_TIOCLINUX,       /* argument 1 (cmd): TIOCLINUX */
+        SANDBOX_IOCTL_USERFAULTFD_NEW, /* argument 1 (cmd): USERFAULTFD_IOC_NEW */
+        SANDBOX_CLONE_THREAD,          /* argument 0 (flags): CLONE_THREAD, no CLONE_NEW* */
+        SANDBOX_CLONE_NEW,             /* argument 0 (flags): any CLONE_NEW* */
+        SANDBOX_SELF,                  /* argument 0 (pid, tgid): the process itself */
+        SANDBOX_PRLIMIT_READ,          /* argument 0 (pid) 0, argument 2 (new limit) NULL */
+        SANDBOX_EMPTY_PATH,            /* argument 3 (flags) with AT_EMPTY_PATH */
+        SANDBOX_NOT_AF_UNIX,           /* argument 0 (domain) other than AF_UNIX */
+        SANDBOX_SOCK_DGRAM,            /* argument 1 (type): SOCK_DGRAM, whatever its flags */
+        SANDBOX_PERSONALITY_SET,       /* argument 0 neither 0 (PER_LINUX) nor 0xffffffff (query) */
+        SANDBOX_OTHER_PID,             /* argument 0 (pid) other than 0, the caller itself */
         _SANDBOX_WHEN_MAX,
 } sandbox_when;
 

@@ -46,7 +46,10 @@
  *   prlimit-parent     the parent's RLIMIT_NOFILE read (prlimit(getppid()))
  *   isatty[=FD]        tcgetattr() of FD (1); on a pipe that is errno=ENOTTY
  *   open[=PATH], openat[=PATH], openat2[=PATH]   PATH (/dev/null) read-only
- *   socket-inet, socket-unix, socketpair-unix, socketpair-inet
+ *   socket-inet, socket-unix, socketpair-unix, socketpair-inet (streams),
+ *   socketpair-dgram   AF_UNIX, SOCK_DGRAM
+ *   fchmod, fsetxattr, ioctl-userfaultfd-new   on fd -1: errno=EBADF where
+ *                      the call is allowed
  *   execve             this program again, which prints "execve ok" and goes
  *                      on with the calls after it (the filter stays)
  *   fork               fork(), the child exits at once
@@ -111,6 +114,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -483,6 +487,29 @@ static int t_socketpair_inet(const char *arg) {
         return pair(AF_INET);
 }
 
+static int t_socketpair_dgram(const char *arg) {
+        int sv[2];
+
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return err();
+        close(sv[0]);
+        close(sv[1]);
+        return 0;
+}
+
+/* On fd -1: EBADF where the call is allowed, the sandbox's errno where not. */
+static int t_fchmod(const char *arg) {
+        return fchmod(-1, 0600) == 0 ? 0 : err();
+}
+
+static int t_fsetxattr(const char *arg) {
+        return fsetxattr(-1, "user.lmm", "x", 1, 0) == 0 ? 0 : err();
+}
+
+static int t_ioctl_userfaultfd_new(const char *arg) {
+        return ioctl(-1, USERFAULTFD_IOC_NEW, 0) == 0 ? 0 : err();
+}
+
 static int t_execve(const char *arg) {
         char **argv, path[32];
         const char *exe = prep.self;
@@ -772,6 +799,10 @@ static const call calls[] = {
         { "socket-unix", t_socket_unix },
         { "socketpair-unix", t_socketpair_unix },
         { "socketpair-inet", t_socketpair_inet },
+        { "socketpair-dgram", t_socketpair_dgram },
+        { "fchmod", t_fchmod },
+        { "fsetxattr", t_fsetxattr },
+        { "ioctl-userfaultfd-new", t_ioctl_userfaultfd_new },
         { "execve", t_execve },
         { "fork", t_fork },
         { "clone-newns", t_clone_newns },
