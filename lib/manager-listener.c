@@ -42,16 +42,22 @@ static void listener_freep(listener **l) {
         listener_free(*l);
 }
 
+/* No file to unlink: inode 0 is none. */
+static const uint64_t NO_FILE[2] = { 0, 0 };
+
 /*
  * listener_remember_file() - what listeners_close() will unlink: the socket
- * file at @path, as it is now, through its directory's fd. A path with no
- * socket file there any more leaves nothing to unlink.
+ * file at @path, through its directory's fd, while it is @file (st_dev,
+ * st_ino; NO_FILE: never), or with @file NULL the one there now. A path
+ * with no socket file there any more leaves nothing to unlink.
  */
-static int listener_remember_file(listener *l, const char *path) {
+static int listener_remember_file(listener *l, const char *path, const uint64_t *file) {
         const char *slash = strrchr(path, '/');
         _cleanup_free_ char *dir = NULL;
         struct stat st;
 
+        if (file && file[1] == 0)
+                return 0;
         dir = slash == path ? strdup("/") : strndup(path, (size_t) (slash - path));
         l->name = strdup(slash + 1);
         if (!dir || !l->name)
@@ -59,16 +65,23 @@ static int listener_remember_file(listener *l, const char *path) {
         l->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (l->dir_fd < 0)
                 return negative_errno();
-        if (fstatat(l->dir_fd, l->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISSOCK(st.st_mode)) {
+        if (file) {
+                l->dev = file[0];
+                l->ino = file[1];
+        } else if (fstatat(l->dir_fd, l->name, &st, AT_SYMLINK_NOFOLLOW) >= 0 &&
+                   S_ISSOCK(st.st_mode)) {
+                l->dev = (uint64_t) st.st_dev;
+                l->ino = (uint64_t) st.st_ino;
+        } else
                 l->dir_fd = safe_close(l->dir_fd);
-                return 0;
-        }
-        l->dev = (uint64_t) st.st_dev;
-        l->ino = (uint64_t) st.st_ino;
         return 0;
 }
 
-static int listener_add(lmm_manager *m, int fd, const char *path, const char *dir) {
+/* listener_add() - serve @fd; @path: a socket file this manager bound, to
+ * unlink at shutdown as listener_remember_file() says; @dir: a directory
+ * it made, to remove then. */
+static int listener_add(lmm_manager *m, int fd, const char *path, const uint64_t *file,
+                        const char *dir) {
         _cleanup_(listener_freep) listener *l = NULL;
         int r;
 
@@ -80,7 +93,7 @@ static int listener_add(lmm_manager *m, int fd, const char *path, const char *di
         l->dir_fd = -EBADF;
         if (path) {
                 l->bound = true;
-                r = listener_remember_file(l, path);
+                r = listener_remember_file(l, path, file);
                 if (r < 0)
                         return r;
         }
@@ -118,8 +131,9 @@ void listeners_close(lmm_manager *m) {
         }
 }
 
-/* listener_take() - serve @fd (consumed), a listening socket handed over; @path and @dir as listener_add(). */
-static int listener_take(lmm_manager *m, int fd, const char *path, const char *dir) {
+/* listener_take() - serve @fd (consumed), a listening socket handed over; the rest as listener_add(). */
+static int listener_take(lmm_manager *m, int fd, const char *path, const uint64_t *file,
+                         const char *dir) {
         _cleanup_close_ int owned = fd;
         int type = 0, r;
         socklen_t len = sizeof(type);
@@ -136,7 +150,7 @@ static int listener_take(lmm_manager *m, int fd, const char *path, const char *d
         if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
             fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
                 return negative_errno();
-        r = listener_add(m, fd, path, dir);
+        r = listener_add(m, fd, path, file, dir);
         if (r < 0)
                 return r;
         TAKE_FD(owned);
@@ -152,20 +166,18 @@ bool listener_file_id(const listener *l, uint64_t ret[static 2]) {
 }
 
 _public_ int lmm_manager_add_listener(lmm_manager *m, int fd) {
-        return listener_take(m, fd, NULL, NULL);
+        return listener_take(m, fd, NULL, NULL, NULL);
 }
 
 int listener_adopt(lmm_manager *m, int fd, bool remove_dir, const uint64_t *file) {
         struct sockaddr_un sa = {};
         socklen_t len = sizeof(sa);
         char dir[sizeof(sa.sun_path)], *slash;
-        listener *l;
-        int r;
 
         /* An unnamed or abstract socket has no file to remove. */
         if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0 || sa.sun_family != AF_UNIX ||
             len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
-                return listener_take(m, fd, NULL, NULL);
+                return listener_take(m, fd, NULL, NULL, NULL);
         sa.sun_path[MIN((size_t) len - offsetof(struct sockaddr_un, sun_path),
                         sizeof(sa.sun_path) - 1)] = 0;
         strcpy(dir, sa.sun_path);
@@ -174,20 +186,11 @@ int listener_adopt(lmm_manager *m, int fd, bool remove_dir, const uint64_t *file
                 slash[1] = 0;
         else
                 *slash = 0;
-        r = listener_take(m, fd, sa.sun_path, remove_dir ? dir : NULL);
-        if (r < 0)
-                return r;
         /* The file at the path now need not be the one bound before the
          * re-execution (its directory removed and a link put in its place):
          * only the one bound, by its identity, is ever unlinked; with none
          * handed over, nothing is. */
-        l = m->listeners;
-        if (file) {
-                l->dev = file[0];
-                l->ino = file[1];
-        } else
-                l->dir_fd = safe_close(l->dir_fd);
-        return 0;
+        return listener_take(m, fd, sa.sun_path, file ?: NO_FILE, remove_dir ? dir : NULL);
 }
 
 /*
@@ -276,7 +279,7 @@ _public_ int lmm_manager_listen(lmm_manager *m, const char *path) {
                 (void) unlink(path);
                 return r;
         }
-        r = listener_add(m, fd, path, created ? dir : NULL);
+        r = listener_add(m, fd, path, NULL, created ? dir : NULL);
         if (r < 0) {
                 (void) unlink(path);
                 return r;
