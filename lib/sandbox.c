@@ -323,6 +323,15 @@ static const sandbox_rule launch_rules[] = {
         { "vm86old", -1, SANDBOX_DENY, SANDBOX_ALWAYS, "as vm86" },
 };
 
+/* The one fcntl() or ioctl() command each of these conditions names. */
+static const uint64_t cmd_of[_SANDBOX_WHEN_MAX] = {
+        [SANDBOX_FCNTL_ADD_SEALS] = F_ADD_SEALS,
+        [SANDBOX_IOCTL_TCGETS] = TCGETS,
+        [SANDBOX_IOCTL_TIOCSTI] = TIOCSTI,
+        [SANDBOX_IOCTL_TIOCLINUX] = TIOCLINUX,
+        [SANDBOX_IOCTL_USERFAULTFD_NEW] = USERFAULTFD_IOC_NEW,
+};
+
 static const char *const profile_names[_SANDBOX_PROFILE_MAX] = {
         [SANDBOX_PROFILE_COMPUTE] = "compute",
         [SANDBOX_PROFILE_LAUNCH] = "launch",
@@ -457,20 +466,12 @@ static int add_rule(scmp_filter_ctx ctx, const sandbox_rule *r, uint32_t action,
                 }
                 return 0;
         case SANDBOX_FCNTL_ADD_SEALS:
-                return seccomp_rule_add(ctx, action, nr, 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, F_ADD_SEALS));
         case SANDBOX_IOCTL_TCGETS:
-                return seccomp_rule_add(ctx, action, nr, 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TCGETS));
         case SANDBOX_IOCTL_TIOCSTI:
-                return seccomp_rule_add(ctx, action, nr, 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TIOCSTI));
         case SANDBOX_IOCTL_TIOCLINUX:
-                return seccomp_rule_add(ctx, action, nr, 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, TIOCLINUX));
         case SANDBOX_IOCTL_USERFAULTFD_NEW:
                 return seccomp_rule_add(ctx, action, nr, 1,
-                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, USERFAULTFD_IOC_NEW));
+                                        SCMP_A1(SCMP_CMP_MASKED_EQ, low32, cmd_of[r->when]));
         case SANDBOX_CLONE_THREAD:
                 /* The kernel reads the low 32 bits of clone()'s flags. */
                 return seccomp_rule_add(
