@@ -18,6 +18,7 @@
  *   fds                 the open fds, found without /proc
  *   ids                 uid, gid, pid, ppid
  *   proc                whether /proc/self/status can be opened
+ *   stat PATH           "PATH: exists", or why not
  *   sleep MS, exit CODE, signal SIG, wait-stdin (until EOF)
  *
  * Exit: 0 after the last command; 2 for a command it does not know. Where
@@ -447,6 +448,11 @@ int main(int argc, char *argv[]) {
                         say("proc: %s", fd >= 0 ? "visible" : ename(errno));
                         if (fd >= 0)
                                 close(fd);
+                } else if (strcmp(c, "stat") == 0 && more1) {
+                        struct stat st;
+                        const char *path = argv[++i];
+
+                        say("%s: %s", path, stat(path, &st) == 0 ? "exists" : ename(errno));
                 } else if (strcmp(c, "sleep") == 0 && more1)
                         usleep((useconds_t) atoi(argv[++i]) * 1000);
                 else if (strcmp(c, "exit") == 0 && more1)

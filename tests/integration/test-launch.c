@@ -45,6 +45,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1121,4 +1122,60 @@ Test(launch, fork_fallback_launches_the_same) {
         cr_assert_eq(spawn(&sp, &pid, &pidfd, &e), -ENOENT);
         cr_assert_eq(e.step, SPAWN_STEP_EXEC);
         close(fds[0]);
+}
+
+/*
+ * A confined worker's mounts are private: what the launcher's side mounts
+ * after the launch, even under a shared mount, never reaches the worker (a
+ * procfs mounted then would not be covered, and the worker could reopen a
+ * read-only block read-write through it).
+ */
+Test(launch, a_mount_made_after_the_launch_does_not_reach_the_worker) {
+        char base[] = "/tmp/lmm-prop-XXXXXX", sub[64], marker[96], line[128], out[1024];
+        const char *argv[] = { worker_path(), "wait-stdin", "stat", marker, NULL };
+        lmm_launch *l = launch_new(false);
+        lmm_worker *w = NULL;
+        int in[2], o[2], status = -1, fd;
+
+        if (!harness_userns_available())
+                cr_skip_test("user namespaces are not available here (a chroot?): no confined "
+                             "launch");
+        /* Our own mount namespace, with a shared tmpfs in it, as / is shared
+         * under systemd. */
+        cr_assert_eq(unshare(CLONE_NEWNS), 0);
+        cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+        cr_assert_not_null(mkdtemp(base));
+        cr_assert_eq(mount("tmpfs", base, "tmpfs", 0, "mode=0755"), 0);
+        cr_assert_eq(mount(NULL, base, NULL, MS_SHARED, NULL), 0);
+        snprintf(sub, sizeof(sub), "%s/sub", base);
+        snprintf(marker, sizeof(marker), "%s/marker", sub);
+        cr_assert_eq(mkdir(sub, 0755), 0);
+
+        cr_assert_eq(pipe2(in, O_CLOEXEC), 0);
+        cr_assert_eq(pipe2(o, O_CLOEXEC), 0);
+        cr_assert_eq(lmm_launch_set_stdio(l, in[0], o[1], -1), 0);
+        cr_assert_eq(lmm_launch_spawn(l, worker_path(), (char **) argv, NULL, &w), 0, "%s",
+                     lmm_launch_last_error(l) ?: "");
+        cr_assert_eq(lmm_launch_set_stdio(l, -1, -1, -1), 0);
+        close(in[0]);
+        close(o[1]);
+
+        /* Launched: now a mount on our side, under the shared one. */
+        cr_assert_eq(mount("tmpfs", sub, "tmpfs", 0, "mode=0755"), 0);
+        fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+        cr_assert_geq(fd, 0);
+        close(fd);
+        close(in[1]); /* the worker goes on: stat */
+        read_all(o[0], out, sizeof(out));
+        close(o[0]);
+        cr_assert_eq(lmm_worker_wait(w, &status), 0);
+        lmm_worker_free(w);
+        lmm_launch_free(l);
+
+        snprintf(line, sizeof(line), "%s: ENOENT", marker);
+        cr_assert(has_line(out, line), "the worker saw the mount made after its launch:\n%s", out);
+        cr_assert_eq(access(marker, F_OK), 0, "where it is there for the launcher");
+        cr_assert_eq(umount2(sub, MNT_DETACH), 0);
+        cr_assert_eq(umount2(base, MNT_DETACH), 0);
+        rmdir(base);
 }
